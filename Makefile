@@ -1,0 +1,125 @@
+# vmemu - one non-recursive Makefile.
+#
+#   make            libvmemu.a and ./vmemu
+#   make run        build, then run the built-in scenario
+#   make test       build and run every cmocka test binary
+#   make asan       the tests under AddressSanitizer + UBSan (build/asan)
+#   make tsan       the tests under ThreadSanitizer (build/tsan)
+#   make bench      build and run the benchmarks (tests/bench)
+#   make format     clang-format every source file in place
+#   make clean
+#
+# Missing libuv / SQLite / cmocka headers are installed with apt-get (sudo
+# when not root) the first time a build needs them.
+
+BUILD	?= build
+CC	?= cc
+PKGS	:= libuv sqlite3 cmocka
+DEB_PKGS := libuv1-dev libsqlite3-dev libcmocka-dev pkg-config
+
+# ---- build dependencies -------------------------------------------------
+GOALS := $(or $(MAKECMDGOALS),all)
+ifneq ($(filter-out clean format,$(GOALS)),)
+DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+ifneq ($(DEPS_OK),yes)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(info vmemu: libuv, SQLite or cmocka development files are missing;)
+$(info vmemu: installing $(DEB_PKGS) with $(SUDO) apt-get ...)
+DEPS_RC := $(shell { $(SUDO) apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	$(DEB_PKGS); } >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error vmemu: apt-get failed (exit $(DEPS_RC)); install $(DEB_PKGS) by hand)
+endif
+$(info vmemu: build dependencies installed)
+endif
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags libuv sqlite3)
+PKG_LIBS   = $(shell pkg-config --libs libuv sqlite3)
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
+CMOCKA_LIBS   = $(shell pkg-config --libs cmocka)
+
+# ---- flags ----------------------------------------------------------------
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wformat=2 -Wundef -Wcast-qual \
+	-Wwrite-strings -Wswitch-enum -Wno-switch-enum
+OPT	?= -O2 -g
+SAN	?=
+CFLAGS	:= -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) -I. -MMD -MP
+LDFLAGS	:= $(SAN)
+LDLIBS	= $(PKG_LIBS) -lpthread -lm
+
+# ---- sources --------------------------------------------------------------
+LIB_SRCS := $(filter-out vm/cli.c,$(wildcard vm/*.c mmu/*.c reclaim/*.c \
+	swap/*.c workloads/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB	 := $(BUILD)/libvmemu.a
+CLI_OBJ	 := $(BUILD)/vm/cli.o
+
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+ALL_SRCS := $(LIB_SRCS) $(wildcard vm/cli.c) $(TEST_SRCS) $(TESTLIB_SRCS) \
+	$(BENCH_SRCS)
+
+.PHONY: all run test asan tsan bench format clean
+all: vmemu $(LIB)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+libvmemu.a: $(LIB)
+	ln -sf $(LIB) $@
+
+$(BUILD)/vmemu: $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+vmemu: $(BUILD)/vmemu
+	ln -sf $(BUILD)/vmemu $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(TESTLIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+run: vmemu
+	./vmemu run
+
+test: $(TEST_BINS) vmemu
+	@tests/run-tests.sh $(TEST_BINS)
+
+# ASan installs its own SIGSEGV handler: the trap needs it off.
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+		ASAN_OPTIONS=handle_segv=0:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:handle_segv=0 test
+
+tsan:
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" test
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+format:
+	clang-format -i $(ALL_SRCS) $(wildcard vm/*.h mmu/*.h reclaim/*.h \
+		swap/*.h workloads/*.h tests/lib/*.h)
+
+clean:
+	rm -rf build vmemu libvmemu.a
+
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

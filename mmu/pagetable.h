@@ -1,0 +1,183 @@
+/*
+ * mmu/pagetable.h - x86-64-shaped 4-level page tables in emulated RAM.
+ *
+ *  47      39 38      30 29      21 20      12 11          0
+ * +----------+----------+----------+----------+-------------+
+ * | PGD idx  | PUD idx  | PMD idx  | PTE idx  | page offset |
+ * +----------+----------+----------+----------+-------------+
+ *     9 bits     9 bits     9 bits     9 bits     12 bits
+ *
+ * Every table is one buddy frame of 512 64-bit entries, reached through the
+ * direct map.  A table's struct page has PG_pgtable set and `private` = the
+ * number of its non-none entries, so a table that becomes empty on unmap is
+ * freed at once (the PGD is freed only by pt_destroy).  Tables are counted
+ * per address space (nr_tables, the PGD included): the OOM killer charges
+ * them.
+ *
+ * Leaf PTE (present):                     Non-present, non-none PTE:
+ *   bit 0  PTE_PRESENT                      bit 0 = 0
+ *   bit 1  PTE_WRITE                        bit 1  PTE_SWAP: swap entry,
+ *   bit 2  PTE_USER                                type bits 2..6,
+ *   bit 5  PTE_ACCESSED                            offset bits 12..57
+ *   bit 6  PTE_DIRTY                        bit 3  PTE_FILE: file offset
+ *   bit 9  PTE_COW      (software)                 marker, pgoff bits 12..57
+ *   bit 10 PTE_SOFTDIRTY (software)
+ *   bit 11 PTE_SPECIAL  (software: zero page, not refcounted)
+ *   bits 12..51 pfn
+ * Upper-level entries: PTE_PRESENT|PTE_WRITE|PTE_USER + pfn of the table.
+ *
+ * Invariants (pt_check walks them):
+ *  1. Each table's `private` equals the count of its non-none entries.
+ *  2. No table below the PGD is empty; every table frame has PG_pgtable.
+ *  3. nr_tables equals the number of tables reachable from the PGD.
+ *  4. Upper-level entries are present and point at valid frames.
+ *
+ * Locking: the machine lock guards every table.  Everything here except
+ * pt_init/pt_destroy is SIGSAFE (allocation goes through pt_alloc, which
+ * must itself be SIGSAFE).  Mutate entries only through these functions
+ * (pt_set keeps invariant 1).
+ */
+#ifndef VMEMU_PAGETABLE_H
+#define VMEMU_PAGETABLE_H
+
+#include <stdbool.h>
+
+#include "vm/phys.h"
+
+#define PT_LEVELS	4
+#define PT_INDEX_BITS	9
+#define PT_ENTRIES	(1u << PT_INDEX_BITS)
+#define PT_VA_BITS	48
+#define PT_VA_LIMIT	(1ULL << PT_VA_BITS)
+/* Shift of the index at `level` (3 = PGD ... 0 = PTE). */
+#define PT_SHIFT(level)	(PAGE_SHIFT + PT_INDEX_BITS * (level))
+#define PT_INDEX(level, va) \
+	((unsigned)(((va) >> PT_SHIFT(level)) & (PT_ENTRIES - 1)))
+
+#define PTE_PRESENT	(1ULL << 0)
+#define PTE_WRITE	(1ULL << 1)
+#define PTE_USER	(1ULL << 2)
+#define PTE_ACCESSED	(1ULL << 5)
+#define PTE_DIRTY	(1ULL << 6)
+#define PTE_COW		(1ULL << 9)
+#define PTE_SOFTDIRTY	(1ULL << 10)
+#define PTE_SPECIAL	(1ULL << 11)
+#define PTE_PFN_SHIFT	PAGE_SHIFT
+#define PTE_PFN_MASK	(((1ULL << 52) - 1) & ~((1ULL << PAGE_SHIFT) - 1))
+#define PTE_TABLE	(PTE_PRESENT | PTE_WRITE | PTE_USER)
+
+/* Non-present encodings. */
+#define PTE_SWAP	(1ULL << 1)
+#define PTE_FILE	(1ULL << 3)
+#define SWP_TYPE_SHIFT	2
+#define SWP_TYPE_BITS	5
+#define SWP_OFFSET_SHIFT PAGE_SHIFT
+#define SWP_OFFSET_BITS	46
+#define SWP_MAX_TYPE	((1u << SWP_TYPE_BITS) - 1)
+#define SWP_MAX_OFFSET	((1ULL << SWP_OFFSET_BITS) - 1)
+
+static inline bool pte_none(pte_t p) { return p == 0; }
+static inline bool pte_present(pte_t p) { return p & PTE_PRESENT; }
+static inline pfn_t pte_pfn(pte_t p)
+{
+	return (p & PTE_PFN_MASK) >> PTE_PFN_SHIFT;
+}
+static inline pte_t pfn_pte(pfn_t pfn, pte_t flags)
+{
+	return ((pfn << PTE_PFN_SHIFT) & PTE_PFN_MASK) | flags;
+}
+
+/* swp_entry_t: type in the top SWP_TYPE_BITS, offset below. */
+static inline swp_entry_t swp_entry(unsigned type, uint64_t offset)
+{
+	return ((swp_entry_t)type << SWP_OFFSET_BITS) | offset;
+}
+static inline unsigned swp_type(swp_entry_t e)
+{
+	return (unsigned)(e >> SWP_OFFSET_BITS);
+}
+static inline uint64_t swp_offset(swp_entry_t e)
+{
+	return e & SWP_MAX_OFFSET;
+}
+static inline bool pte_is_swap(pte_t p)
+{
+	return !pte_present(p) && (p & PTE_SWAP);
+}
+static inline pte_t swp_entry_to_pte(swp_entry_t e)
+{
+	return PTE_SWAP | ((pte_t)swp_type(e) << SWP_TYPE_SHIFT) |
+	       (swp_offset(e) << SWP_OFFSET_SHIFT);
+}
+static inline swp_entry_t pte_to_swp_entry(pte_t p)
+{
+	return swp_entry((unsigned)((p >> SWP_TYPE_SHIFT) & SWP_MAX_TYPE),
+			 (p >> SWP_OFFSET_SHIFT) & SWP_MAX_OFFSET);
+}
+static inline bool pte_is_file(pte_t p)
+{
+	return !pte_present(p) && (p & PTE_FILE);
+}
+static inline pte_t pgoff_to_pte(uint64_t pgoff)
+{
+	return PTE_FILE | ((pgoff & SWP_MAX_OFFSET) << SWP_OFFSET_SHIFT);
+}
+static inline uint64_t pte_to_pgoff(pte_t p)
+{
+	return (p >> SWP_OFFSET_SHIFT) & SWP_MAX_OFFSET;
+}
+
+/*
+ * Where table frames come from.  SIGSAFE.  alloc returns 0 and a frame (any
+ * contents: pt zeroes it) or -ENOMEM; free takes back such a frame.
+ */
+struct pt_alloc {
+	int (*alloc)(void *ctx, pfn_t *pfn);
+	void (*free)(void *ctx, pfn_t pfn);
+	void *ctx;
+};
+
+struct pt_space {
+	struct phys *ph;
+	struct pt_alloc alloc;
+	pfn_t pgd_pfn;
+	uint64_t nr_tables; /* table frames owned, PGD included */
+};
+
+/* Allocate the PGD.  0, or -ENOMEM with nothing allocated. */
+int pt_init(struct pt_space *s, struct phys *ph, const struct pt_alloc *a);
+/*
+ * Free every table, the PGD last.  Leaf entries are dropped without being
+ * looked at: release what they reference first (pt_unmap_range).
+ */
+void pt_destroy(struct pt_space *s);
+
+/* SIGSAFE.  The PTE slot for va, or NULL when a level is missing. */
+pte_t *pt_walk(const struct pt_space *s, vaddr_t va);
+/* SIGSAFE.  The PTE slot for va, allocating missing levels; 0 or -ENOMEM. */
+int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep);
+/* SIGSAFE.  Store val into *ptep (obtained from a walk of s). */
+void pt_set(struct pt_space *s, pte_t *ptep, pte_t val);
+/* SIGSAFE.  Install val at va; 0, -ENOMEM, or -EEXIST if not none. */
+int pt_map(struct pt_space *s, vaddr_t va, pte_t val);
+/* SIGSAFE.  Clear va's PTE, free tables left empty; returns the old PTE. */
+pte_t pt_clear(struct pt_space *s, vaddr_t va);
+
+/* Visitor: *ptep is a non-none leaf at va; may change it via pt_set(). */
+typedef void (*pt_visit_fn)(void *arg, vaddr_t va, pte_t *ptep);
+/* SIGSAFE.  Visit every non-none leaf in [start, end), in address order. */
+void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end,
+		 pt_visit_fn fn, void *arg);
+/*
+ * SIGSAFE.  Clear every non-none leaf in [start, end), calling fn (if not
+ * NULL) with each old value first so the caller can release it; free every
+ * table left empty.  Skips absent subtrees without touching them.
+ */
+typedef void (*pt_release_fn)(void *arg, vaddr_t va, pte_t old);
+void pt_unmap_range(struct pt_space *s, vaddr_t start, vaddr_t end,
+		    pt_release_fn fn, void *arg);
+
+/* Walk invariants 1-4; 0 when all hold.  */
+int pt_check(const struct pt_space *s);
+
+#endif /* VMEMU_PAGETABLE_H */
