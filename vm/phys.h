@@ -54,8 +54,8 @@ struct slab_cache;
 
 /*
  * One per frame.  Field use by owner:
- *  - buddy (PG_buddy):  private = order of the free block at this head,
- *                       lru = link in the free list of that order.
+ *  - buddy (PG_buddy):  private = order of the free block at this head;
+ *                       lru unused (free lists are bitmaps, vm/buddy.c).
  *  - slab (PG_slab):    see vm/slab.c for its overlay of the union, and
  *                       of lru (slab_lru_word) on a slab's tail pages.
  *  - page table:        private = number of non-empty entries in the table.
