@@ -28,14 +28,20 @@ struct env {
 	struct slab_allocator *sa;
 };
 
+static void env_up_cfg(struct env *e, uint64_t nr_pages,
+		       const struct buddy_config *cfg)
+{
+	assert_int_equal(phys_init(&e->ph, nr_pages, NULL), 0);
+	assert_int_equal(buddy_create(&e->ph, cfg, &e->b), 0);
+	assert_int_equal(slab_allocator_create(&e->ph, e->b, &e->sa), 0);
+}
+
 static void env_up(struct env *e, uint64_t nr_pages)
 {
 	struct buddy_config cfg;
 
-	assert_int_equal(phys_init(&e->ph, nr_pages, NULL), 0);
 	buddy_config_init(&cfg);
-	assert_int_equal(buddy_create(&e->ph, &cfg, &e->b), 0);
-	assert_int_equal(slab_allocator_create(&e->ph, e->b, &e->sa), 0);
+	env_up_cfg(e, nr_pages, &cfg);
 }
 
 /* Every cache must be empty: afterwards every frame is back in the buddy. */
@@ -530,45 +536,50 @@ static void rnd_verify(const struct env *e, const struct rnd_model *m,
 				    m->stamp[c][i]);
 	}
 	assert_int_equal(buddy_nr_free(e->b), f0 - frames);
+	assert_int_equal(buddy_check(e->b), 0);
 }
 
-static void test_slab_random_differential(void **state)
+static void rnd_batch(struct env *e, struct rnd_model *m, uint64_t f0,
+		      unsigned batch)
+{
+	/* Alternate growth and shrinkage phases of 15 batches. */
+	unsigned alloc_pct = (batch / 15) % 2 ? 35 : 80;
+
+	for (unsigned op = 0; op < RND_BATCH_OPS; op++) {
+		unsigned c = (unsigned)(rng() % RND_CACHES);
+
+		if (rng() % 100 < alloc_pct)
+			rnd_alloc(m, c);
+		else
+			rnd_free(m, c);
+	}
+	rnd_verify(e, m, f0);
+	if (batch % 7 == 6) {
+		uint64_t before = buddy_nr_free(e->b);
+		uint64_t freed = slab_shrink(e->sa);
+
+		assert_int_equal(buddy_nr_free(e->b), before + freed);
+		for (unsigned c = 0; c < RND_CACHES; c++)
+			assert_int_equal(stats_of(m->c[c]).nr_free, 0);
+		rnd_verify(e, m, f0);
+	}
+}
+
+static void run_differential(const struct buddy_config *cfg)
 {
 	struct rnd_model *m = calloc(1, sizeof(*m));
 	struct env e;
 	uint64_t f0;
 
-	(void)state;
 	assert_non_null(m);
 	rng_state = seed_from_env() * 2 + 1;
-	env_up(&e, 512);
+	env_up_cfg(&e, 512, cfg);
 	for (unsigned c = 0; c < RND_CACHES; c++)
 		assert_int_equal(slab_cache_create(e.sa, "rnd", rnd_sizes[c],
 						   &m->c[c]), 0);
 	f0 = buddy_nr_free(e.b);
-	for (unsigned batch = 0; batch < RND_BATCHES; batch++) {
-		/* Alternate growth and shrinkage phases of 15 batches. */
-		unsigned alloc_pct = (batch / 15) % 2 ? 35 : 80;
-
-		for (unsigned op = 0; op < RND_BATCH_OPS; op++) {
-			unsigned c = (unsigned)(rng() % RND_CACHES);
-
-			if (rng() % 100 < alloc_pct)
-				rnd_alloc(m, c);
-			else
-				rnd_free(m, c);
-		}
-		rnd_verify(&e, m, f0);
-		if (batch % 7 == 6) {
-			uint64_t before = buddy_nr_free(e.b);
-			uint64_t freed = slab_shrink(e.sa);
-
-			assert_int_equal(buddy_nr_free(e.b), before + freed);
-			for (unsigned c = 0; c < RND_CACHES; c++)
-				assert_int_equal(stats_of(m->c[c]).nr_free, 0);
-			rnd_verify(&e, m, f0);
-		}
-	}
+	for (unsigned batch = 0; batch < RND_BATCHES; batch++)
+		rnd_batch(&e, m, f0, batch);
 	assert_true(m->nulls > 0); /* the pool really ran dry at times */
 	for (unsigned c = 0; c < RND_CACHES; c++) {
 		while (m->nlive[c])
@@ -577,6 +588,28 @@ static void test_slab_random_differential(void **state)
 	}
 	env_down(&e);
 	free(m);
+}
+
+static void test_slab_random_differential(void **state)
+{
+	struct buddy_config cfg;
+
+	(void)state;
+	buddy_config_init(&cfg);
+	run_differential(&cfg);
+}
+
+/* The same over a buddy that caches order-0 frames and merges lazily. */
+static void test_slab_random_differential_lazy_pcp(void **state)
+{
+	struct buddy_config cfg;
+
+	(void)state;
+	buddy_config_init(&cfg);
+	cfg.lazy = true;
+	cfg.lazy_threshold = 4;
+	cfg.pcp = true;
+	run_differential(&cfg);
 }
 
 /* ---- /proc/slabinfo ------------------------------------------------------ */
@@ -988,6 +1021,7 @@ int main(void)
 		cmocka_unit_test(test_slab_fill_drain_cycles),
 		cmocka_unit_test(test_slab_objects_never_overlap),
 		cmocka_unit_test(test_slab_random_differential),
+		cmocka_unit_test(test_slab_random_differential_lazy_pcp),
 		cmocka_unit_test(test_slab_slabinfo_matches_model),
 		cmocka_unit_test(test_slab_exhaustion),
 		cmocka_unit_test(test_slab_create_enomem_leaves_nothing),
