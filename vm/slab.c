@@ -297,8 +297,10 @@ static struct page *slab_head_of(const struct slab_cache *c, const void *obj)
 	pg = phys_page(ph, (addr - base) >> PAGE_SHIFT);
 	BUG_ON(!(pg->flags & PG_slab));
 	BUG_ON(pg->slab_cache != c);
-	if (!(pg->flags & PG_head))
+	if (!(pg->flags & PG_head)) {
+		BUG_ON(pg->private >= (1u << c->order));
 		pg -= pg->private;
+	}
 	BUG_ON(!(pg->flags & PG_head));
 	return pg;
 }
