@@ -54,9 +54,10 @@ struct slab_cache;
 
 /*
  * One per frame.  Field use by owner:
- *  - buddy (PG_buddy):  private = order of the free block at this head,
- *                       lru = link in the free list of that order.
- *  - slab (PG_slab):    see vm/slab.c for its overlay of the union.
+ *  - buddy (PG_buddy):  private = order of the free block at this head;
+ *                       lru unused (free lists are bitmaps, vm/buddy.c).
+ *  - slab (PG_slab):    see vm/slab.c for its overlay of the union, and
+ *                       of lru (slab_lru_word) on a slab's tail pages.
  *  - page table:        private = number of non-empty entries in the table.
  *  - anon/file memory:  lru = LRU link, rmap = reverse-map chain,
  *                       swap = swap slot while PG_swapcache,
@@ -67,7 +68,10 @@ struct page {
 	int32_t _refcount; /* references: mappings + swap cache + transient */
 	int32_t _mapcount; /* number of PTEs mapping this frame (0: none) */
 	uint32_t private;
-	struct list_head lru;
+	union {
+		struct list_head lru;
+		uint64_t slab_lru_word[2]; /* slab tail pages: bitmap words */
+	};
 	union {
 		struct {
 			struct rmap_item *rmap;

@@ -26,7 +26,11 @@
 
 #include "vm/buddy.h"
 
-#define SLAB_NAME_MAX 24
+#define SLAB_NAME_MAX 24	/* bytes of a name, with its NUL */
+#define SLAB_MAX_ORDER 3	/* slabs are 1..8 frames */
+#define SLAB_MAX_SIZE (PAGE_SIZE << SLAB_MAX_ORDER) /* largest object */
+#define SLAB_MIN_SIZE 16	/* smaller objects are rounded up to it */
+#define SLAB_FREE_KEPT 2	/* empty slabs a cache keeps before shrink */
 
 struct slab_cache;
 struct slab_allocator;
@@ -38,7 +42,8 @@ int slab_allocator_create(struct phys *ph, struct buddy *b,
 void slab_allocator_destroy(struct slab_allocator *sa);
 
 /*
- * Create a cache of objects of `size` bytes (rounded up to 8-byte alignment).
+ * Create a cache of objects of `size` bytes (rounded up to 8-byte alignment,
+ * and to SLAB_MIN_SIZE).  name: 1..SLAB_NAME_MAX-1 characters, copied.
  * Returns 0 and *out, -EINVAL for a bad size/name, -ENOMEM when no frame is
  * left for the descriptor.
  */
