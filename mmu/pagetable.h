@@ -32,6 +32,16 @@
  *  3. nr_tables equals the number of tables reachable from the PGD.
  *  4. Upper-level entries are present and point at valid frames.
  *
+ * A table's struct page also has `index` = base va of the range it maps |
+ * its level (3 = PGD ... 0 = PTE table): pt_check finds misplaced tables
+ * with it, pt_set checks that it stores into a PTE table.
+ *
+ * Addresses: va >= PT_VA_LIMIT holds nothing: pt_walk returns NULL and
+ * pt_clear returns none for it; pt_walk_alloc/pt_map BUG_ON it.  Ranges are
+ * clamped to PT_VA_LIMIT and cover every page they overlap (start rounded
+ * down, end rounded up); an empty range does nothing.  The page offset of a
+ * va is ignored.
+ *
  * Locking: the machine lock guards every table.  Everything here except
  * pt_init/pt_destroy is SIGSAFE (allocation goes through pt_alloc, which
  * must itself be SIGSAFE).  Mutate entries only through these functions
@@ -114,9 +124,10 @@ static inline swp_entry_t pte_to_swp_entry(pte_t p)
 	return swp_entry((unsigned)((p >> SWP_TYPE_SHIFT) & SWP_MAX_TYPE),
 			 (p >> SWP_OFFSET_SHIFT) & SWP_MAX_OFFSET);
 }
+/* PTE_SWAP excluded: swap types with bit 1 set share bit 3 with PTE_FILE. */
 static inline bool pte_is_file(pte_t p)
 {
-	return !pte_present(p) && (p & PTE_FILE);
+	return !pte_present(p) && !(p & PTE_SWAP) && (p & PTE_FILE);
 }
 static inline pte_t pgoff_to_pte(uint64_t pgoff)
 {
@@ -154,30 +165,63 @@ void pt_destroy(struct pt_space *s);
 
 /* SIGSAFE.  The PTE slot for va, or NULL when a level is missing. */
 pte_t *pt_walk(const struct pt_space *s, vaddr_t va);
-/* SIGSAFE.  The PTE slot for va, allocating missing levels; 0 or -ENOMEM. */
+/*
+ * SIGSAFE.  The PTE slot for va, allocating missing levels; 0 or -ENOMEM.
+ * On -ENOMEM nothing was added (all missing levels are allocated before any
+ * is linked).  On success the slot's tables may be new and empty: store a
+ * non-none value with pt_set, or undo with pt_clear(va), which frees them.
+ */
 int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep);
-/* SIGSAFE.  Store val into *ptep (obtained from a walk of s). */
+/*
+ * SIGSAFE.  Store val into *ptep (a leaf slot obtained from a walk of s).
+ * Storing none may empty the table: do that only from a pt_for_each
+ * visitor (which frees emptied tables) or follow it with pt_clear(va).
+ */
 void pt_set(struct pt_space *s, pte_t *ptep, pte_t val);
-/* SIGSAFE.  Install val at va; 0, -ENOMEM, or -EEXIST if not none. */
+/*
+ * SIGSAFE.  Install val at va; 0, -ENOMEM, or -EEXIST if the slot is not
+ * none.  val must not be none (BUG_ON).
+ */
 int pt_map(struct pt_space *s, vaddr_t va, pte_t val);
-/* SIGSAFE.  Clear va's PTE, free tables left empty; returns the old PTE. */
+/*
+ * SIGSAFE.  Clear va's PTE, free tables left empty (never the PGD), even
+ * when the PTE already was none; returns the old PTE.
+ */
 pte_t pt_clear(struct pt_space *s, vaddr_t va);
 
-/* Visitor: *ptep is a non-none leaf at va; may change it via pt_set(). */
+/*
+ * Visitor: *ptep is a non-none leaf at va; may change it via pt_set() (even
+ * to none), but must not map or clear any other va of the space.
+ */
 typedef void (*pt_visit_fn)(void *arg, vaddr_t va, pte_t *ptep);
-/* SIGSAFE.  Visit every non-none leaf in [start, end), in address order. */
+/*
+ * SIGSAFE.  Visit every non-none leaf in [start, end), in address order,
+ * skipping absent subtrees; frees the tables the visitor emptied.
+ */
 void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end,
 		 pt_visit_fn fn, void *arg);
 /*
- * SIGSAFE.  Clear every non-none leaf in [start, end), calling fn (if not
- * NULL) with each old value first so the caller can release it; free every
- * table left empty.  Skips absent subtrees without touching them.
+ * SIGSAFE.  Clear every non-none leaf in [start, end), in address order,
+ * calling fn (if not NULL) with each old value right after its slot is
+ * cleared and before any table is freed, so the caller can release it; fn
+ * must not touch the tables of s.  Frees every table left empty.  Skips
+ * absent subtrees without touching them.
  */
 typedef void (*pt_release_fn)(void *arg, vaddr_t va, pte_t old);
 void pt_unmap_range(struct pt_space *s, vaddr_t start, vaddr_t end,
 		    pt_release_fn fn, void *arg);
 
-/* Walk invariants 1-4; 0 when all hold.  */
+/* pt_check() results: which invariant is broken (the first one found). */
+enum pt_check_err {
+	PT_CHECK_COUNT = -1,	 /* 1: `private` != non-none entries */
+	PT_CHECK_EMPTY = -2,	 /* 2: a table below the PGD is empty */
+	PT_CHECK_FLAGS = -3,	 /* 2: a table frame lacks PG_pgtable */
+	PT_CHECK_NR_TABLES = -4, /* 3: nr_tables != tables reachable */
+	PT_CHECK_UPPER = -5,	 /* 4: upper entry not PTE_TABLE|valid pfn */
+	PT_CHECK_PLACE = -6,	 /* table's `index` tag names another place */
+};
+
+/* SIGSAFE (reads only).  Walk invariants 1-4; 0, or an enum pt_check_err. */
 int pt_check(const struct pt_space *s);
 
 #endif /* VMEMU_PAGETABLE_H */
