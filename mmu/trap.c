@@ -221,22 +221,26 @@ static void registry_remove(const struct trap_window *w)
 
 /* ---- the handler --------------------------------------------------------- */
 
-/* SIGSAFE: 1 write, 0 read, -1 the platform did not say. */
+#if defined(__aarch64__)
+/* ESR_EL1 fields of a data abort (Arm ARM, ISS encoding for EC 0x24/0x25). */
+#define ESR_EC_SHIFT 26
+#define ESR_EC_MASK 0x3fUL
+#define ESR_EC_DABT_LOW 0x24UL
+#define ESR_EC_DABT_CUR 0x25UL
+#define ESR_WNR (1UL << 6) /* write, not read */
+#define ESR_CM (1UL << 8)  /* cache maintenance: WnR means nothing */
+
+/*
+ * SIGSAFE.  The kernel appends an esr_context record (ESR_MAGIC) to the
+ * signal frame's __reserved area on a user fault: walk the records.
+ */
 static int arch_fault_is_write(const ucontext_t *uc)
 {
-#if defined(__x86_64__)
-	return (uc->uc_mcontext.gregs[REG_ERR] & X86_PF_WRITE) != 0;
-#elif defined(__aarch64__)
-	/* Find the ESR record among the signal frame's context records. */
-	enum { ESR_MAGIC = 0x45535201, ESR_EC_SHIFT = 26, ESR_EC_MASK = 0x3f,
-	       EC_DABT_LOW = 0x24, EC_DABT_CUR = 0x25, ESR_WNR = 1 << 6,
-	       ESR_CM = 1 << 8 };
-	struct ctx_head { uint32_t magic, size; };
 	const uint8_t *p = uc->uc_mcontext.__reserved;
 	const uint8_t *end = p + sizeof(uc->uc_mcontext.__reserved);
 
-	while (p + sizeof(struct ctx_head) + sizeof(uint64_t) <= end) {
-		const struct ctx_head *h = (const struct ctx_head *)p;
+	while (p + sizeof(struct esr_context) <= end) {
+		const struct _aarch64_ctx *h = (const struct _aarch64_ctx *)p;
 		uint64_t esr, ec;
 
 		if (h->magic == 0 || h->size == 0)
@@ -245,18 +249,28 @@ static int arch_fault_is_write(const ucontext_t *uc)
 			p += h->size;
 			continue;
 		}
-		esr = *(const uint64_t *)(p + sizeof(*h));
+		esr = ((const struct esr_context *)p)->esr;
 		ec = (esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
-		if (ec != EC_DABT_LOW && ec != EC_DABT_CUR)
+		if (ec != ESR_EC_DABT_LOW && ec != ESR_EC_DABT_CUR)
 			return 0;
 		return (esr & ESR_CM) ? 0 : (esr & ESR_WNR) != 0;
 	}
 	return -1;
+}
+#elif defined(__x86_64__)
+/* SIGSAFE: the page-fault error code the kernel saved in the frame. */
+static int arch_fault_is_write(const ucontext_t *uc)
+{
+	return (uc->uc_mcontext.gregs[REG_ERR] & X86_PF_WRITE) != 0;
+}
 #else
+/* SIGSAFE: no error code known here; fault_is_write guesses. */
+static int arch_fault_is_write(const ucontext_t *uc)
+{
 	(void)uc;
 	return -1;
-#endif
 }
+#endif
 
 /*
  * SIGSAFE.  Store or load?  When the platform cannot tell: a load first,
