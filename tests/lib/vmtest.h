@@ -1,0 +1,51 @@
+/*
+ * tests/lib/vmtest.h - helpers shared by the integration tests.
+ *
+ * A parked task is a task whose function only waits until released, so the
+ * main thread (where cmocka may assert) can drive its address space with
+ * vm_mmap/vm_access/... and inspect it, then let it exit.
+ */
+#ifndef VMEMU_TEST_VMTEST_H
+#define VMEMU_TEST_VMTEST_H
+
+#include <semaphore.h>
+#include <stdint.h>
+
+#include "vm/vm.h"
+
+struct parked {
+	struct vm *vm;
+	struct vm_task *t;
+	int pid;
+	sem_t ready, go;
+};
+
+/* Spawn a parked task; returns its pid (p->t set) or a negative errno. */
+int park_spawn(struct vm *vm, struct parked *p, const char *name);
+/* Let it return 0 and wait for it; returns vm_wait's result. */
+int park_release(struct parked *p, struct vm_exit *ex);
+
+/* vm_create with defaults for mode and size; aborts the test on error. */
+struct vm *vmtest_create(enum vm_mode mode, uint64_t mem_bytes);
+
+/* The seed of a randomized test: $SEED or the clock; printed. */
+uint64_t vmtest_seed(const char *test);
+/* xorshift64* step. */
+uint64_t vmtest_rand(uint64_t *state);
+
+#endif /* VMEMU_TEST_VMTEST_H */
+
+/* Internal peeks for tests (they include the kernel's headers). */
+struct mm;
+/* The task's address space (NULL after exit). */
+struct mm *vmtest_mm(struct vm_task *t);
+/* Frame bytes mapped at va through the direct map, or NULL if not present. */
+uint8_t *vmtest_frame(struct vm_task *t, uint64_t va);
+/* mm_check under the machine lock. */
+int vmtest_check(struct vm_task *t);
+/* Trace-mode CPU: vm_access then the byte through the direct map. */
+int vmtest_store(struct vm_task *t, uint64_t va, uint8_t v);
+int vmtest_load(struct vm_task *t, uint64_t va, uint8_t *v);
+/* Number of VMAs and the PTE at va (0 if none). */
+uint64_t vmtest_map_count(struct vm_task *t);
+uint64_t vmtest_pte(struct vm_task *t, uint64_t va);

@@ -1,0 +1,254 @@
+/*
+ * vm/fault.c - the page-fault state machine, shared by the SIGSEGV trap
+ * (native mode) and vm_access (trace mode).
+ *
+ *                      find VMA (grow stack) -- none/forbidden --> SEGV
+ *                              |
+ *            +-----------------+------------------+
+ *        PTE none        present, write,       present, access allowed
+ *            |           PTE not writable               |
+ *   read: map zero frame       |               set A (and D on write)
+ *   write: new zeroed frame  do_wp_page          native: D trap or
+ *                        zero/shared: copy      TLB refill (not pgfault)
+ *                        sole owner: reuse
+ *
+ * Counting: pgfault counts faults that change what a PTE maps or grants
+ * (demand-zero, zero-frame map, COW copy or reuse); the same access
+ * sequence gives the same pgfault in both modes.  tlb_refill and
+ * dirty_trap are native-only, emulator-only counters.
+ *
+ * Host mappings: a native fault ends with mm_hmap_install, which replaces
+ * the host mapping of va (MAP_FIXED) in the same lock section, so a PTE
+ * whose frame changed never leaves a stale host mapping behind.  A
+ * non-native fault that changes a frame revokes the host mapping first.
+ *
+ * Running out of frames is not an error here: FAULT_OOM goes back to the
+ * caller, which (until reclaim and the OOM killer land) kills the faulting
+ * task as vm.oom_kill_allocating_task would.
+ *
+ * Locking: the machine lock, taken by the entry points.  SIGSAFE.
+ */
+#include "vm/fault.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vm/rmap.h"
+
+static bool vma_allows(const struct vma *v, bool write)
+{
+	if (write)
+		return v->prot & VM_PROT_WRITE;
+	return v->prot & (VM_PROT_READ | VM_PROT_WRITE);
+}
+
+/* A fresh anonymous frame mapped at (mm, va); 0 or -ENOMEM. */
+static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
+{
+	struct vm *vm = mm->vm;
+	struct page *pg;
+	pfn_t pfn;
+
+	if (vm_page_alloc(vm, &pfn) < 0)
+		return -ENOMEM;
+	pg = phys_page(&vm->phys, pfn);
+	if (rmap_add(vm, pg, mm, va) < 0) {
+		vm_page_free(vm, pfn);
+		return -ENOMEM;
+	}
+	pg->flags = PG_anon;
+	pg->_refcount = 1;
+	pg->_mapcount = 1;
+	pg->index = va;
+	vm->st.nr_anon_pages++;
+	mm->rss_anon++;
+	*out = pfn;
+	return 0;
+}
+
+static SIGSAFE void replace_pte(struct mm *mm, pte_t *ptep, vaddr_t va,
+				pte_t val, unsigned flags)
+{
+	if ((*ptep & PTE_HMAP) && !(flags & FAULT_NATIVE))
+		mm_hmap_revoke(mm, va, va + PAGE_SIZE);
+	mm_set_pte(mm, ptep, va, val & ~PTE_HMAP);
+}
+
+static SIGSAFE enum fault_result do_anonymous(struct mm *mm, pte_t *ptep,
+					      vaddr_t va, unsigned flags)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn;
+
+	vm->st.pgfault++;
+	if (!(flags & FAULT_WRITE)) {
+		vm->st.zero_page_map++;
+		mm_set_pte(mm, ptep, va,
+			   pfn_pte(vm->zero_pfn, PTE_PRESENT | PTE_USER |
+							 PTE_ACCESSED |
+							 PTE_SPECIAL));
+		return FAULT_DONE;
+	}
+	if (new_anon_page(mm, va, &pfn) < 0)
+		return FAULT_OOM;
+	memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
+	mm_set_pte(mm, ptep, va,
+		   pfn_pte(pfn, PTE_PRESENT | PTE_WRITE | PTE_USER |
+					PTE_ACCESSED | PTE_DIRTY));
+	return FAULT_DONE;
+}
+
+/* Write to a present, write-protected page of a writable VMA. */
+static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
+					    vaddr_t va, unsigned flags)
+{
+	struct vm *vm = mm->vm;
+	pte_t old = *ptep;
+	const pte_t rw = PTE_PRESENT | PTE_WRITE | PTE_USER | PTE_ACCESSED |
+			 PTE_DIRTY;
+	pfn_t pfn;
+
+	vm->st.pgfault++;
+	if (!(old & PTE_SPECIAL) &&
+	    phys_page(&vm->phys, pte_pfn(old))->_refcount == 1) {
+		vm->st.cow_reuse++;
+		mm_set_pte(mm, ptep, va, (old | rw) & ~PTE_COW);
+		return FAULT_DONE;
+	}
+	if (new_anon_page(mm, va, &pfn) < 0)
+		return FAULT_OOM;
+	if (old & PTE_SPECIAL) {
+		memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
+	} else {
+		memcpy(phys_addr(&vm->phys, pfn),
+		       phys_addr(&vm->phys, pte_pfn(old)), PAGE_SIZE);
+		vm->st.cow_fault++;
+	}
+	replace_pte(mm, ptep, va, pfn_pte(pfn, rw), flags);
+	mm_release_pte(mm, va, old);
+	return FAULT_DONE;
+}
+
+/* The PTE already grants the access: A/D bits, or a host TLB refill. */
+static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
+					   vaddr_t va, unsigned flags)
+{
+	struct vm *vm = mm->vm;
+	pte_t old = *ptep, val = old | PTE_ACCESSED;
+
+	if (flags & FAULT_WRITE)
+		val |= PTE_DIRTY;
+	if (flags & FAULT_NATIVE) {
+		pte_t need = (flags & FAULT_WRITE) ? PTE_HMAP_W : PTE_HMAP_R;
+
+		if ((flags & FAULT_WRITE) && !(old & PTE_DIRTY))
+			vm->st.dirty_trap++;
+		else if (!(old & need))
+			vm->st.tlb_refill++;
+		/* else: another thread resolved it first; nothing to count */
+	}
+	if (val != old)
+		mm_set_pte(mm, ptep, va, val);
+	return FAULT_DONE;
+}
+
+SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
+				       unsigned flags)
+{
+	bool write = flags & FAULT_WRITE;
+	struct vma *v;
+	pte_t *ptep;
+
+	if (va >= mm->task_size)
+		return FAULT_SEGV;
+	va = PAGE_ROUND_DOWN(va);
+	v = mm_find_vma(mm, va);
+	if (!v)
+		v = mm_grow_stack(mm, va);
+	if (!v || !vma_allows(v, write))
+		return FAULT_SEGV;
+	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
+		return FAULT_OOM;
+	if (pte_none(*ptep))
+		return do_anonymous(mm, ptep, va, flags);
+	BUG_ON(!pte_present(*ptep)); /* swap entries: the swap issue */
+	if (write && !(*ptep & PTE_WRITE))
+		return do_wp_page(mm, ptep, va, flags);
+	return do_access(mm, ptep, va, flags);
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+static SIGSAFE void fault_kill(struct vm_task *t, enum fault_result r,
+			       vaddr_t va)
+{
+	if (r == FAULT_SEGV) {
+		t->vm->st.segv++;
+		task_mark_killed(t, VM_EXIT_SEGV, va);
+	} else {
+		t->vm->st.oom_kill++;
+		task_mark_killed(t, VM_EXIT_OOM_KILLED, va);
+	}
+}
+
+/*
+ * SIGSAFE.  The SIGSEGV resolver: owner is the mm of the window.  A trap by
+ * a thread that is not the window's task (say the controlling thread
+ * touching a task's memory) is resolved the same way, but a bad access
+ * there is a real crash, not an emulated SIGSEGV of somebody else.
+ */
+SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
+					     bool write)
+{
+	struct mm *mm = owner;
+	struct vm *vm = mm->vm;
+	struct vm_task *self = vm_current;
+	bool own = self && self->mm == mm;
+	enum fault_result r;
+
+	vm_lock(vm);
+	if (own && atomic_load(&self->kill_reason)) {
+		vm_unlock(vm);
+		return TRAP_KILL;
+	}
+	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0));
+	if (r == FAULT_DONE && mm_hmap_install(mm, PAGE_ROUND_DOWN(va)) < 0)
+		r = FAULT_OOM; /* the host refused a mapping even after a flush */
+	if (r != FAULT_DONE && own)
+		fault_kill(self, r, va);
+	vm_unlock(vm);
+	return r == FAULT_DONE ? TRAP_RETRY : TRAP_KILL;
+}
+
+int vm_access(struct vm_task *t, uint64_t va, int write)
+{
+	struct vm *vm;
+	struct mm *mm;
+	enum fault_result r;
+	pte_t pte;
+
+	if (!t || !t->mm || (write != 0 && write != 1))
+		return -EINVAL;
+	mm = t->mm;
+	if (likely(va < mm->task_size) && tlb_lookup(&mm->tlb, va, write))
+		return 0;
+	vm = t->vm;
+	vm_lock(vm);
+	if (atomic_load(&t->kill_reason)) {
+		vm_unlock(vm);
+		task_exit_if_killed(t);
+		return -EFAULT;
+	}
+	r = fault_handle(mm, va, write ? FAULT_WRITE : 0);
+	if (r == FAULT_DONE) {
+		pte = *pt_walk(&mm->pt, va);
+		tlb_fill(&mm->tlb, PAGE_ROUND_DOWN(va),
+			 (pte & PTE_WRITE) && (pte & PTE_DIRTY));
+		vm_unlock(vm);
+		return 0;
+	}
+	fault_kill(t, r, va);
+	vm_unlock(vm);
+	task_exit_if_killed(t);
+	return r == FAULT_SEGV ? -EFAULT : -ENOMEM;
+}

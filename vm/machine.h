@@ -1,0 +1,109 @@
+/*
+ * vm/machine.h - the emulated machine: struct vm and struct vm_task, the
+ * machine lock, and frame allocation for the emulated kernel.
+ *
+ * Lock order (outermost first):
+ *
+ *   vm->lock (the machine lock: page tables, VMAs, rmap, struct pages,
+ *   |         buddy, slab, task list, counters)
+ *   +-- trap registry mutex (mmu/trap.c, taken by window create/destroy)
+ *
+ * The machine lock is a pthread mutex that the SIGSEGV handler takes.  That
+ * is deadlock-free because a thread never traps while holding it: emulator
+ * code reaches frames only through the direct map, never through a window
+ * (DESIGN §8).  It is never held across workload code.
+ *
+ * vm_current is this thread's task (NULL on threads that are not task
+ * threads): thread-local, set once by the task thread at start.
+ */
+#ifndef VMEMU_MACHINE_H
+#define VMEMU_MACHINE_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+
+#include "vm/buddy.h"
+#include "vm/list.h"
+#include "vm/phys.h"
+#include "vm/slab.h"
+#include "vm/vm.h"
+
+struct mm;
+
+#define TASK_COMM_LEN 16
+
+enum task_state {
+	TASK_RUNNING,
+	TASK_ZOMBIE, /* exited; memory released; waiting for vm_wait */
+};
+
+struct vm_task {
+	uint32_t magic;		/* TASK_MAGIC while the task exists */
+	struct vm *vm;
+	struct list_head node;	/* vm->tasks, creation order */
+	int pid, ppid;
+	char comm[TASK_COMM_LEN];
+	int oom_score_adj;
+	enum task_state state;
+	struct mm *mm;		/* NULL once released */
+	pthread_t thread;
+	bool has_thread;	/* thread is set (the thread was created) */
+	bool being_waited;	/* claimed by a vm_wait */
+	vm_task_fn fn;
+	void *arg;
+	sigjmp_buf exit_point;	/* where a killed task's thread lands */
+	_Atomic int kill_reason; /* 0, or VM_EXIT_SEGV / VM_EXIT_OOM_KILLED */
+	uint64_t kill_va;
+	struct vm_exit exit;
+};
+
+struct vm {
+	uint32_t magic;		/* VM_MAGIC until vm_destroy */
+	struct vm_config cfg;
+	pthread_mutex_t lock;	/* the machine lock */
+	pthread_cond_t task_exited; /* with lock: a task became a zombie */
+	struct phys phys;
+	struct buddy *buddy;
+	struct slab_allocator *slab;
+	struct slab_cache *task_cache, *mm_cache, *vma_cache, *rmap_cache;
+	pfn_t zero_pfn;		/* the shared zero frame */
+	struct list_head tasks; /* every task not yet waited for */
+	int next_pid;
+	int nr_threads;		/* task threads not yet joined */
+	uint64_t task_size;	/* emulated VA span of each task */
+	long max_map_count;	/* host sysctl, native mode */
+	bool trap_installed;
+	struct vm_stat st;	/* event counters; gauges filled by vm_stat */
+};
+
+extern _Thread_local struct vm_task *vm_current;
+
+/* SIGSAFE, lock held.  One frame for the kernel or a process; 0/-ENOMEM. */
+int vm_page_alloc(struct vm *vm, pfn_t *pfn);
+/* SIGSAFE, lock held.  Give a frame back (flags cleared by the caller). */
+void vm_page_free(struct vm *vm, pfn_t pfn);
+
+/* SIGSAFE, lock held.  Mark t killed (first reason wins). */
+void task_mark_killed(struct vm_task *t, int reason, uint64_t va);
+/*
+ * Lock NOT held.  If the calling thread is t's and t was killed, leave
+ * through t's exit point (does not return).
+ */
+void task_exit_if_killed(struct vm_task *t);
+
+/* Best-effort checks of API arguments (a freed object may still pass). */
+bool vm_valid(const struct vm *vm);
+bool task_valid(const struct vm_task *t);
+
+static inline void vm_lock(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+}
+
+static inline void vm_unlock(struct vm *vm)
+{
+	pthread_mutex_unlock(&vm->lock);
+}
+
+#endif /* VMEMU_MACHINE_H */

@@ -1,0 +1,597 @@
+/*
+ * vm/mm.c - address spaces (see mm.h for the layout and invariants 1-4).
+ *
+ * Frame references.  An anonymous frame's _refcount counts the PTEs that
+ * map it (and, later, the swap cache); _mapcount counts PTEs only; each
+ * mapping has an rmap item.  mm_release_pte drops one mapping and frees
+ * the frame when the last reference goes.  The shared zero frame
+ * (PTE_SPECIAL) is never counted.
+ *
+ * Host mappings (native mode).  A PTE's PTE_HMAP_* bits say what the host
+ * mapping of that page grants; every path that removes a PTE or changes
+ * its frame revokes the host mapping first, so no window ever maps a
+ * frame that was freed (invariant 4).  Range operations batch host calls:
+ * one revoke per range, one mprotect per run of contiguous pages.
+ *
+ * Locking: the machine lock, held by every caller.  The functions marked
+ * SIGSAFE run on the fault path.
+ */
+#include "vm/mm.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vm/rmap.h"
+#include "vm/vma.h"
+
+/* ---- frames and PTEs ---------------------------------------------- */
+
+static SIGSAFE int mm_pt_alloc(void *ctx, pfn_t *pfn)
+{
+	return vm_page_alloc(ctx, pfn);
+}
+
+static SIGSAFE void mm_pt_free(void *ctx, pfn_t pfn)
+{
+	vm_page_free(ctx, pfn);
+}
+
+static SIGSAFE void page_put(struct vm *vm, struct page *pg)
+{
+	BUG_ON(pg->_refcount <= 0);
+	if (--pg->_refcount > 0)
+		return;
+	BUG_ON(pg->_mapcount != 0 || pg->rmap);
+	if (pg->flags & PG_anon)
+		vm->st.nr_anon_pages--;
+	pg->flags = 0;
+	vm_page_free(vm, phys_pfn(&vm->phys, pg));
+}
+
+SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
+{
+	struct page *pg;
+
+	if (!pte_present(old) || (old & PTE_SPECIAL))
+		return;
+	pg = phys_page(&mm->vm->phys, pte_pfn(old));
+	rmap_del(mm->vm, pg, mm, va);
+	pg->_mapcount--;
+	mm->rss_anon--;
+	page_put(mm->vm, pg);
+}
+
+SIGSAFE void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
+{
+	tlb_flush_page(&mm->tlb, va);
+	pt_set(&mm->pt, ptep, val);
+}
+
+static SIGSAFE void release_visit(void *arg, vaddr_t va, pte_t old)
+{
+	mm_release_pte(arg, va, old);
+}
+
+/* Drop every PTE in [start, end): host mappings first, then frames. */
+static void mm_zap_range(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	mm_hmap_revoke(mm, start, end);
+	tlb_flush_all(&mm->tlb);
+	pt_unmap_range(&mm->pt, start, end, release_visit, mm);
+}
+
+/* ---- host mappings (native) ---------------------------------------- */
+
+#define FAULT_AROUND_PAGES 16
+
+static pte_t hmap_want(pte_t pte)
+{
+	bool rw = (pte & PTE_WRITE) && (pte & PTE_DIRTY);
+
+	return rw ? PTE_HMAP : PTE_HMAP_R;
+}
+
+/* Neighbour at distance d (+/-) can share va's host mapping call. */
+static bool hmap_joinable(pte_t base, pte_t nb, long d)
+{
+	return pte_present(nb) && hmap_want(nb) == hmap_want(base) &&
+	       (nb & PTE_HMAP) != hmap_want(nb) &&
+	       pte_pfn(nb) == pte_pfn(base) + (pfn_t)d;
+}
+
+/* Revoke every host mapping of mm and clear the HMAP bits (TLB full). */
+static SIGSAFE void hmap_clear_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	if (*ptep & PTE_HMAP)
+		pt_set(&((struct mm *)arg)->pt, ptep, *ptep & ~PTE_HMAP);
+	(void)va;
+}
+
+static SIGSAFE void mm_hmap_flush(struct mm *mm)
+{
+	trap_revoke(mm->win, 0, mm->task_size >> PAGE_SHIFT);
+	pt_for_each(&mm->pt, 0, mm->task_size, hmap_clear_visit, mm);
+	mm->vm->st.hmap_flush++;
+}
+
+SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
+{
+	pte_t *ptep = pt_walk(&mm->pt, va);
+	pte_t pte = *ptep;
+	unsigned idx = PT_INDEX(0, va);
+	long lo = 0, hi = 1;
+	int prot, err;
+
+	BUG_ON(!pte_present(pte));
+	prot = hmap_want(pte) == PTE_HMAP ? TRAP_PROT_RW : TRAP_PROT_READ;
+	/* Fault-around inside this PTE table, over consecutive frames. */
+	while (hi - lo < FAULT_AROUND_PAGES && idx + hi < PT_ENTRIES &&
+	       hmap_joinable(pte, ptep[hi], hi))
+		hi++;
+	while (hi - lo < FAULT_AROUND_PAGES && (long)idx + lo > 0 &&
+	       hmap_joinable(pte, ptep[lo - 1], lo - 1))
+		lo--;
+	err = trap_map(mm->win, va + (vaddr_t)lo * PAGE_SIZE,
+		       mm->vm->phys.memfd, pte_pfn(pte) + (pfn_t)lo,
+		       (size_t)(hi - lo), prot);
+	if (err == -ENOMEM) {
+		/* Out of host map slots: flush this TLB, map just va. */
+		mm_hmap_flush(mm);
+		lo = 0;
+		hi = 1;
+		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
+			       1, prot);
+	}
+	if (err)
+		return err;
+	for (long d = lo; d < hi; d++)
+		pt_set(&mm->pt, ptep + d,
+		       (ptep[d] & ~PTE_HMAP) | hmap_want(ptep[d]));
+	return 0;
+}
+
+struct hmap_span {
+	struct mm *mm;
+	vaddr_t lo, hi;		/* revoke: extent of pages with HMAP */
+	vaddr_t run_start, run_end; /* wrprotect: current run */
+};
+
+static SIGSAFE void revoke_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct hmap_span *s = arg;
+
+	if (!(*ptep & PTE_HMAP))
+		return;
+	pt_set(&s->mm->pt, ptep, *ptep & ~PTE_HMAP);
+	if (s->lo == s->hi)
+		s->lo = va;
+	s->hi = va + PAGE_SIZE;
+}
+
+SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	struct hmap_span s = { .mm = mm };
+
+	if (!mm->win)
+		return;
+	pt_for_each(&mm->pt, start, end, revoke_visit, &s);
+	if (s.hi > s.lo)
+		trap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT);
+}
+
+static SIGSAFE void wrprotect_flush(struct hmap_span *s)
+{
+	if (s->run_end > s->run_start)
+		trap_protect(s->mm->win, s->run_start,
+			     (s->run_end - s->run_start) >> PAGE_SHIFT,
+			     TRAP_PROT_READ);
+	s->run_start = s->run_end = 0;
+}
+
+static SIGSAFE void wrprotect_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct hmap_span *s = arg;
+
+	if (!(*ptep & PTE_HMAP_W))
+		return;
+	pt_set(&s->mm->pt, ptep, *ptep & ~PTE_HMAP_W);
+	if (s->run_end != va)
+		wrprotect_flush(s);
+	if (s->run_end == 0)
+		s->run_start = va;
+	s->run_end = va + PAGE_SIZE;
+}
+
+SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	struct hmap_span s = { .mm = mm };
+
+	if (!mm->win)
+		return;
+	pt_for_each(&mm->pt, start, end, wrprotect_visit, &s);
+	wrprotect_flush(&s);
+}
+
+/* ---- create / destroy / fork --------------------------------------- */
+
+static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
+{
+	struct pt_alloc pa = { mm_pt_alloc, mm_pt_free, vm };
+	struct mm *mm = slab_alloc(vm->mm_cache);
+	int err;
+
+	if (!mm)
+		return -ENOMEM;
+	memset(mm, 0, sizeof(*mm));
+	mm->vm = vm;
+	mm->owner = owner;
+	mm->task_size = vm->task_size;
+	list_init(&mm->vmas);
+	tlb_init(&mm->tlb);
+	err = pt_init(&mm->pt, &vm->phys, &pa);
+	if (err)
+		goto out_mm;
+	if (vm->cfg.mode == VM_MODE_NATIVE) {
+		err = trap_window_create(mm->task_size, mm, &mm->win);
+		if (err)
+			goto out_pt;
+	}
+	*out = mm;
+	return 0;
+
+out_pt:
+	pt_destroy(&mm->pt);
+out_mm:
+	slab_free(vm->mm_cache, mm);
+	return err;
+}
+
+int mm_create(struct vm *vm, struct vm_task *owner, struct mm **out)
+{
+	struct mm *mm;
+	int err = mm_alloc(vm, owner, &mm);
+
+	if (err)
+		return err;
+	mm->start_brk = mm->brk = MM_START_BRK;
+	mm->mmap_base = mm->task_size - MM_MMAP_GAP;
+	err = vma_insert(mm, mm->task_size - MM_STACK_INIT, mm->task_size,
+			 VM_PROT_READ | VM_PROT_WRITE, VMA_ANON | VMA_STACK);
+	if (err) {
+		mm_destroy(mm);
+		return err;
+	}
+	*out = mm;
+	return 0;
+}
+
+void mm_destroy(struct mm *mm)
+{
+	struct vm *vm = mm->vm;
+
+	if (mm->win)
+		trap_window_destroy(mm->win); /* every host mapping gone */
+	mm->win = NULL;
+	pt_unmap_range(&mm->pt, 0, mm->task_size, release_visit, mm);
+	pt_destroy(&mm->pt);
+	vma_free_all(mm);
+	vm->st.tlb_hit += mm->tlb.hits;
+	vm->st.tlb_miss += mm->tlb.misses;
+	vm->st.tlb_flush += mm->tlb.flushes;
+	slab_free(vm->mm_cache, mm);
+}
+
+struct dup_ctx {
+	struct mm *parent, *child;
+	int err;
+};
+
+/* Share one PTE with the child; private writable pages become COW. */
+static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct dup_ctx *c = arg;
+	pte_t pte = *ptep, cpte;
+	pte_t *cptep;
+	struct page *pg;
+
+	if (c->err || !pte_present(pte))
+		return;
+	if (pt_walk_alloc(&c->child->pt, va, &cptep) < 0)
+		goto out_nomem;
+	if (!(pte & PTE_SPECIAL)) {
+		pg = phys_page(&c->parent->vm->phys, pte_pfn(pte));
+		if (rmap_add(c->parent->vm, pg, c->child, va) < 0)
+			goto out_nomem;
+		pg->_refcount++;
+		pg->_mapcount++;
+		c->child->rss_anon++;
+		if (pte & PTE_WRITE)
+			pte = (pte & ~PTE_WRITE) | PTE_COW;
+		pt_set(&c->parent->pt, ptep, pte);
+	}
+	cpte = pte & ~PTE_HMAP;
+	pt_set(&c->child->pt, cptep, cpte);
+	return;
+out_nomem:
+	c->err = -ENOMEM;
+}
+
+int mm_dup(struct mm *parent, struct vm_task *owner, struct mm **out)
+{
+	struct dup_ctx c = { .parent = parent };
+	int err = mm_alloc(parent->vm, owner, &c.child);
+
+	if (err)
+		return err;
+	c.child->start_brk = parent->start_brk;
+	c.child->brk = parent->brk;
+	c.child->mmap_base = parent->mmap_base;
+	err = vma_dup_all(c.child, parent);
+	if (err)
+		goto out_child;
+	pt_for_each(&parent->pt, 0, parent->task_size, dup_visit, &c);
+	/* The parent's writable host mappings are now stale: downgrade. */
+	tlb_flush_all(&parent->tlb);
+	mm_hmap_wrprotect(parent, 0, parent->task_size);
+	err = c.err;
+	if (err)
+		goto out_child;
+	*out = c.child;
+	return 0;
+
+out_child:
+	mm_destroy(c.child); /* parent pages stay COW: a write reuses them */
+	return err;
+}
+
+/* ---- VMAs seen from the fault path --------------------------------- */
+
+SIGSAFE struct vma *mm_find_vma(struct mm *mm, vaddr_t va)
+{
+	return vma_find(mm, va);
+}
+
+SIGSAFE struct vma *mm_grow_stack(struct mm *mm, vaddr_t va)
+{
+	struct vma *stack = vma_next_above(mm, va);
+	vaddr_t new_start = PAGE_ROUND_DOWN(va);
+	struct vma *prev;
+
+	if (!stack || !(stack->flags & VMA_STACK) || va >= stack->start)
+		return NULL;
+	if (new_start < mm->task_size - MM_STACK_MAX)
+		return NULL;
+	if (stack->node.prev != &mm->vmas) {
+		prev = list_entry(stack->node.prev, struct vma, node);
+		if (prev->end + MM_STACK_GUARD_GAP > new_start)
+			return NULL;
+	}
+	stack->start = new_start;
+	return stack;
+}
+
+/* ---- mmap / munmap / mprotect / brk -------------------------------- */
+
+#define MM_PROT_MASK (VM_PROT_READ | VM_PROT_WRITE)
+#define MM_FLAGS_MASK (VM_MAP_SHARED | VM_MAP_PRIVATE | VM_MAP_FIXED | VM_MAP_ANON)
+
+static int mm_check_flags(int prot, int flags)
+{
+	if (prot & ~MM_PROT_MASK || flags & ~MM_FLAGS_MASK)
+		return -EINVAL;
+	if (!(flags & VM_MAP_SHARED) == !(flags & VM_MAP_PRIVATE))
+		return -EINVAL;
+	/* No file mappings (no fd in this API); shared anon: docs/mm.md. */
+	if (!(flags & VM_MAP_ANON) || (flags & VM_MAP_SHARED))
+		return -EINVAL;
+	return 0;
+}
+
+/* Where a new mapping of len bytes goes; 0 for none (hint is advisory). */
+static vaddr_t mm_place(struct mm *mm, vaddr_t hint, uint64_t len)
+{
+	hint = PAGE_ROUND_DOWN(hint);
+	if (hint >= MM_MMAP_MIN_ADDR && hint <= mm->task_size - len &&
+	    vma_range_free(mm, hint, hint + len))
+		return hint;
+	return vma_unmapped_area(mm, len);
+}
+
+uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
+		 int flags)
+{
+	vaddr_t va;
+	int err = mm_check_flags(prot, flags);
+
+	if (err)
+		return (uint64_t)(int64_t)err;
+	if (len == 0)
+		return (uint64_t)-EINVAL;
+	if (len > mm->task_size)
+		return (uint64_t)-ENOMEM;
+	len = PAGE_ROUND_UP(len);
+	if (flags & VM_MAP_FIXED) {
+		if (!PAGE_ALIGNED(hint))
+			return (uint64_t)-EINVAL;
+		if (hint < MM_MMAP_MIN_ADDR)
+			return (uint64_t)-EPERM;
+		if (hint > mm->task_size - len)
+			return (uint64_t)-ENOMEM;
+		err = mm_munmap(mm, hint, len);
+		if (err)
+			return (uint64_t)(int64_t)err;
+		va = hint;
+	} else {
+		va = mm_place(mm, hint, len);
+		if (!va)
+			return (uint64_t)-ENOMEM;
+	}
+	err = vma_insert(mm, va, va + len, (unsigned)prot, VMA_ANON);
+	return err ? (uint64_t)(int64_t)err : va;
+}
+
+/* 0 when [va, va+len) is a valid page-aligned range of this space. */
+static int mm_check_range(struct mm *mm, vaddr_t va, uint64_t len)
+{
+	if (!PAGE_ALIGNED(va) || len == 0)
+		return -EINVAL;
+	if (va >= mm->task_size || len > mm->task_size - va)
+		return -EINVAL;
+	return 0;
+}
+
+int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len)
+{
+	int err = mm_check_range(mm, va, len);
+
+	if (err)
+		return err;
+	len = PAGE_ROUND_UP(len);
+	err = vma_remove_range(mm, va, va + len);
+	if (err)
+		return err;
+	mm_zap_range(mm, va, va + len);
+	return 0;
+}
+
+static SIGSAFE void wrprotect_pte_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	if (pte_present(*ptep) && (*ptep & PTE_WRITE))
+		pt_set(&((struct mm *)arg)->pt, ptep, *ptep & ~PTE_WRITE);
+	(void)va;
+}
+
+int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot)
+{
+	int err;
+
+	if (prot & ~MM_PROT_MASK)
+		return -EINVAL;
+	if (len == 0 && PAGE_ALIGNED(va))
+		return 0;
+	err = mm_check_range(mm, va, len);
+	if (err)
+		return err;
+	len = PAGE_ROUND_UP(len);
+	if (!vma_range_mapped(mm, va, va + len))
+		return -ENOMEM;
+	err = vma_set_prot(mm, va, va + len, (unsigned)prot);
+	if (err)
+		return err;
+	/* More rights: the next access faults them in.  Fewer: shoot down. */
+	tlb_flush_all(&mm->tlb);
+	if (!(prot & VM_PROT_WRITE)) {
+		mm_hmap_wrprotect(mm, va, va + len);
+		pt_for_each(&mm->pt, va, va + len, wrprotect_pte_visit, mm);
+	}
+	if (prot == VM_PROT_NONE) /* write implies read, as on x86 */
+		mm_hmap_revoke(mm, va, va + len);
+	return 0;
+}
+
+uint64_t mm_brk(struct mm *mm, vaddr_t new_end)
+{
+	vaddr_t old_top = PAGE_ROUND_UP(mm->brk);
+	vaddr_t new_top = PAGE_ROUND_UP(new_end);
+
+	if (new_end == 0 || new_end < mm->start_brk ||
+	    new_end > mm->mmap_base)
+		return mm->brk;
+	if (new_top > old_top) {
+		if (!vma_range_free(mm, old_top, new_top) ||
+		    vma_insert(mm, old_top, new_top,
+			       VM_PROT_READ | VM_PROT_WRITE,
+			       VMA_ANON | VMA_HEAP) < 0)
+			return mm->brk;
+	} else if (new_top < old_top) {
+		if (mm_munmap(mm, new_top, old_top - new_top) < 0)
+			return mm->brk;
+	}
+	mm->brk = new_end;
+	return mm->brk;
+}
+
+/* ---- invariant walker ---------------------------------------------- */
+
+struct check_ctx {
+	struct mm *mm;
+	uint64_t rss;
+	int err;
+};
+
+static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
+{
+	struct vma *v = vma_find(mm, va);
+	struct page *pg;
+
+	if (!pte_present(pte))
+		return (pte & PTE_HMAP) ? -20 : 0;
+	if (!v)
+		return -21; /* present PTE outside every VMA */
+	if ((pte & PTE_WRITE) && !(v->prot & VM_PROT_WRITE))
+		return -22;
+	if ((pte & PTE_HMAP_W) && !((pte & PTE_WRITE) && (pte & PTE_DIRTY)))
+		return -23;
+	if ((pte & PTE_HMAP) && !mm->win)
+		return -24;
+	if (pte & PTE_SPECIAL)
+		return pte_pfn(pte) == mm->vm->zero_pfn ? 0 : -25;
+	pg = phys_page(&mm->vm->phys, pte_pfn(pte));
+	if (!(pg->flags & PG_anon) || pg->_mapcount < 1 ||
+	    pg->_refcount < pg->_mapcount)
+		return -26;
+	if ((pte & PTE_WRITE) && pg->_refcount != 1)
+		return -27; /* writable but shared */
+	if (rmap_walk(pg, NULL, NULL) != (unsigned)pg->_mapcount)
+		return -28;
+	return 0;
+}
+
+static void check_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct check_ctx *c = arg;
+	int err = check_pte(c->mm, va, *ptep);
+
+	if (err && !c->err)
+		c->err = err;
+	if (pte_present(*ptep) && !(*ptep & PTE_SPECIAL))
+		c->rss++;
+}
+
+static int check_vmas(struct mm *mm)
+{
+	struct list_head *n;
+	struct vma *prev = NULL;
+	uint64_t count = 0;
+
+	list_for_each(n, &mm->vmas) {
+		struct vma *v = list_entry(n, struct vma, node);
+
+		if (!PAGE_ALIGNED(v->start) || !PAGE_ALIGNED(v->end) ||
+		    v->start >= v->end || v->end > mm->task_size)
+			return -10;
+		if (prev && prev->end > v->start)
+			return -11; /* unsorted or overlapping */
+		if (prev && prev->end == v->start && prev->prot == v->prot &&
+		    prev->flags == v->flags)
+			return -12; /* should have been merged */
+		prev = v;
+		count++;
+	}
+	return count == mm->map_count ? 0 : -13;
+}
+
+int mm_check(struct mm *mm)
+{
+	struct check_ctx c = { .mm = mm };
+	int err = check_vmas(mm);
+
+	if (err)
+		return err;
+	pt_for_each(&mm->pt, 0, mm->task_size, check_visit, &c);
+	if (c.err)
+		return c.err;
+	if (c.rss != mm->rss_anon)
+		return -30;
+	return pt_check(&mm->pt) ? -31 : 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * vm/mm.h - address spaces: VMAs, layout, mmap/munmap/mprotect/brk, fork
+ * (copy-on-write), teardown, and the host mapping (emulated hardware TLB)
+ * of native mode.
+ *
+ * Layout of one address space (task_size = TASK_SIZE of this machine):
+ *
+ *   task_size  +------------------+
+ *              | stack (grows dn) |  VMA_STACK, up to MM_STACK_MAX
+ *              +------------------+
+ *              | guard gap        |  MM_STACK_GUARD_GAP, never mapped
+ *   mmap_base  +------------------+
+ *              | mmap area        |  top-down: new areas below old ones
+ *              |       ...        |
+ *              | heap (brk) ^     |  VMA_HEAP, from start_brk up
+ *   start_brk  +------------------+
+ *              | (unused)         |
+ *   MMAP_MIN   +------------------+
+ *              | reserved low     |  never mapped: NULL derefs fault
+ *   0          +------------------+
+ *
+ * PTE invariants kept here (checked by mm_check):
+ *  1. A present PTE lies inside a VMA; PTE_WRITE only in a VMA with
+ *     VM_PROT_WRITE, and only on a frame with _refcount == 1 (exclusive).
+ *  2. rss_anon equals the number of present PTEs mapping anonymous frames
+ *     (the zero frame is not counted); map_count equals the VMA count.
+ *  3. VMAs are sorted, disjoint, page aligned, and never two adjacent
+ *     ones with equal prot and flags (they are merged).
+ *  4. Native mode: PTE_HMAP_R/PTE_HMAP_W record exactly what the host
+ *     mapping of the page grants; they are set only on present PTEs and
+ *     PTE_HMAP_W only with PTE_WRITE and PTE_DIRTY.  A frame is freed only
+ *     after every host mapping of it is revoked.
+ *
+ * Locking: every function here runs under the machine lock.  The fault
+ * path (mm_find_vma, mm_grow_stack, mm_hmap_*) is SIGSAFE.
+ */
+#ifndef VMEMU_MM_H
+#define VMEMU_MM_H
+
+#include "mmu/pagetable.h"
+#include "mmu/tlb.h"
+#include "mmu/trap.h"
+#include "vm/machine.h"
+
+#define MM_MMAP_MIN_ADDR	(64ULL << 10)	/* vm.mmap_min_addr */
+#define MM_START_BRK		(16ULL << 20)
+#define MM_STACK_MAX		(8ULL << 20)	/* RLIMIT_STACK */
+#define MM_STACK_INIT		(128ULL << 10)
+#define MM_STACK_GUARD_GAP	(256 * PAGE_SIZE) /* stack_guard_gap */
+#define MM_MMAP_GAP		(128ULL << 20)	/* Linux's minimum gap */
+#define MM_MAX_MAP_COUNT	65530		/* emulated vm.max_map_count */
+#define MM_TASK_SIZE_NATIVE	(64ULL << 30)
+#define MM_TASK_SIZE_TRACE	(1ULL << 47)
+#define MM_TASK_SIZE_MIN	(1ULL << 30)
+
+/* Software PTE bits: what the host mapping of the page grants (native). */
+#define PTE_HMAP_R	(1ULL << 52)
+#define PTE_HMAP_W	(1ULL << 53)
+#define PTE_HMAP	(PTE_HMAP_R | PTE_HMAP_W)
+
+enum {
+	VMA_ANON = 1u << 0,
+	VMA_SHARED = 1u << 1,
+	VMA_HEAP = 1u << 2,
+	VMA_STACK = 1u << 3,
+};
+
+struct vma {
+	struct list_head node; /* mm->vmas, sorted by start */
+	vaddr_t start, end;    /* [start, end), page aligned */
+	unsigned prot;	       /* VM_PROT_* */
+	unsigned flags;	       /* VMA_* */
+};
+
+struct mm {
+	struct vm *vm;
+	struct vm_task *owner;
+	struct pt_space pt;
+	struct list_head vmas;
+	uint64_t map_count;	 /* number of VMAs */
+	struct vma *vma_cache;	 /* last VMA found */
+	struct trap_window *win; /* native mode; NULL in trace mode */
+	struct tlb tlb;		 /* software TLB of vm_access */
+	uint64_t task_size;
+	vaddr_t start_brk, brk, mmap_base;
+	uint64_t rss_anon;	 /* present PTEs mapping anon frames */
+	uint64_t rss_file, rss_shmem, swapents;
+};
+
+/* Create an empty address space with its stack VMA (and window). */
+int mm_create(struct vm *vm, struct vm_task *owner, struct mm **out);
+/* Fork: a COW copy of parent for owner.  0, or -ENOMEM with no change. */
+int mm_dup(struct mm *parent, struct vm_task *owner, struct mm **out);
+/* Release every frame, table, VMA and the window. */
+void mm_destroy(struct mm *mm);
+
+/* SIGSAFE.  The VMA containing va, or NULL. */
+struct vma *mm_find_vma(struct mm *mm, vaddr_t va);
+/* SIGSAFE.  Grow the stack VMA down to cover va if allowed; else NULL. */
+struct vma *mm_grow_stack(struct mm *mm, vaddr_t va);
+
+uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
+		 int flags);
+int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len);
+int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot);
+uint64_t mm_brk(struct mm *mm, vaddr_t new_end);
+
+/* SIGSAFE.  Drop one present/swap PTE's references (not the PTE). */
+void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old);
+/* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */
+void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
+
+/*
+ * SIGSAFE, native.  Make the host mapping of va agree with its PTE
+ * (read-only unless writable and dirty), mapping a run of neighbours with
+ * consecutive frames at once.  0 or -errno.
+ */
+int mm_hmap_install(struct mm *mm, vaddr_t va);
+/* SIGSAFE, native.  Revoke/downgrade host mappings in [start, end). */
+void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end);
+void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end);
+
+/* Walk invariants 1-4 (and pt_check); 0 when all hold. */
+int mm_check(struct mm *mm);
+
+#endif /* VMEMU_MM_H */

@@ -1,0 +1,235 @@
+/*
+ * vm/task.c - emulated processes: spawn, fork, exit, wait.
+ *
+ * Each task is a host thread running its workload function.  Its life:
+ *
+ *   vm_spawn/vm_fork --> RUNNING --fn returns------------> ZOMBIE --vm_wait--> freed
+ *                           |                                ^
+ *                           +--killed: siglongjmp to exit ---+
+ *                              point (from the trap, or from a vm_* call)
+ *
+ * On exit the thread itself releases the address space (frames, tables,
+ * window) before becoming a zombie, so a zombie holds no memory; vm_wait
+ * joins the thread and frees the task.  A killed task (emulated SIGSEGV,
+ * or out of memory) leaves through siglongjmp to the exit point it set up
+ * with sigsetjmp: from the SIGSEGV handler (native) or from its next vm_*
+ * call.
+ *
+ * Invariants:
+ *  1. vm->tasks holds every task not yet waited for, in creation order;
+ *     pids are unique and increase.
+ *  2. A task is ZOMBIE only after its mm was destroyed (t->mm == NULL).
+ *  3. kill_reason changes once, from 0 to the first reason.
+ *
+ * Locking: the machine lock guards the task list, state and mm pointers;
+ * vm->task_exited (with the lock) signals zombies and thread starts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vm/machine.h"
+#include "vm/mm.h"
+
+_Thread_local struct vm_task *vm_current;
+
+#define TASK_MAGIC 0x7461736bu
+
+SIGSAFE void task_mark_killed(struct vm_task *t, int reason, uint64_t va)
+{
+	int none = 0;
+
+	if (atomic_compare_exchange_strong(&t->kill_reason, &none, reason))
+		t->kill_va = va;
+}
+
+void task_exit_if_killed(struct vm_task *t)
+{
+	if (t == vm_current && atomic_load(&t->kill_reason))
+		siglongjmp(t->exit_point, 1);
+}
+
+static void task_exit(struct vm_task *t, int code)
+{
+	struct vm *vm = t->vm;
+	int reason;
+
+	vm_lock(vm);
+	reason = atomic_load(&t->kill_reason);
+	t->exit.reason = reason ? (enum vm_exit_reason)reason : VM_EXIT_NORMAL;
+	t->exit.code = reason ? 0 : code;
+	t->exit.fault_va = reason ? t->kill_va : 0;
+	mm_destroy(t->mm);
+	t->mm = NULL;
+	t->state = TASK_ZOMBIE;
+	pthread_cond_broadcast(&vm->task_exited);
+	vm_unlock(vm);
+}
+
+static void *task_main(void *arg)
+{
+	struct vm_task *t = arg;
+	bool native = t->vm->cfg.mode == VM_MODE_NATIVE;
+	int err = native ? trap_thread_init() : 0;
+
+	vm_current = t;
+	t->exit.code = err;
+	if (!err && sigsetjmp(t->exit_point, 1) == 0) {
+		if (native)
+			trap_thread_enter(&t->exit_point);
+		t->exit.code = t->fn(t, t->arg);
+	}
+	if (native) {
+		trap_thread_enter(NULL);
+		if (!err)
+			trap_thread_fini();
+	}
+	task_exit(t, t->exit.code);
+	return NULL;
+}
+
+/* Lock held.  A new task (no mm yet) on the task list; NULL if no memory. */
+static struct vm_task *task_new(struct vm *vm, const char *name, int adj,
+				vm_task_fn fn, void *arg)
+{
+	struct vm_task *t = slab_alloc(vm->task_cache);
+
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->magic = TASK_MAGIC;
+	t->vm = vm;
+	t->pid = vm->next_pid++;
+	snprintf(t->comm, sizeof(t->comm), "%s", name);
+	t->oom_score_adj = adj;
+	t->fn = fn;
+	t->arg = arg;
+	list_add_tail(&t->node, &vm->tasks);
+	return t;
+}
+
+/* Lock held. */
+static void task_free(struct vm_task *t)
+{
+	list_del_init(&t->node);
+	t->magic = 0;
+	slab_free(t->vm->task_cache, t);
+}
+
+/* Lock NOT held; t is on the list with its mm.  Start its thread. */
+static int task_start(struct vm_task *t)
+{
+	struct vm *vm = t->vm;
+	pthread_t tid;
+	int err = pthread_create(&tid, NULL, task_main, t);
+
+	vm_lock(vm);
+	if (err) {
+		mm_destroy(t->mm);
+		task_free(t);
+		vm_unlock(vm);
+		return -err;
+	}
+	t->thread = tid;
+	t->has_thread = true;
+	vm->nr_threads++;
+	pthread_cond_broadcast(&vm->task_exited);
+	vm_unlock(vm);
+	return t->pid;
+}
+
+bool task_valid(const struct vm_task *t)
+{
+	return t && t->magic == TASK_MAGIC;
+}
+
+int vm_spawn(struct vm *vm, const char *name, int oom_score_adj,
+	     vm_task_fn fn, void *arg)
+{
+	struct vm_task *t;
+	int err;
+
+	if (!vm_valid(vm) || !fn || oom_score_adj < -1000 ||
+	    oom_score_adj > 1000)
+		return -EINVAL;
+	vm_lock(vm);
+	t = task_new(vm, name ? name : "task", oom_score_adj, fn, arg);
+	err = t ? mm_create(vm, t, &t->mm) : -ENOMEM;
+	if (err && t)
+		task_free(t);
+	vm_unlock(vm);
+	return err ? err : task_start(t);
+}
+
+int vm_fork(struct vm_task *parent, vm_task_fn child, void *arg)
+{
+	struct vm *vm;
+	struct vm_task *t;
+	int err;
+
+	if (!task_valid(parent) || !child || !parent->mm)
+		return -EINVAL;
+	vm = parent->vm;
+	vm_lock(vm);
+	if (atomic_load(&parent->kill_reason)) {
+		vm_unlock(vm);
+		task_exit_if_killed(parent);
+		return -EPERM;
+	}
+	t = task_new(vm, parent->comm, parent->oom_score_adj, child, arg);
+	err = t ? mm_dup(parent->mm, t, &t->mm) : -ENOMEM;
+	if (err && t)
+		task_free(t);
+	if (!err)
+		t->ppid = parent->pid;
+	vm_unlock(vm);
+	return err ? err : task_start(t);
+}
+
+static struct vm_task *task_find(struct vm *vm, int pid)
+{
+	struct list_head *n;
+
+	list_for_each(n, &vm->tasks) {
+		struct vm_task *t = list_entry(n, struct vm_task, node);
+
+		if (t->pid == pid)
+			return t;
+	}
+	return NULL;
+}
+
+int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
+{
+	struct vm_task *t;
+	pthread_t tid;
+
+	if (!vm_valid(vm))
+		return -EINVAL;
+	if (vm_current && vm_current->pid == pid)
+		return -EINVAL; /* waiting for oneself would never end */
+	vm_lock(vm);
+	t = task_find(vm, pid);
+	if (!t || t->being_waited) {
+		vm_unlock(vm);
+		return -ESRCH;
+	}
+	t->being_waited = true;
+	while (t->state != TASK_ZOMBIE || !t->has_thread)
+		pthread_cond_wait(&vm->task_exited, &vm->lock);
+	tid = t->thread;
+	vm_unlock(vm);
+	pthread_join(tid, NULL);
+	vm_lock(vm);
+	if (ex)
+		*ex = t->exit;
+	vm->nr_threads--;
+	task_free(t);
+	vm_unlock(vm);
+	return pid;
+}
+
+int vm_getpid(const struct vm_task *t)
+{
+	return task_valid(t) ? t->pid : -EINVAL;
+}

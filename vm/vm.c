@@ -1,0 +1,378 @@
+/*
+ * vm/vm.c - the machine: configuration, creation and teardown, frames for
+ * the emulated kernel, counters, and the task-facing memory calls
+ * (vm_mmap, vm_munmap, vm_mprotect, vm_brk, vm_ptr).
+ *
+ * vm_create builds in this order and vm_destroy (or a failed vm_create)
+ * undoes it in reverse: phys (memfd + direct map) -> buddy -> slab and the
+ * kernel's caches (task_struct, mm_struct, vm_area_struct,
+ * anon_vma_chain) -> the zero frame -> (native) the trap.
+ *
+ * Native mode and vm.max_map_count: every host mapping a window holds is
+ * one of the host's map slots.  Host mappings are the emulated TLB, so a
+ * full TLB is handled as hardware would: the fault path flushes the
+ * window (mm.c) and carries on.  vm_create refuses only a sysctl value
+ * too small to run at all, and names it (docs/native.md).
+ *
+ * Locking: the machine lock around everything that touches the kernel's
+ * state; vm_page_alloc/free are SIGSAFE and called with it held.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/fault.h"
+#include "vm/machine.h"
+#include "vm/mm.h"
+#include "vm/rmap.h"
+
+#define VM_MAGIC 0x766d656du
+/* Below this many host map slots native mode cannot run at all. */
+#define VM_MIN_MAP_COUNT 1024
+
+void vm_config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = 64ULL << 20;
+	cfg->policy = "linux";
+	cfg->swappiness = 60;
+	cfg->watermark_scale_factor = 10;
+	cfg->kswapd = true;
+	cfg->mode = VM_MODE_NATIVE;
+	cfg->seed = 1;
+}
+
+bool vm_valid(const struct vm *vm)
+{
+	return vm && vm->magic == VM_MAGIC;
+}
+
+static void say(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int check_config(const struct vm_config *c, char *err, size_t len)
+{
+	uint64_t limit = c->mode == VM_MODE_NATIVE ? (1ULL << 46)
+						   : MM_TASK_SIZE_TRACE;
+
+	if (c->mem_bytes == 0 || !PAGE_ALIGNED(c->mem_bytes))
+		say(err, len, "memory size %llu is not a positive multiple "
+			      "of 4096 bytes", (unsigned long long)c->mem_bytes);
+	else if (c->mode != VM_MODE_NATIVE && c->mode != VM_MODE_TRACE)
+		say(err, len, "unknown mode %d", (int)c->mode);
+	else if (c->swappiness < 0 || c->swappiness > 200)
+		say(err, len, "swappiness %d is outside 0..200", c->swappiness);
+	else if (c->watermark_scale_factor < 1 ||
+		 c->watermark_scale_factor > 3000)
+		say(err, len, "watermark_scale_factor %d is outside 1..3000",
+		    c->watermark_scale_factor);
+	else if (c->min_free_kbytes < 0)
+		say(err, len, "min_free_kbytes %d is negative",
+		    c->min_free_kbytes);
+	else if (c->policy && strcmp(c->policy, "linux") != 0)
+		say(err, len, "unknown policy '%s' (known: linux)", c->policy);
+	else if (c->task_size && (!PAGE_ALIGNED(c->task_size) ||
+				  c->task_size < MM_TASK_SIZE_MIN ||
+				  c->task_size > limit))
+		say(err, len, "task size %llu is not a page multiple in "
+			      "[%llu, %llu]", (unsigned long long)c->task_size,
+		    (unsigned long long)MM_TASK_SIZE_MIN,
+		    (unsigned long long)limit);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+static int create_caches(struct vm *vm)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+		size_t off;
+	} caches[] = {
+		{ "task_struct", sizeof(struct vm_task),
+		  offsetof(struct vm, task_cache) },
+		{ "mm_struct", sizeof(struct mm), offsetof(struct vm, mm_cache) },
+		{ "vm_area_struct", sizeof(struct vma),
+		  offsetof(struct vm, vma_cache) },
+		{ "anon_vma_chain", sizeof(struct rmap_item),
+		  offsetof(struct vm, rmap_cache) },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(caches); i++) {
+		struct slab_cache **c =
+			(struct slab_cache **)((char *)vm + caches[i].off);
+		int err = slab_cache_create(vm->slab, caches[i].name,
+					    caches[i].size, c);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Native mode: install the trap; check the host's map-slot budget. */
+static int setup_native(struct vm *vm, char *err, size_t len)
+{
+	long have = trap_max_map_count();
+	int rc;
+
+	if (have < 0) {
+		say(err, len, "cannot read vm.max_map_count: %s",
+		    strerror((int)-have));
+		return (int)have;
+	}
+	if (have < VM_MIN_MAP_COUNT) {
+		say(err, len, "vm.max_map_count is %ld; native mode needs at "
+			      "least %d (sysctl -w vm.max_map_count=%llu), or "
+			      "use trace mode", have, VM_MIN_MAP_COUNT,
+		    (unsigned long long)(2 * vm->phys.nr_pages + 
+					 VM_MIN_MAP_COUNT));
+		return -EINVAL;
+	}
+	vm->max_map_count = have;
+	rc = trap_install(fault_trap_resolve);
+	if (rc < 0) {
+		say(err, len, "cannot install the SIGSEGV trap: %s",
+		    strerror(-rc));
+		return rc;
+	}
+	vm->trap_installed = true;
+	return 0;
+}
+
+static int setup_zero_page(struct vm *vm)
+{
+	struct page *pg;
+
+	if (buddy_alloc(vm->buddy, 0, &vm->zero_pfn) < 0)
+		return -ENOMEM;
+	memset(phys_addr(&vm->phys, vm->zero_pfn), 0, PAGE_SIZE);
+	pg = phys_page(&vm->phys, vm->zero_pfn);
+	pg->flags = PG_zero | PG_reserved;
+	pg->_refcount = 1;
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	if (vm->trap_installed)
+		trap_uninstall();
+	if (vm->zero_pfn != (pfn_t)-1) {
+		phys_page(&vm->phys, vm->zero_pfn)->flags = 0;
+		phys_page(&vm->phys, vm->zero_pfn)->_refcount = 0;
+		buddy_free(vm->buddy, vm->zero_pfn, 0);
+	}
+	if (vm->slab)
+		slab_allocator_destroy(vm->slab);
+	if (vm->buddy)
+		buddy_destroy(vm->buddy);
+	phys_fini(&vm->phys);
+	pthread_cond_destroy(&vm->task_exited);
+	pthread_mutex_destroy(&vm->lock);
+	vm->magic = 0;
+	free(vm);
+}
+
+static int vm_build(struct vm *vm, char *err, size_t len)
+{
+	struct buddy_config bcfg;
+	const char *step;
+	int rc = phys_init(&vm->phys, vm->cfg.mem_bytes >> PAGE_SHIFT, &step);
+
+	if (rc < 0) {
+		say(err, len, "cannot create emulated RAM of %llu bytes (%s): "
+			      "%s", (unsigned long long)vm->cfg.mem_bytes,
+		    step, strerror(-rc));
+		return rc;
+	}
+	buddy_config_init(&bcfg);
+	rc = buddy_create(&vm->phys, &bcfg, &vm->buddy);
+	if (!rc)
+		rc = slab_allocator_create(&vm->phys, vm->buddy, &vm->slab);
+	if (!rc)
+		rc = create_caches(vm);
+	if (!rc)
+		rc = setup_zero_page(vm);
+	if (rc < 0) {
+		say(err, len, "emulated RAM of %llu bytes is too small for the "
+			      "kernel's own structures",
+		    (unsigned long long)vm->cfg.mem_bytes);
+		return rc;
+	}
+	if (vm->cfg.mode == VM_MODE_NATIVE)
+		return setup_native(vm, err, len);
+	return 0;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm *vm;
+
+	if (!cfg) {
+		say(err, errlen, "no configuration given");
+		return NULL;
+	}
+	if (check_config(cfg, err, errlen) < 0)
+		return NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		say(err, errlen, "out of host memory");
+		return NULL;
+	}
+	vm->magic = VM_MAGIC;
+	vm->cfg = *cfg;
+	vm->zero_pfn = (pfn_t)-1;
+	vm->next_pid = 1;
+	vm->task_size = cfg->task_size ? cfg->task_size
+		      : cfg->mode == VM_MODE_NATIVE ? MM_TASK_SIZE_NATIVE
+						    : MM_TASK_SIZE_TRACE;
+	list_init(&vm->tasks);
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->task_exited, NULL);
+	if (vm_build(vm, err, errlen) < 0) {
+		vm_teardown(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm_valid(vm))
+		return;
+	for (;;) {
+		int pid;
+
+		vm_lock(vm);
+		pid = list_empty(&vm->tasks)
+			      ? 0
+			      : list_first_entry(&vm->tasks, struct vm_task,
+						 node)->pid;
+		vm_unlock(vm);
+		if (!pid)
+			break;
+		vm_wait(vm, pid, NULL);
+	}
+	vm_teardown(vm);
+}
+
+SIGSAFE int vm_page_alloc(struct vm *vm, pfn_t *pfn)
+{
+	int err = buddy_alloc(vm->buddy, 0, pfn);
+
+	if (!err)
+		vm->st.pgalloc_normal++;
+	return err;
+}
+
+SIGSAFE void vm_page_free(struct vm *vm, pfn_t pfn)
+{
+	buddy_free(vm->buddy, pfn, 0);
+	vm->st.pgfree++;
+}
+
+void vm_stat(struct vm *vm, struct vm_stat *st)
+{
+	struct list_head *n;
+
+	memset(st, 0, sizeof(*st));
+	if (!vm_valid(vm))
+		return;
+	vm_lock(vm);
+	*st = vm->st;
+	st->nr_free_pages = buddy_nr_free(vm->buddy);
+	list_for_each(n, &vm->tasks) {
+		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
+
+		if (!mm)
+			continue;
+		st->nr_page_table_pages += mm->pt.nr_tables;
+		st->tlb_hit += mm->tlb.hits;
+		st->tlb_miss += mm->tlb.misses;
+		st->tlb_flush += mm->tlb.flushes;
+	}
+	vm_unlock(vm);
+}
+
+/* ---- the task-facing memory calls ----------------------------------- */
+
+/* Lock the machine for a call by t; NULL (unlocked) if t cannot call. */
+static struct mm *task_enter(struct vm_task *t)
+{
+	if (!task_valid(t))
+		return NULL;
+	vm_lock(t->vm);
+	if (!t->mm || atomic_load(&t->kill_reason)) {
+		vm_unlock(t->vm);
+		task_exit_if_killed(t);
+		return NULL;
+	}
+	return t->mm;
+}
+
+uint64_t vm_mmap(struct vm_task *t, uint64_t hint, size_t len, int prot,
+		 int flags)
+{
+	struct mm *mm = task_enter(t);
+	uint64_t va;
+
+	if (!mm)
+		return (uint64_t)-EINVAL;
+	va = mm_mmap(mm, hint, len, prot, flags);
+	vm_unlock(t->vm);
+	return va;
+}
+
+int vm_munmap(struct vm_task *t, uint64_t va, size_t len)
+{
+	struct mm *mm = task_enter(t);
+	int err;
+
+	if (!mm)
+		return -EINVAL;
+	err = mm_munmap(mm, va, len);
+	vm_unlock(t->vm);
+	return err;
+}
+
+int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot)
+{
+	struct mm *mm = task_enter(t);
+	int err;
+
+	if (!mm)
+		return -EINVAL;
+	err = mm_mprotect(mm, va, len, prot);
+	vm_unlock(t->vm);
+	return err;
+}
+
+uint64_t vm_brk(struct vm_task *t, uint64_t new_end)
+{
+	struct mm *mm = task_enter(t);
+	uint64_t brk;
+
+	if (!mm)
+		return 0;
+	brk = mm_brk(mm, new_end);
+	vm_unlock(t->vm);
+	return brk;
+}
+
+void *vm_ptr(struct vm_task *t, uint64_t va)
+{
+	if (!task_valid(t) || !t->mm || !t->mm->win ||
+	    va >= t->mm->task_size)
+		return NULL;
+	return trap_window_addr(t->mm->win, va);
+}

@@ -1,0 +1,133 @@
+/*
+ * vm/vm.h - the public API of vmemu (DESIGN.md §9; names are a contract).
+ *
+ * Glossary
+ *   struct vm        one emulated machine: RAM (frames), the kernel's
+ *                    allocators, its tasks, counters.  Created by vm_create.
+ *   struct vm_task   one emulated process: an address space (page tables,
+ *                    VMAs, in native mode a host window) and a host thread
+ *                    running a workload function.
+ *   va               an emulated virtual address (uint64_t).  In native
+ *                    mode vm_ptr(t, va) is the host pointer through which
+ *                    the task's code loads and stores.
+ *
+ * Errors: functions return 0 / a value >= 0, or a negative errno
+ * (-EINVAL bad argument, -ESRCH no such task, -ENOMEM out of memory or
+ * address space, -EFAULT bad address, -EPERM not allowed in this state).
+ * vm_create returns NULL and writes one line into err.  vm_mmap returns a
+ * value for which vm_mmap_failed() is true; -vm_mmap_error() gives errno.
+ *
+ * Threads: vm_create/vm_spawn/vm_wait/vm_stat/vm_destroy are called by the
+ * controlling thread(s); vm_mmap, vm_munmap, vm_mprotect, vm_brk, vm_fork
+ * and vm_access are called by the task's own workload function (its thread).
+ */
+#ifndef VMEMU_VM_H
+#define VMEMU_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vm_task;
+
+enum vm_mode {
+	VM_MODE_NATIVE = 0, /* workload code touches real memory; traps */
+	VM_MODE_TRACE = 1,  /* accesses go through vm_access() */
+};
+
+struct vm_config {
+	uint64_t mem_bytes;	   /* emulated RAM (multiple of 4 KiB) */
+	uint64_t swap_bytes;	   /* swap size; 0 = no swap */
+	const char *swap_path;	   /* NULL: unlinked temporary file */
+	const char *log_path;	   /* SQLite event log; NULL: none */
+	const char *policy;	   /* replacement policy name ("linux") */
+	int swappiness;		   /* 0..200, default 60 */
+	int min_free_kbytes;	   /* 0: computed as Linux does */
+	int watermark_scale_factor; /* 1..3000, default 10 */
+	bool kswapd;		   /* run the kswapd thread */
+	enum vm_mode mode;
+	uint64_t seed;
+	uint64_t task_size;	   /* emulated VA span per task; 0: default
+				      (64 GiB native, 2^47 trace) */
+};
+
+enum vm_exit_reason {
+	VM_EXIT_NORMAL = 0,	/* the task function returned; code = value */
+	VM_EXIT_OOM_KILLED = 1, /* chosen by the OOM killer */
+	VM_EXIT_SEGV = 2,	/* emulated SIGSEGV (bad address/permission) */
+};
+
+struct vm_exit {
+	enum vm_exit_reason reason;
+	int code;		/* return value of the task function */
+	uint64_t fault_va;	/* VM_EXIT_SEGV: the offending address */
+};
+
+/* Protections and flags for vm_mmap / vm_mprotect. */
+#define VM_PROT_NONE	0x0
+#define VM_PROT_READ	0x1
+#define VM_PROT_WRITE	0x2
+#define VM_MAP_SHARED	0x01
+#define VM_MAP_PRIVATE	0x02
+#define VM_MAP_FIXED	0x10
+#define VM_MAP_ANON	0x20
+
+/*
+ * Counters, named as in /proc/vmstat where Linux has them; the rest are
+ * emulator-only and say so.
+ */
+struct vm_stat {
+	/* /proc/vmstat */
+	uint64_t pgfault;	/* faults that changed a PTE (minor + major) */
+	uint64_t pgmajfault;	/* faults that needed I/O */
+	uint64_t pswpin, pswpout;
+	uint64_t pgscan_kswapd, pgscan_direct;
+	uint64_t pgsteal_kswapd, pgsteal_direct;
+	uint64_t allocstall;
+	uint64_t oom_kill;
+	uint64_t pgalloc_normal, pgfree;
+	uint64_t nr_free_pages;
+	uint64_t nr_anon_pages;	/* anon frames in use */
+	uint64_t nr_page_table_pages;
+	/* emulator-only */
+	uint64_t cow_fault;	/* COW breaks that copied the frame */
+	uint64_t cow_reuse;	/* COW breaks that reused a sole-owner frame */
+	uint64_t zero_page_map;	/* reads mapped to the shared zero frame */
+	uint64_t tlb_refill;	/* native: PTE valid, host mapping missing */
+	uint64_t dirty_trap;	/* native: first write to a clean page */
+	uint64_t segv;		/* emulated SIGSEGVs delivered */
+	uint64_t tlb_hit, tlb_miss, tlb_flush; /* trace-mode software TLB */
+	uint64_t hmap_flush;	/* native: windows flushed for map slots */
+};
+
+typedef int (*vm_task_fn)(struct vm_task *t, void *arg);
+
+void vm_config_init(struct vm_config *cfg);
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+int vm_spawn(struct vm *vm, const char *name, int oom_score_adj,
+	     vm_task_fn fn, void *arg);
+int vm_wait(struct vm *vm, int pid, struct vm_exit *ex);
+
+uint64_t vm_mmap(struct vm_task *t, uint64_t hint, size_t len, int prot,
+		 int flags);
+static inline bool vm_mmap_failed(uint64_t va)
+{
+	return va >= (uint64_t)-4095;
+}
+static inline int vm_mmap_error(uint64_t va)
+{
+	return (int)(int64_t)va;
+}
+int vm_munmap(struct vm_task *t, uint64_t va, size_t len);
+int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot);
+uint64_t vm_brk(struct vm_task *t, uint64_t new_end);
+int vm_fork(struct vm_task *t, vm_task_fn child, void *arg);
+void *vm_ptr(struct vm_task *t, uint64_t va);
+int vm_access(struct vm_task *t, uint64_t va, int write);
+int vm_getpid(const struct vm_task *t);
+void vm_stat(struct vm *vm, struct vm_stat *st);
+
+#endif /* VMEMU_VM_H */
