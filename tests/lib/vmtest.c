@@ -32,6 +32,20 @@ int park_spawn(struct vm *vm, struct parked *p, const char *name)
 	return p->pid;
 }
 
+int park_fork(struct parked *parent, struct parked *child)
+{
+	child->vm = parent->vm;
+	child->t = NULL;
+	sem_init(&child->ready, 0, 0);
+	sem_init(&child->go, 0, 0);
+	child->pid = vm_fork(parent->t, parked_fn, child);
+	if (child->pid < 0)
+		return child->pid;
+	while (sem_wait(&child->ready) != 0)
+		;
+	return child->pid;
+}
+
 int park_release(struct parked *p, struct vm_exit *ex)
 {
 	int rc;
@@ -144,4 +158,42 @@ int vmtest_load(struct vm_task *t, uint64_t va, uint8_t *v)
 	if (rc == 0)
 		*v = *vmtest_frame(t, va);
 	return rc;
+}
+
+int vmtest_cpu_store(struct vm_task *t, uint64_t va, uint8_t v)
+{
+	volatile uint8_t *p;
+
+	if (t->vm->cfg.mode == VM_MODE_TRACE)
+		return vmtest_store(t, va, v);
+	p = vm_ptr(t, va);
+	*p = v;
+	return 0;
+}
+
+int vmtest_cpu_load(struct vm_task *t, uint64_t va, uint8_t *v)
+{
+	volatile uint8_t *p;
+
+	if (t->vm->cfg.mode == VM_MODE_TRACE)
+		return vmtest_load(t, va, v);
+	p = vm_ptr(t, va);
+	*v = *p;
+	return 0;
+}
+
+uint64_t vmtest_slab_pages(struct vm *vm)
+{
+	struct slab_cache *c[] = { vm->task_cache, vm->mm_cache,
+				   vm->vma_cache, vm->rmap_cache };
+	struct slab_cache_stats st;
+	uint64_t n = 0;
+
+	vm_lock(vm);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		slab_cache_get_stats(c[i], &st);
+		n += st.num_slabs * st.pagesperslab;
+	}
+	vm_unlock(vm);
+	return n;
 }

@@ -22,6 +22,8 @@ struct parked {
 
 /* Spawn a parked task; returns its pid (p->t set) or a negative errno. */
 int park_spawn(struct vm *vm, struct parked *p, const char *name);
+/* Fork parent (a parked task) into child, also parked; child's pid. */
+int park_fork(struct parked *parent, struct parked *child);
 /* Let it return 0 and wait for it; returns vm_wait's result. */
 int park_release(struct parked *p, struct vm_exit *ex);
 
@@ -46,6 +48,15 @@ int vmtest_check(struct vm_task *t);
 /* Trace-mode CPU: vm_access then the byte through the direct map. */
 int vmtest_store(struct vm_task *t, uint64_t va, uint8_t v);
 int vmtest_load(struct vm_task *t, uint64_t va, uint8_t *v);
+/*
+ * The CPU of the calling thread touching t's memory: in trace mode
+ * vm_access + the direct map, in native mode a real load/store through
+ * vm_ptr (the trap resolves it).  Returns 0, or vm_access's error.
+ */
+int vmtest_cpu_store(struct vm_task *t, uint64_t va, uint8_t v);
+int vmtest_cpu_load(struct vm_task *t, uint64_t va, uint8_t *v);
+/* Frames held by the kernel's slab caches (tasks, mms, VMAs, rmap). */
+uint64_t vmtest_slab_pages(struct vm *vm);
 /* Number of VMAs and the PTE at va (0 if none). */
 uint64_t vmtest_map_count(struct vm_task *t);
 uint64_t vmtest_pte(struct vm_task *t, uint64_t va);
