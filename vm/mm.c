@@ -107,11 +107,32 @@ static SIGSAFE void hmap_clear_visit(void *arg, vaddr_t va, pte_t *ptep)
 	(void)va;
 }
 
+/*
+ * Replacing the whole window by one PROT_NONE mapping gives back every map
+ * slot it held.  If even that fails, the host can no longer be kept in
+ * step with the PTEs (a stale writable mapping could leak a COW write),
+ * so it is a bug, not an error to carry on from.
+ */
 static SIGSAFE void mm_hmap_flush(struct mm *mm)
 {
-	trap_revoke(mm->win, 0, mm->task_size >> PAGE_SHIFT);
+	int err = trap_revoke(mm->win, 0, mm->task_size >> PAGE_SHIFT);
+
+	BUG_ON(err);
 	pt_for_each(&mm->pt, 0, mm->task_size, hmap_clear_visit, mm);
 	mm->vm->st.hmap_flush++;
+}
+
+/* Flush every window of the machine (the host is out of map slots). */
+static SIGSAFE void mm_hmap_flush_all(struct vm *vm)
+{
+	struct list_head *n;
+
+	list_for_each(n, &vm->tasks) {
+		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
+
+		if (mm && mm->win)
+			mm_hmap_flush(mm);
+	}
 }
 
 SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
@@ -142,6 +163,12 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
 			       1, prot);
 	}
+	if (err == -ENOMEM) {
+		/* Other windows hold the slots: flush them all. */
+		mm_hmap_flush_all(mm->vm);
+		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
+			       1, prot);
+	}
 	if (err)
 		return err;
 	for (long d = lo; d < hi; d++)
@@ -154,6 +181,7 @@ struct hmap_span {
 	struct mm *mm;
 	vaddr_t lo, hi;		/* revoke: extent of pages with HMAP */
 	vaddr_t run_start, run_end; /* wrprotect: current run */
+	bool failed;		    /* a host call failed: flush instead */
 };
 
 static SIGSAFE void revoke_visit(void *arg, vaddr_t va, pte_t *ptep)
@@ -175,16 +203,18 @@ SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
 	if (!mm->win)
 		return;
 	pt_for_each(&mm->pt, start, end, revoke_visit, &s);
-	if (s.hi > s.lo)
-		trap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT);
+	if (s.hi > s.lo &&
+	    trap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT) < 0)
+		mm_hmap_flush(mm); /* no slot to split with: revoke it all */
 }
 
 static SIGSAFE void wrprotect_flush(struct hmap_span *s)
 {
-	if (s->run_end > s->run_start)
-		trap_protect(s->mm->win, s->run_start,
-			     (s->run_end - s->run_start) >> PAGE_SHIFT,
-			     TRAP_PROT_READ);
+	if (s->run_end > s->run_start &&
+	    trap_protect(s->mm->win, s->run_start,
+			 (s->run_end - s->run_start) >> PAGE_SHIFT,
+			 TRAP_PROT_READ) < 0)
+		s->failed = true;
 	s->run_start = s->run_end = 0;
 }
 
@@ -210,6 +240,8 @@ SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
 		return;
 	pt_for_each(&mm->pt, start, end, wrprotect_visit, &s);
 	wrprotect_flush(&s);
+	if (s.failed)
+		mm_hmap_flush(mm);
 }
 
 /* ---- create / destroy / fork --------------------------------------- */
