@@ -37,7 +37,7 @@
 #define INFO_LEN 256
 #define DIFF_OPS 1000000
 #define CHECK_EVERY 1000
-#define PHASE_OPS 20000	  /* ops between switches of the fill direction */
+#define PHASE_OPS 20000 /* ops between switches of the fill direction */
 #define ALLOC_PCT_FILL 65 /* % of ops that allocate while filling */
 #define ALLOC_PCT_DRAIN 35
 #define PCT 100
@@ -140,13 +140,20 @@ static void assert_free_set(const struct pool *p, const struct blk *want,
 	assert_int_equal(buddy_check(p->b), 0);
 }
 
+/* The free lists hold exactly the (pfn, order) pairs given. */
+#define EXPECT_FREE(p, ...)                                     \
+	do {                                                    \
+		const struct blk want_[] = { __VA_ARGS__ };     \
+		assert_free_set((p), want_, ARRAY_SIZE(want_)); \
+	} while (0)
+
 /* ---- reference model ----------------------------------------------------- */
 
 struct ref {
 	uint64_t n;
 	uint8_t *free[NR_ORDERS]; /* free[k][i]: block i of order k is free */
 	uint64_t nblk[NR_ORDERS]; /* blocks of order k that fit in the pool */
-	uint32_t *root_id;	  /* per frame */
+	uint32_t *root_id; /* per frame */
 	uint64_t count[NR_ORDERS];
 	uint64_t nr_free;
 	bool lazy;
@@ -302,7 +309,8 @@ static void diff_compare(struct diff *d, bool full)
 	struct buddy_stats st;
 
 	for (unsigned k = 0; k < NR_ORDERS; k++)
-		assert_int_equal(buddy_nr_free_blocks(d->p.b, k), d->r.count[k]);
+		assert_int_equal(buddy_nr_free_blocks(d->p.b, k),
+				 d->r.count[k]);
 	assert_int_equal(buddy_nr_free(d->p.b), d->r.nr_free);
 	if (!full)
 		return;
@@ -363,8 +371,8 @@ static void diff_run(uint64_t n, bool lazy, unsigned thr, uint64_t seed)
 	assert_non_null(d.live);
 	diff_compare(&d, true);
 	for (uint64_t op = 1; op <= DIFF_OPS; op++) {
-		unsigned pct = (op / PHASE_OPS) & 1 ? ALLOC_PCT_DRAIN
-						    : ALLOC_PCT_FILL;
+		unsigned pct = (op / PHASE_OPS) & 1 ? ALLOC_PCT_DRAIN :
+						      ALLOC_PCT_FILL;
 
 		if (d.nlive == 0 || (d.nlive < n && rnd() % PCT < pct))
 			diff_alloc(&d);
@@ -419,35 +427,28 @@ static void test_buddy_textbook_example(void **state)
 
 	(void)state;
 	pool_open(&p, 16 * U);
-	assert_free_set(&p, (struct blk[]){ { 0, 8 } }, 1);
+	EXPECT_FREE(&p, { 0, 8 });
 
 	a = must_alloc(p.b, 5); /* 70K -> 128K */
 	assert_int_equal(a, 0);
-	assert_free_set(&p, (struct blk[]){ { 2 * U, 5 }, { 4 * U, 6 },
-					    { 8 * U, 7 } }, 3);
+	EXPECT_FREE(&p, { 2 * U, 5 }, { 4 * U, 6 }, { 8 * U, 7 });
 	bb = must_alloc(p.b, 4); /* 35K -> 64K */
 	assert_int_equal(bb, 2 * U);
-	assert_free_set(&p, (struct blk[]){ { 3 * U, 4 }, { 4 * U, 6 },
-					    { 8 * U, 7 } }, 3);
+	EXPECT_FREE(&p, { 3 * U, 4 }, { 4 * U, 6 }, { 8 * U, 7 });
 	c = must_alloc(p.b, 5); /* 80K -> 128K */
 	assert_int_equal(c, 4 * U);
-	assert_free_set(&p, (struct blk[]){ { 3 * U, 4 }, { 6 * U, 5 },
-					    { 8 * U, 7 } }, 3);
+	EXPECT_FREE(&p, { 3 * U, 4 }, { 6 * U, 5 }, { 8 * U, 7 });
 	buddy_free(p.b, a, 5);
-	assert_free_set(&p, (struct blk[]){ { 0, 5 }, { 3 * U, 4 },
-					    { 6 * U, 5 }, { 8 * U, 7 } }, 4);
+	EXPECT_FREE(&p, { 0, 5 }, { 3 * U, 4 }, { 6 * U, 5 }, { 8 * U, 7 });
 	dd = must_alloc(p.b, 4); /* 60K -> 64K */
 	assert_int_equal(dd, 3 * U);
-	assert_free_set(&p, (struct blk[]){ { 0, 5 }, { 6 * U, 5 },
-					    { 8 * U, 7 } }, 3);
+	EXPECT_FREE(&p, { 0, 5 }, { 6 * U, 5 }, { 8 * U, 7 });
 	buddy_free(p.b, bb, 4);
-	assert_free_set(&p, (struct blk[]){ { 0, 5 }, { 2 * U, 4 },
-					    { 6 * U, 5 }, { 8 * U, 7 } }, 4);
+	EXPECT_FREE(&p, { 0, 5 }, { 2 * U, 4 }, { 6 * U, 5 }, { 8 * U, 7 });
 	buddy_free(p.b, dd, 4); /* 2U+3U -> 2U(5), + 0(5) -> 0(6) */
-	assert_free_set(&p, (struct blk[]){ { 0, 6 }, { 6 * U, 5 },
-					    { 8 * U, 7 } }, 3);
+	EXPECT_FREE(&p, { 0, 6 }, { 6 * U, 5 }, { 8 * U, 7 });
 	buddy_free(p.b, c, 5); /* -> 4U(6) -> 0(7) -> 0(8) */
-	assert_free_set(&p, (struct blk[]){ { 0, 8 } }, 1);
+	EXPECT_FREE(&p, { 0, 8 });
 	pool_close(&p);
 }
 
@@ -513,17 +514,14 @@ static void test_buddy_lazy_delays_then_merges(void **state)
 	open_lazy(&p, 16, 2);
 	for (pfn_t i = 0; i < 4; i++)
 		assert_int_equal(must_alloc(p.b, 0), i);
-	assert_free_set(&p, (struct blk[]){ { 4, 2 }, { 8, 3 } }, 2);
+	EXPECT_FREE(&p, { 4, 2 }, { 8, 3 });
 	buddy_free(p.b, 0, 0); /* list 0 held 0 < 2: kept */
 	buddy_free(p.b, 2, 0); /* held 1 < 2: kept */
-	assert_free_set(&p, (struct blk[]){ { 0, 0 }, { 2, 0 }, { 4, 2 },
-					    { 8, 3 } }, 4);
+	EXPECT_FREE(&p, { 0, 0 }, { 2, 0 }, { 4, 2 }, { 8, 3 });
 	buddy_free(p.b, 1, 0); /* held 2: merges with 0; list 1 held 0: kept */
-	assert_free_set(&p, (struct blk[]){ { 0, 1 }, { 2, 0 }, { 4, 2 },
-					    { 8, 3 } }, 4);
+	EXPECT_FREE(&p, { 0, 1 }, { 2, 0 }, { 4, 2 }, { 8, 3 });
 	buddy_free(p.b, 3, 0); /* held 1 < 2: kept beside its free buddy 2 */
-	assert_free_set(&p, (struct blk[]){ { 0, 1 }, { 2, 0 }, { 3, 0 },
-					    { 4, 2 }, { 8, 3 } }, 5);
+	EXPECT_FREE(&p, { 0, 1 }, { 2, 0 }, { 3, 0 }, { 4, 2 }, { 8, 3 });
 	assert_int_equal(buddy_nr_free(p.b), 16);
 	assert_int_equal(must_alloc(p.b, 3), 8);
 	/* No order >= 3 left: coalesce 2+3, 0+2, 0+4 into 0 (order 3). */
@@ -548,7 +546,7 @@ static void test_buddy_lazy_threshold_zero_is_eager(void **state)
 	assert_int_equal(must_alloc(p.b, 0), 1);
 	buddy_free(p.b, 0, 0);
 	buddy_free(p.b, 1, 0);
-	assert_free_set(&p, (struct blk[]){ { 0, 4 } }, 1);
+	EXPECT_FREE(&p, { 0, 4 });
 	pool_close(&p);
 }
 
@@ -613,22 +611,25 @@ static void check_odd(uint64_t n, const struct blk *roots, size_t nroots)
 	free(seen);
 }
 
+#define CHECK_ODD(n, ...)                                    \
+	do {                                                 \
+		const struct blk roots_[] = { __VA_ARGS__ }; \
+		check_odd((n), roots_, ARRAY_SIZE(roots_));  \
+	} while (0)
+
 static void test_buddy_odd_sizes(void **state)
 {
 	(void)state;
 	rng_seed(seed_from_env());
-	check_odd(1, (struct blk[]){ { 0, 0 } }, 1);
-	check_odd(3, (struct blk[]){ { 0, 1 }, { 2, 0 } }, 2);
-	check_odd(5, (struct blk[]){ { 0, 2 }, { 4, 0 } }, 2);
-	check_odd(1000, (struct blk[]){ { 0, 9 }, { 512, 8 }, { 768, 7 },
-					 { 896, 6 }, { 960, 5 }, { 992, 3 } },
-		  6);
-	check_odd(1023, (struct blk[]){ { 0, 9 }, { 512, 8 }, { 768, 7 },
-					 { 896, 6 }, { 960, 5 }, { 992, 4 },
-					 { 1008, 3 }, { 1016, 2 }, { 1020, 1 },
-					 { 1022, 0 } },
-		  10);
-	check_odd(1025, (struct blk[]){ { 0, 10 }, { 1024, 0 } }, 2);
+	CHECK_ODD(1, { 0, 0 });
+	CHECK_ODD(3, { 0, 1 }, { 2, 0 });
+	CHECK_ODD(5, { 0, 2 }, { 4, 0 });
+	CHECK_ODD(1000, { 0, 9 }, { 512, 8 }, { 768, 7 }, { 896, 6 },
+		  { 960, 5 }, { 992, 3 });
+	CHECK_ODD(1023, { 0, 9 }, { 512, 8 }, { 768, 7 }, { 896, 6 },
+		  { 960, 5 }, { 992, 4 }, { 1008, 3 }, { 1016, 2 }, { 1020, 1 },
+		  { 1022, 0 });
+	CHECK_ODD(1025, { 0, 10 }, { 1024, 0 });
 }
 
 /* Roots never merge: two order-10 roots, and a lone frame after them. */
@@ -638,15 +639,13 @@ static void test_buddy_roots_do_not_merge(void **state)
 
 	(void)state;
 	pool_open(&p, 2 * MAX_BLOCK + 1);
-	assert_free_set(&p, (struct blk[]){ { 0, 10 }, { MAX_BLOCK, 10 },
-					    { 2 * MAX_BLOCK, 0 } }, 3);
+	EXPECT_FREE(&p, { 0, 10 }, { MAX_BLOCK, 10 }, { 2 * MAX_BLOCK, 0 });
 	/* Smallest sufficient order first: the lone frame, not a split. */
 	assert_int_equal(must_alloc(p.b, 0), 2 * MAX_BLOCK);
 	assert_int_equal(must_alloc(p.b, 0), 0);
 	buddy_free(p.b, 2 * MAX_BLOCK, 0);
 	buddy_free(p.b, 0, 0);
-	assert_free_set(&p, (struct blk[]){ { 0, 10 }, { MAX_BLOCK, 10 },
-					    { 2 * MAX_BLOCK, 0 } }, 3);
+	EXPECT_FREE(&p, { 0, 10 }, { MAX_BLOCK, 10 }, { 2 * MAX_BLOCK, 0 });
 	pool_close(&p);
 }
 
@@ -770,7 +769,8 @@ static void test_buddy_info_format(void **state)
 	assert_int_equal(buddy_info(p.b, buf, sizeof(buf)), (int)strlen(want));
 	assert_string_equal(buf, want);
 	/* Too small: truncated, terminated, full length returned. */
-	assert_int_equal(buddy_info(p.b, tiny, sizeof(tiny)), (int)strlen(want));
+	assert_int_equal(buddy_info(p.b, tiny, sizeof(tiny)),
+			 (int)strlen(want));
 	assert_string_equal(tiny, "Node 0,");
 	assert_int_equal(buddy_info(p.b, NULL, 0), (int)strlen(want));
 	/* A known state after some traffic. */
@@ -876,7 +876,7 @@ static void test_buddy_check_catches_corruption(void **state)
 	(void)state;
 	pool_open(&p, 1000);
 	used = phys_page(&p.ph, must_alloc(p.b, 0)); /* 992; 993.. free */
-	head = phys_page(&p.ph, 512);		     /* free, order 8 */
+	head = phys_page(&p.ph, 512); /* free, order 8 */
 	inner = phys_page(&p.ph, 600);
 	EXPECT_CHECK(&p, head->flags, 0, CHK_PGBUDDY);
 	EXPECT_CHECK(&p, head->private, 7, CHK_PGBUDDY);
@@ -896,7 +896,8 @@ int main(void)
 		cmocka_unit_test(test_buddy_textbook_counters),
 		cmocka_unit_test(test_buddy_lazy_delays_then_merges),
 		cmocka_unit_test(test_buddy_lazy_threshold_zero_is_eager),
-		cmocka_unit_test(test_buddy_lazy_never_fails_where_eager_succeeds),
+		cmocka_unit_test(
+			test_buddy_lazy_never_fails_where_eager_succeeds),
 		cmocka_unit_test(test_buddy_odd_sizes),
 		cmocka_unit_test(test_buddy_roots_do_not_merge),
 		cmocka_unit_test(test_buddy_exhaustion),

@@ -27,7 +27,9 @@
  * is left there unmerged while that list holds fewer than lazy_threshold
  * blocks; the test repeats at each order of a cascade.  An allocation that
  * finds no block first drains the pcp cache and coalesces every free buddy
- * pair (lazy mode), then retries; so it fails only when eager would.
+ * pair (lazy mode), then retries; so it fails only when eager would.  The
+ * coalescing pass runs only if a free left a pair unmerged since the last
+ * pass (lazy_pairs), so a failing allocation is O(1) when it cannot help.
  *
  * pcp (cfg.pcp): order-0 frees go to a LIFO cache of up to BUDDY_PCP_HIGH
  * frames (oldest BUDDY_PCP_BATCH go back to the buddy when it overflows);
@@ -42,7 +44,8 @@
  *  3. [-3]  a free head's order (page->private) is one its pfn is aligned to.
  *  4. [-4]  each free frame is in exactly one free block (one order's bitmap,
  *           or the pcp cache) and in no allocated block.
- *  5. [-5]  outside lazy mode no two buddies are free at the same order.
+ *  5. [-5]  no two buddies are free at the same order, unless lazy mode
+ *           left them so and recorded it in lazy_pairs.
  *  6. [-6]  no free or allocated block crosses a root boundary or the end.
  *  7. [-7]  PG_buddy is set exactly on free heads, with private == order.
  *  8. [-8]  every frame of a free block is clean: no other flag, _refcount
@@ -70,15 +73,15 @@
 #define WORD_SHIFT 6
 #define WORD_MASK (WORD_BITS - 1)
 #define PAIR_LOW_BITS 0x5555555555555555ULL /* even bit of each pair */
-#define HBM_MAX_LEVELS 8		     /* 2^36 frames need 7 */
+#define HBM_MAX_LEVELS 8 /* 2^36 frames need 7 */
 
-#define HEAD_NONE 0	/* not the head of an allocated block, not cached */
-#define HEAD_PCP 0xff	/* an order-0 frame in the pcp cache */
+#define HEAD_NONE 0 /* not the head of an allocated block, not cached */
+#define HEAD_PCP 0xff /* an order-0 frame in the pcp cache */
 #define HEAD_ALLOC(order) ((uint8_t)((order) + 1))
 
-#define BUDDY_PCP_HIGH 128  /* cached frames before a drain */
-#define BUDDY_PCP_BATCH 32  /* frames moved per refill or drain */
-#define BUDDY_PCP_RING 256  /* ring slots, a power of two > HIGH */
+#define BUDDY_PCP_HIGH 128 /* cached frames before a drain */
+#define BUDDY_PCP_BATCH 32 /* frames moved per refill or drain */
+#define BUDDY_PCP_RING 256 /* ring slots, a power of two > HIGH */
 
 #define INFO_NODE 0
 #define INFO_ZONE "Normal"
@@ -117,6 +120,7 @@ struct buddy {
 	uint64_t nr_free; /* free frames, pcp included */
 	uint64_t nr_blocks[BUDDY_NR_ORDERS];
 	uint32_t nonempty; /* bit k: nr_blocks[k] != 0 */
+	bool lazy_pairs; /* lazy mode left a free buddy pair unmerged */
 	struct buddy_config cfg;
 	struct hbm map[BUDDY_NR_ORDERS];
 	uint8_t *head_state; /* per frame: HEAD_NONE, HEAD_ALLOC(o), HEAD_PCP */
@@ -230,8 +234,11 @@ static void free_block(struct buddy *b, pfn_t pfn, unsigned k)
 {
 	uint64_t i = pfn >> k;
 
-	while (k < BUDDY_MAX_ORDER && !lazy_holds(b, k) &&
-	       hbm_test(&b->map[k], i ^ 1)) {
+	while (k < BUDDY_MAX_ORDER && hbm_test(&b->map[k], i ^ 1)) {
+		if (lazy_holds(b, k)) {
+			b->lazy_pairs = true;
+			break;
+		}
 		free_remove(b, k, i ^ 1);
 		i >>= 1;
 		k++;
@@ -355,8 +362,9 @@ static int take_slow(struct buddy *b, unsigned order, pfn_t *pfn)
 		pcp_drain(b, b->pcp.count);
 		changed = true;
 	}
-	if (b->cfg.lazy) {
+	if (b->lazy_pairs) {
 		coalesce_all(b);
+		b->lazy_pairs = false;
 		changed = true;
 	}
 	return changed ? take_block(b, order, pfn) : -ENOMEM;
@@ -531,8 +539,9 @@ int buddy_info(const struct buddy *b, char *buf, size_t len)
 		return n;
 	pos = (size_t)n;
 	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
-		n = snprintf(pos < len ? buf + pos : NULL, pos < len ? len - pos : 0,
-			     "%6lu ", (unsigned long)b->nr_blocks[k]);
+		n = snprintf(pos < len ? buf + pos : NULL,
+			     pos < len ? len - pos : 0, "%6lu ",
+			     (unsigned long)b->nr_blocks[k]);
 		if (n < 0)
 			return n;
 		pos += (size_t)n;
@@ -585,7 +594,7 @@ static int check_counts(const struct buddy *b)
 	return frames == b->nr_free ? 0 : CHK_COUNT;
 }
 
-/* Invariant 5 (eager mode): no two free buddies of one order. */
+/* Invariant 5: no two free buddies of one order (unless lazy_pairs). */
 static int check_buddies(const struct buddy *b)
 {
 	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++) {
@@ -704,7 +713,8 @@ static int check_used_block(const struct buddy *b, pfn_t pfn, uint64_t *npages)
 
 	if (b->mem_map[pfn].flags & PG_buddy)
 		return CHK_PGBUDDY;
-	if (hs == HEAD_NONE || (hs != HEAD_PCP && hs > HEAD_ALLOC(BUDDY_MAX_ORDER)))
+	if (hs == HEAD_NONE ||
+	    (hs != HEAD_PCP && hs > HEAD_ALLOC(BUDDY_MAX_ORDER)))
 		return CHK_TILING;
 	*npages = 1;
 	if (hs == HEAD_PCP)
@@ -777,7 +787,7 @@ int buddy_check(const struct buddy *b)
 			return err;
 	}
 	err = check_counts(b);
-	if (!err && !b->cfg.lazy)
+	if (!err && !b->lazy_pairs)
 		err = check_buddies(b);
 	if (!err)
 		err = check_walk(b, &nr_cached);
