@@ -851,19 +851,20 @@ static void test_trap_max_map_count(void **state)
 }
 
 /*
- * At vm.max_map_count.  Every other page of a window mapped to frame 0 (no
- * merging: two map slots each) until the host refuses: trap_map says
- * -ENOMEM and leaves no hole.  The kernel now refuses every mmap, yet a
- * single-page revoke and then a revoke of the whole window still work (the
- * ballast), and afterwards the count is back where it was.
+ * At vm.max_map_count.  Consecutive pages mapped to frame 0 (no merging: one
+ * map slot each) until the host refuses: trap_map says -ENOMEM and leaves no
+ * hole.  The process now holds one mapping more than the limit and the
+ * kernel refuses every mmap, yet revoking one page in the middle, the last
+ * one, and then the whole window still work (the ballast), and afterwards
+ * the count is back where it was.
  */
 static void test_trap_map_count_limit(void **state)
 {
 	long max = trap_max_map_count();
-	size_t npages, pg;
 	struct trap_window *w;
 	struct pool pool;
-	int err, maps0, hole, last_revoke, all_revoke;
+	size_t npages, pg;
+	int err, maps0, hole, mid_revoke, last_revoke, all_revoke;
 
 	(void)state;
 	if (max <= 0 || max > MAP_COUNT_TEST_MAX) {
@@ -874,7 +875,7 @@ static void test_trap_map_count_limit(void **state)
 	npages = 2 * (size_t)max;
 	assert_int_equal(trap_window_create(npages << PAGE_SHIFT, NULL, &w), 0);
 	maps0 = maps_count();
-	for (pg = 0; pg < npages; pg += 2) {
+	for (pg = 0; pg < npages; pg++) {
 		err = trap_map(w, pg << PAGE_SHIFT, pool.ph.memfd, 0, 1,
 			       TRAP_PROT_READ);
 		if (err)
@@ -883,11 +884,13 @@ static void test_trap_map_count_limit(void **state)
 	/* No allocation and no assertion until the count is down again. */
 	hole = madvise(trap_window_addr(w, pg << PAGE_SHIFT), PAGE_SIZE,
 		       MADV_NORMAL);
-	last_revoke = trap_revoke(w, (pg - 2) << PAGE_SHIFT, 1);
+	mid_revoke = trap_revoke(w, (pg / 2) << PAGE_SHIFT, 1);
+	last_revoke = trap_revoke(w, (pg - 1) << PAGE_SHIFT, 1);
 	all_revoke = trap_revoke(w, 0, npages);
 	assert_int_equal(err, -ENOMEM);
 	assert_true(pg > 0 && pg < npages);
 	assert_int_equal(hole, 0);
+	assert_int_equal(mid_revoke, 0);
 	assert_int_equal(last_revoke, 0);
 	assert_int_equal(all_revoke, 0);
 	assert_int_equal(maps_count(), maps0);
