@@ -122,21 +122,27 @@ static void stat_inc(atomic_uint_fast64_t *counter)
 
 /* ---- registry ---------------------------------------------------------- */
 
-/* trap_reg.lock held.  Seqlock writer. */
+/*
+ * trap_reg.lock held.  Seqlock writer.  The fields are release stores, so a
+ * reader that sees any new field value also sees seq odd or advanced.
+ */
 static void slot_write(struct trap_slot *s, uintptr_t base, uintptr_t end,
 		       void *owner)
 {
 	unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&s->base, base, memory_order_relaxed);
-	atomic_store_explicit(&s->end, end, memory_order_relaxed);
-	atomic_store_explicit(&s->owner, owner, memory_order_relaxed);
+	atomic_store_explicit(&s->base, base, memory_order_release);
+	atomic_store_explicit(&s->end, end, memory_order_release);
+	atomic_store_explicit(&s->owner, owner, memory_order_release);
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-/* SIGSAFE.  Seqlock reader: true and *hit if addr is in this slot. */
+/*
+ * SIGSAFE.  Seqlock reader: true and *hit if addr is in this slot.  The
+ * field loads are acquire, so the second load of seq cannot move before
+ * them (no fence: ThreadSanitizer does not model fences).
+ */
 static bool slot_match(struct trap_slot *s, uintptr_t addr,
 		       struct trap_hit *hit)
 {
@@ -146,10 +152,9 @@ static bool slot_match(struct trap_slot *s, uintptr_t addr,
 
 	if (seq & 1)
 		return false;
-	base = atomic_load_explicit(&s->base, memory_order_relaxed);
-	end = atomic_load_explicit(&s->end, memory_order_relaxed);
-	owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-	atomic_thread_fence(memory_order_acquire);
+	base = atomic_load_explicit(&s->base, memory_order_acquire);
+	end = atomic_load_explicit(&s->end, memory_order_acquire);
+	owner = atomic_load_explicit(&s->owner, memory_order_acquire);
 	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
 		return false;
 	if (addr < base || addr >= end)
