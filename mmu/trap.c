@@ -16,6 +16,8 @@
  * handler reads a slot as a seqlock reader and skips a slot whose seq is odd
  * or changed under it.  It never waits: a slot being written belongs to a
  * window being created or destroyed, and no thread may fault in one of those.
+ * The lookup tries the slot this thread hit last, then scans the used slots
+ * with two relaxed loads each, confirming a candidate with the seqlock read.
  *
  * Fault path:  SIGSEGV (on the thread's alternate stack)
  *   -> save errno -> look up si_addr in the registry
@@ -114,6 +116,7 @@ static TRAP_TLS void *tls_altstack;	  /* guard page + stack, or NULL */
 static TRAP_TLS stack_t tls_old_altstack; /* restored by trap_thread_fini */
 static TRAP_TLS sigjmp_buf *_Atomic tls_exit_point;
 static TRAP_TLS uintptr_t tls_last_read_page; /* write-detection fallback */
+static TRAP_TLS unsigned tls_last_slot;	      /* lookup hint */
 
 static void stat_inc(atomic_uint_fast64_t *counter)
 {
@@ -164,15 +167,37 @@ static bool slot_match(struct trap_slot *s, uintptr_t addr,
 	return true;
 }
 
-/* SIGSAFE */
+/*
+ * SIGSAFE.  Could addr be in slot i?  Two relaxed loads, no consistency: a
+ * slot can only be torn while it is being written, and the window a thread
+ * faults in is not (invariant 1), so a miss here is a true miss; a hit is
+ * confirmed by slot_match.
+ */
+static bool slot_may_match(unsigned i, uintptr_t addr)
+{
+	struct trap_slot *s = &trap_reg.slot[i];
+
+	return addr >= atomic_load_explicit(&s->base, memory_order_relaxed) &&
+	       addr < atomic_load_explicit(&s->end, memory_order_relaxed);
+}
+
+/* SIGSAFE.  This thread's last window first, then every slot. */
 static bool registry_lookup(uintptr_t addr, struct trap_hit *hit)
 {
 	unsigned n = atomic_load_explicit(&trap_reg.nr_slots,
 					  memory_order_acquire);
+	unsigned hint = tls_last_slot;
 
-	for (unsigned i = 0; i < n; i++)
-		if (slot_match(&trap_reg.slot[i], addr, hit))
+	if (hint < n && slot_match(&trap_reg.slot[hint], addr, hit))
+		return true;
+	for (unsigned i = 0; i < n; i++) {
+		if (!slot_may_match(i, addr))
+			continue;
+		if (slot_match(&trap_reg.slot[i], addr, hit)) {
+			tls_last_slot = i;
 			return true;
+		}
+	}
 	return false;
 }
 
