@@ -42,7 +42,8 @@
  *     reservation; a slot is cleared before its reservation is unmapped.
  *  2. trap_reg.nr_slots bounds the used slots: slot i >= nr_slots is free.
  *  3. trap_reg.refs > 0 iff trap_handler is the SIGSEGV action (and then
- *     trap_reg.prev holds the action it replaced).
+ *     trap_reg.prev holds the action it replaced) - until a crash path puts
+ *     trap_reg.prev back on the way to the process's end.
  *  4. The handler restores errno on every return path and on the jump.
  *
  * Locking: trap_reg.lock guards writes to slots, nr_slots, nr_windows, refs,
@@ -80,15 +81,15 @@
 #define TRAP_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 struct trap_window {
-	uint8_t *base;	/* emulated va 0 */
-	uint64_t size;	/* bytes, page multiple */
-	void *owner;	/* handed to the resolver */
-	unsigned slot;	/* registry slot */
+	uint8_t *base; /* emulated va 0 */
+	uint64_t size; /* bytes, page multiple */
+	void *owner; /* handed to the resolver */
+	unsigned slot; /* registry slot */
 };
 
 struct trap_slot {
-	atomic_uint seq;	/* odd while being written */
-	atomic_uintptr_t base;	/* 0 when free */
+	atomic_uint seq; /* odd while being written */
+	atomic_uintptr_t base; /* 0 when free */
 	atomic_uintptr_t end;
 	_Atomic(void *) owner;
 };
@@ -100,11 +101,11 @@ struct trap_hit {
 
 static struct {
 	pthread_mutex_t lock;
-	unsigned refs;			/* trap_install references */
-	unsigned nr_windows;		/* registered windows */
-	struct sigaction prev;		/* action replaced by trap_install */
+	unsigned refs; /* trap_install references */
+	unsigned nr_windows; /* registered windows */
+	struct sigaction prev; /* action replaced by trap_install */
 	_Atomic(trap_resolve_fn) resolve;
-	atomic_uint nr_slots;		/* invariant 2 */
+	atomic_uint nr_slots; /* invariant 2 */
 	struct trap_slot slot[TRAP_MAX_WINDOWS];
 	_Atomic(void *) ballast[TRAP_BALLAST_VMAS];
 	atomic_uint_fast64_t traps, kills, maps, protects, revokes;
@@ -112,11 +113,11 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static TRAP_TLS void *tls_altstack;	  /* guard page + stack, or NULL */
+static TRAP_TLS void *tls_altstack; /* guard page + stack, or NULL */
 static TRAP_TLS stack_t tls_old_altstack; /* restored by trap_thread_fini */
 static TRAP_TLS sigjmp_buf *_Atomic tls_exit_point;
 static TRAP_TLS uintptr_t tls_last_read_page; /* write-detection fallback */
-static TRAP_TLS unsigned tls_last_slot;	      /* lookup hint */
+static TRAP_TLS unsigned tls_last_slot; /* lookup hint */
 
 static void stat_inc(atomic_uint_fast64_t *counter)
 {
@@ -184,8 +185,8 @@ static bool slot_may_match(unsigned i, uintptr_t addr)
 /* SIGSAFE.  This thread's last window first, then every slot. */
 static bool registry_lookup(uintptr_t addr, struct trap_hit *hit)
 {
-	unsigned n = atomic_load_explicit(&trap_reg.nr_slots,
-					  memory_order_acquire);
+	unsigned n =
+		atomic_load_explicit(&trap_reg.nr_slots, memory_order_acquire);
 	unsigned hint = tls_last_slot;
 
 	if (hint < n && slot_match(&trap_reg.slot[hint], addr, hit))
@@ -258,7 +259,7 @@ static void registry_remove(const struct trap_window *w)
 #define ESR_EC_DABT_LOW 0x24UL
 #define ESR_EC_DABT_CUR 0x25UL
 #define ESR_WNR (1UL << 6) /* write, not read */
-#define ESR_CM (1UL << 8)  /* cache maintenance: WnR means nothing */
+#define ESR_CM (1UL << 8) /* cache maintenance: WnR means nothing */
 
 /*
  * SIGSAFE.  The kernel appends an esr_context record (ESR_MAGIC) to the
@@ -520,8 +521,8 @@ static void ballast_refill(void)
 
 		if (atomic_load(&trap_reg.ballast[i]))
 			continue;
-		p = mmap(NULL, PAGE_SIZE, PROT_NONE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
 		if (p == MAP_FAILED)
 			return;
 		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],

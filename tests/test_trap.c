@@ -64,9 +64,9 @@ struct tk {
 	struct pool *pool;
 	struct trap_window *w;
 	size_t npages;
-	int read_prot;		/* host protection given on a load fault */
-	vaddr_t deny_va;	/* page whose touch gets TRAP_KILL */
-	pthread_mutex_t lock;	/* guards pte[], prot[] */
+	int read_prot; /* host protection given on a load fault */
+	vaddr_t deny_va; /* page whose touch gets TRAP_KILL */
+	pthread_mutex_t lock; /* guards pte[], prot[] */
 	pfn_t pte[TK_MAX_PAGES];
 	int prot[TK_MAX_PAGES];
 	atomic_uint traps, upgrades, refills, kills, errors, off_altstack;
@@ -132,8 +132,8 @@ static int tk_fix(struct tk *tk, size_t i, bool write)
 		} else {
 			atomic_fetch_add(&tk->refills, 1);
 		}
-		err = trap_map(tk->w, va, tk->pool->ph.memfd, tk->pte[i] - 1,
-			       1, want);
+		err = trap_map(tk->w, va, tk->pool->ph.memfd, tk->pte[i] - 1, 1,
+			       want);
 	}
 	if (err == 0)
 		tk->prot[i] = want;
@@ -338,7 +338,7 @@ static void test_trap_write_detection(void **state)
 	base = trap_window_addr(tk->w, 0);
 	assert_int_equal(load64(base + 24), 0); /* load: mapped read-only */
 	assert_int_equal(load64(base + 32), 0); /* resident: no trap */
-	store64(base + 40, 0xabcdef);		/* store: upgraded */
+	store64(base + 40, 0xabcdef); /* store: upgraded */
 	assert_int_equal(load64(base + PAGE_SIZE + 8), 0);
 	store64(base + 2 * PAGE_SIZE + 16, 7); /* store on an unmapped page */
 	assert_int_equal(atomic_load(&tk->nlog), 4);
@@ -454,8 +454,8 @@ static void test_trap_ranges(void **state)
 struct kill_case {
 	struct tk *tk;
 	atomic_int reached_deny; /* the access after the denied one ran */
-	atomic_int landed;	 /* came back through the exit point */
-	atomic_int bad;		 /* anything else unexpected */
+	atomic_int landed; /* came back through the exit point */
+	atomic_int bad; /* anything else unexpected */
 };
 
 /* Touch page 0, then the denied page 1: must land at the exit point. */
@@ -570,8 +570,8 @@ static void *worker_thread(void *arg)
 		fill_page(wk->shared, pg, wk->id);
 	for (size_t pg = nstripes; pg < nstripes + COMMON_PAGES; pg++)
 		for (size_t i = 0; i < WORDS_PER_PAGE; i += 64)
-			worker_check(wk, load64(&tk_page(wk->shared, pg)[i]) ==
-						 0);
+			worker_check(wk,
+				     load64(&tk_page(wk->shared, pg)[i]) == 0);
 	for (size_t pg = 0; pg < wk->own->npages; pg++)
 		worker_check(wk, check_page(wk->own, pg, wk->id) == 0);
 	worker_check(wk, tk_revoke(wk->own, 0, wk->own->npages) == 0);
@@ -610,8 +610,9 @@ static void test_trap_threads_concurrent(void **state)
 					 shared, i, &failures };
 	t0 = traps_now();
 	for (unsigned i = 0; i < NR_THREADS; i++)
-		assert_int_equal(
-			pthread_create(&tid[i], NULL, worker_thread, &wk[i]), 0);
+		assert_int_equal(pthread_create(&tid[i], NULL, worker_thread,
+						&wk[i]),
+				 0);
 	for (unsigned i = 0; i < NR_THREADS; i++)
 		pthread_join(tid[i], NULL);
 	assert_int_equal(atomic_load(&failures), 0);
