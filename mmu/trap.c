@@ -124,6 +124,47 @@ static void stat_inc(atomic_uint_fast64_t *counter)
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
+/* ---- ballast (see the top comment) --------------------------------------- */
+
+/* SIGSAFE.  Fill the empty ballast slots; best effort. */
+static void ballast_refill(void)
+{
+	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
+		void *expect = NULL;
+		void *p;
+
+		if (atomic_load(&trap_reg.ballast[i]))
+			continue;
+		p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],
+						    &expect, p))
+			munmap(p, PAGE_SIZE);
+	}
+}
+
+/* SIGSAFE.  Give one map slot back to the host: false if none is left. */
+static bool ballast_release_one(void)
+{
+	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
+		void *p = atomic_exchange(&trap_reg.ballast[i], NULL);
+
+		if (p) {
+			munmap(p, PAGE_SIZE);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void ballast_drain(void)
+{
+	while (ballast_release_one())
+		;
+}
+
 /* ---- registry ---------------------------------------------------------- */
 
 /*
@@ -207,9 +248,6 @@ static bool slot_free(unsigned i)
 	return atomic_load_explicit(&trap_reg.slot[i].base,
 				    memory_order_relaxed) == 0;
 }
-
-static void ballast_refill(void);
-static void ballast_drain(void);
 
 /* Publish w in the lowest free slot: 0 or -ENOMEM (registry full). */
 static int registry_add(struct trap_window *w)
@@ -508,47 +546,6 @@ void *trap_window_addr(const struct trap_window *w, vaddr_t va)
 uint64_t trap_window_size(const struct trap_window *w)
 {
 	return w->size;
-}
-
-/* ---- ballast (see the top comment) --------------------------------------- */
-
-/* SIGSAFE.  Fill the empty ballast slots; best effort. */
-static void ballast_refill(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *expect = NULL;
-		void *p;
-
-		if (atomic_load(&trap_reg.ballast[i]))
-			continue;
-		p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS,
-			 -1, 0);
-		if (p == MAP_FAILED)
-			return;
-		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],
-						    &expect, p))
-			munmap(p, PAGE_SIZE);
-	}
-}
-
-/* SIGSAFE.  Give one map slot back to the host: false if none is left. */
-static bool ballast_release_one(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *p = atomic_exchange(&trap_reg.ballast[i], NULL);
-
-		if (p) {
-			munmap(p, PAGE_SIZE);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void ballast_drain(void)
-{
-	while (ballast_release_one())
-		;
 }
 
 /* ---- host-mapping operations --------------------------------------------- */

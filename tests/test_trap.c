@@ -458,15 +458,19 @@ struct kill_case {
 	atomic_int bad; /* anything else unexpected */
 };
 
-/* Touch page 0, then the denied page 1: must land at the exit point. */
-static void run_killed(struct kill_case *kc)
+/*
+ * Touch page 0, then the denied page 1: must land at the exit point, with
+ * SIGSEGV unblocked even when sigsetjmp did not save the mask.
+ */
+static void run_killed(struct kill_case *kc, int savemask)
 {
 	sigjmp_buf exit_point;
 	uint8_t *base = trap_window_addr(kc->tk->w, 0);
+	sigset_t mask;
 
 	if (trap_thread_init())
 		atomic_fetch_add(&kc->bad, 1);
-	if (sigsetjmp(exit_point, 1) == 0) {
+	if (sigsetjmp(exit_point, savemask) == 0) {
 		trap_thread_enter(&exit_point);
 		store64(base, 1);
 		store64(base + PAGE_SIZE, 2);
@@ -474,13 +478,16 @@ static void run_killed(struct kill_case *kc)
 	} else {
 		atomic_store(&kc->landed, 1);
 	}
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	if (sigismember(&mask, SIGSEGV))
+		atomic_fetch_add(&kc->bad, 1);
 	trap_thread_enter(NULL);
 	trap_thread_fini();
 }
 
 static void *killed_thread(void *arg)
 {
-	run_killed(arg);
+	run_killed(arg, 1);
 	return NULL;
 }
 
@@ -534,9 +541,10 @@ static void test_trap_kill_lands_at_exit_point(void **state)
 
 	/* The main thread can be killed and carry on just the same. */
 	atomic_store(&kc.landed, 0);
-	run_killed(&kc);
+	run_killed(&kc, 0);
 	assert_int_equal(atomic_load(&kc.landed), 1);
 	assert_int_equal(atomic_load(&kc.reached_deny), 0);
+	assert_int_equal(atomic_load(&kc.bad), 0);
 	trap_get_stats(&st1);
 	assert_int_equal(st1.kills - st0.kills, 2);
 	assert_int_equal(atomic_load(&kc.tk->kills), 2);
