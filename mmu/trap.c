@@ -16,6 +16,8 @@
  * handler reads a slot as a seqlock reader and skips a slot whose seq is odd
  * or changed under it.  It never waits: a slot being written belongs to a
  * window being created or destroyed, and no thread may fault in one of those.
+ * The lookup tries the slot this thread hit last, then scans the used slots
+ * with two relaxed loads each, confirming a candidate with the seqlock read.
  *
  * Fault path:  SIGSEGV (on the thread's alternate stack)
  *   -> save errno -> look up si_addr in the registry
@@ -40,7 +42,8 @@
  *     reservation; a slot is cleared before its reservation is unmapped.
  *  2. trap_reg.nr_slots bounds the used slots: slot i >= nr_slots is free.
  *  3. trap_reg.refs > 0 iff trap_handler is the SIGSEGV action (and then
- *     trap_reg.prev holds the action it replaced).
+ *     trap_reg.prev holds the action it replaced) - until a crash path puts
+ *     trap_reg.prev back on the way to the process's end.
  *  4. The handler restores errno on every return path and on the jump.
  *
  * Locking: trap_reg.lock guards writes to slots, nr_slots, nr_windows, refs,
@@ -78,15 +81,15 @@
 #define TRAP_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 struct trap_window {
-	uint8_t *base;	/* emulated va 0 */
-	uint64_t size;	/* bytes, page multiple */
-	void *owner;	/* handed to the resolver */
-	unsigned slot;	/* registry slot */
+	uint8_t *base; /* emulated va 0 */
+	uint64_t size; /* bytes, page multiple */
+	void *owner; /* handed to the resolver */
+	unsigned slot; /* registry slot */
 };
 
 struct trap_slot {
-	atomic_uint seq;	/* odd while being written */
-	atomic_uintptr_t base;	/* 0 when free */
+	atomic_uint seq; /* odd while being written */
+	atomic_uintptr_t base; /* 0 when free */
 	atomic_uintptr_t end;
 	_Atomic(void *) owner;
 };
@@ -98,11 +101,11 @@ struct trap_hit {
 
 static struct {
 	pthread_mutex_t lock;
-	unsigned refs;			/* trap_install references */
-	unsigned nr_windows;		/* registered windows */
-	struct sigaction prev;		/* action replaced by trap_install */
+	unsigned refs; /* trap_install references */
+	unsigned nr_windows; /* registered windows */
+	struct sigaction prev; /* action replaced by trap_install */
 	_Atomic(trap_resolve_fn) resolve;
-	atomic_uint nr_slots;		/* invariant 2 */
+	atomic_uint nr_slots; /* invariant 2 */
 	struct trap_slot slot[TRAP_MAX_WINDOWS];
 	_Atomic(void *) ballast[TRAP_BALLAST_VMAS];
 	atomic_uint_fast64_t traps, kills, maps, protects, revokes;
@@ -110,33 +113,81 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static TRAP_TLS void *tls_altstack;	  /* guard page + stack, or NULL */
+static TRAP_TLS void *tls_altstack; /* guard page + stack, or NULL */
 static TRAP_TLS stack_t tls_old_altstack; /* restored by trap_thread_fini */
 static TRAP_TLS sigjmp_buf *_Atomic tls_exit_point;
 static TRAP_TLS uintptr_t tls_last_read_page; /* write-detection fallback */
+static TRAP_TLS unsigned tls_last_slot; /* lookup hint */
 
 static void stat_inc(atomic_uint_fast64_t *counter)
 {
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
+/* ---- ballast (see the top comment) --------------------------------------- */
+
+/* SIGSAFE.  Fill the empty ballast slots; best effort. */
+static void ballast_refill(void)
+{
+	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
+		void *expect = NULL;
+		void *p;
+
+		if (atomic_load(&trap_reg.ballast[i]))
+			continue;
+		p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],
+						    &expect, p))
+			munmap(p, PAGE_SIZE);
+	}
+}
+
+/* SIGSAFE.  Give one map slot back to the host: false if none is left. */
+static bool ballast_release_one(void)
+{
+	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
+		void *p = atomic_exchange(&trap_reg.ballast[i], NULL);
+
+		if (p) {
+			munmap(p, PAGE_SIZE);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void ballast_drain(void)
+{
+	while (ballast_release_one())
+		;
+}
+
 /* ---- registry ---------------------------------------------------------- */
 
-/* trap_reg.lock held.  Seqlock writer. */
+/*
+ * trap_reg.lock held.  Seqlock writer.  The fields are release stores, so a
+ * reader that sees any new field value also sees seq odd or advanced.
+ */
 static void slot_write(struct trap_slot *s, uintptr_t base, uintptr_t end,
 		       void *owner)
 {
 	unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&s->base, base, memory_order_relaxed);
-	atomic_store_explicit(&s->end, end, memory_order_relaxed);
-	atomic_store_explicit(&s->owner, owner, memory_order_relaxed);
+	atomic_store_explicit(&s->base, base, memory_order_release);
+	atomic_store_explicit(&s->end, end, memory_order_release);
+	atomic_store_explicit(&s->owner, owner, memory_order_release);
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-/* SIGSAFE.  Seqlock reader: true and *hit if addr is in this slot. */
+/*
+ * SIGSAFE.  Seqlock reader: true and *hit if addr is in this slot.  The
+ * field loads are acquire, so the second load of seq cannot move before
+ * them (no fence: ThreadSanitizer does not model fences).
+ */
 static bool slot_match(struct trap_slot *s, uintptr_t addr,
 		       struct trap_hit *hit)
 {
@@ -146,10 +197,9 @@ static bool slot_match(struct trap_slot *s, uintptr_t addr,
 
 	if (seq & 1)
 		return false;
-	base = atomic_load_explicit(&s->base, memory_order_relaxed);
-	end = atomic_load_explicit(&s->end, memory_order_relaxed);
-	owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-	atomic_thread_fence(memory_order_acquire);
+	base = atomic_load_explicit(&s->base, memory_order_acquire);
+	end = atomic_load_explicit(&s->end, memory_order_acquire);
+	owner = atomic_load_explicit(&s->owner, memory_order_acquire);
 	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
 		return false;
 	if (addr < base || addr >= end)
@@ -159,15 +209,37 @@ static bool slot_match(struct trap_slot *s, uintptr_t addr,
 	return true;
 }
 
-/* SIGSAFE */
+/*
+ * SIGSAFE.  Could addr be in slot i?  Two relaxed loads, no consistency: a
+ * slot can only be torn while it is being written, and the window a thread
+ * faults in is not (invariant 1), so a miss here is a true miss; a hit is
+ * confirmed by slot_match.
+ */
+static bool slot_may_match(unsigned i, uintptr_t addr)
+{
+	struct trap_slot *s = &trap_reg.slot[i];
+
+	return addr >= atomic_load_explicit(&s->base, memory_order_relaxed) &&
+	       addr < atomic_load_explicit(&s->end, memory_order_relaxed);
+}
+
+/* SIGSAFE.  This thread's last window first, then every slot. */
 static bool registry_lookup(uintptr_t addr, struct trap_hit *hit)
 {
-	unsigned n = atomic_load_explicit(&trap_reg.nr_slots,
-					  memory_order_acquire);
+	unsigned n =
+		atomic_load_explicit(&trap_reg.nr_slots, memory_order_acquire);
+	unsigned hint = tls_last_slot;
 
-	for (unsigned i = 0; i < n; i++)
-		if (slot_match(&trap_reg.slot[i], addr, hit))
+	if (hint < n && slot_match(&trap_reg.slot[hint], addr, hit))
+		return true;
+	for (unsigned i = 0; i < n; i++) {
+		if (!slot_may_match(i, addr))
+			continue;
+		if (slot_match(&trap_reg.slot[i], addr, hit)) {
+			tls_last_slot = i;
 			return true;
+		}
+	}
 	return false;
 }
 
@@ -176,9 +248,6 @@ static bool slot_free(unsigned i)
 	return atomic_load_explicit(&trap_reg.slot[i].base,
 				    memory_order_relaxed) == 0;
 }
-
-static void ballast_refill(void);
-static void ballast_drain(void);
 
 /* Publish w in the lowest free slot: 0 or -ENOMEM (registry full). */
 static int registry_add(struct trap_window *w)
@@ -228,7 +297,7 @@ static void registry_remove(const struct trap_window *w)
 #define ESR_EC_DABT_LOW 0x24UL
 #define ESR_EC_DABT_CUR 0x25UL
 #define ESR_WNR (1UL << 6) /* write, not read */
-#define ESR_CM (1UL << 8)  /* cache maintenance: WnR means nothing */
+#define ESR_CM (1UL << 8) /* cache maintenance: WnR means nothing */
 
 /*
  * SIGSAFE.  The kernel appends an esr_context record (ESR_MAGIC) to the
@@ -477,47 +546,6 @@ void *trap_window_addr(const struct trap_window *w, vaddr_t va)
 uint64_t trap_window_size(const struct trap_window *w)
 {
 	return w->size;
-}
-
-/* ---- ballast (see the top comment) --------------------------------------- */
-
-/* SIGSAFE.  Fill the empty ballast slots; best effort. */
-static void ballast_refill(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *expect = NULL;
-		void *p;
-
-		if (atomic_load(&trap_reg.ballast[i]))
-			continue;
-		p = mmap(NULL, PAGE_SIZE, PROT_NONE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return;
-		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],
-						    &expect, p))
-			munmap(p, PAGE_SIZE);
-	}
-}
-
-/* SIGSAFE.  Give one map slot back to the host: false if none is left. */
-static bool ballast_release_one(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *p = atomic_exchange(&trap_reg.ballast[i], NULL);
-
-		if (p) {
-			munmap(p, PAGE_SIZE);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void ballast_drain(void)
-{
-	while (ballast_release_one())
-		;
 }
 
 /* ---- host-mapping operations --------------------------------------------- */

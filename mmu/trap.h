@@ -76,7 +76,10 @@ struct trap_window;
 typedef enum trap_verdict (*trap_resolve_fn)(void *owner, vaddr_t va,
 					     bool write);
 
-/* Install the process-wide SIGSEGV handler (refcounted).  0 or -errno. */
+/*
+ * Install the process-wide SIGSEGV handler (refcounted).  0 or -errno:
+ * -EINVAL (fn NULL), -EBUSY (already installed with another resolver).
+ */
 int trap_install(trap_resolve_fn fn);
 /* Drop a reference; the last restores the previous SIGSEGV action. */
 void trap_uninstall(void);
