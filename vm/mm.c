@@ -91,10 +91,15 @@ static pte_t hmap_want(pte_t pte)
 	return rw ? PTE_HMAP : PTE_HMAP_R;
 }
 
-/* Neighbour at distance d (+/-) can share va's host mapping call. */
+/*
+ * Neighbour at distance d (+/-) can share va's host mapping call.  A host
+ * mapping is a TLB entry, which real hardware only holds for pages whose
+ * A bit is set: a page aged by mm_clear_young must trap on its next touch.
+ */
 static bool hmap_joinable(pte_t base, pte_t nb, long d)
 {
-	return pte_present(nb) && hmap_want(nb) == hmap_want(base) &&
+	return pte_present(nb) && (nb & PTE_ACCESSED) &&
+	       hmap_want(nb) == hmap_want(base) &&
 	       (nb & PTE_HMAP) != hmap_want(nb) &&
 	       pte_pfn(nb) == pte_pfn(base) + (pfn_t)d;
 }
@@ -242,6 +247,42 @@ SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
 	wrprotect_flush(&s);
 	if (s.failed)
 		mm_hmap_flush(mm);
+}
+
+/* ---- accessed and dirty bits --------------------------------------- */
+
+struct clear_ctx {
+	struct mm *mm;
+	pte_t bit;
+	uint64_t n;
+};
+
+static SIGSAFE void clear_bit_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct clear_ctx *c = arg;
+
+	if (!pte_present(*ptep) || !(*ptep & c->bit))
+		return;
+	c->n++;
+	mm_set_pte(c->mm, ptep, va, *ptep & ~c->bit);
+}
+
+SIGSAFE uint64_t mm_clear_young(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	struct clear_ctx c = { mm, PTE_ACCESSED, 0 };
+
+	mm_hmap_revoke(mm, start, end);
+	pt_for_each(&mm->pt, start, end, clear_bit_visit, &c);
+	return c.n;
+}
+
+SIGSAFE uint64_t mm_clean(struct mm *mm, vaddr_t start, vaddr_t end)
+{
+	struct clear_ctx c = { mm, PTE_DIRTY, 0 };
+
+	mm_hmap_wrprotect(mm, start, end);
+	pt_for_each(&mm->pt, start, end, clear_bit_visit, &c);
+	return c.n;
 }
 
 /* ---- create / destroy / fork --------------------------------------- */
@@ -566,6 +607,8 @@ static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
 		return -23;
 	if ((pte & PTE_HMAP) && !mm->win)
 		return -24;
+	if ((pte & PTE_HMAP) && !(pte & PTE_ACCESSED))
+		return -29; /* a TLB entry for a page that is not young */
 	if (pte & PTE_SPECIAL)
 		return pte_pfn(pte) == mm->vm->zero_pfn ? 0 : -25;
 	pg = phys_page(&mm->vm->phys, pte_pfn(pte));

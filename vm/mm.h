@@ -27,9 +27,9 @@
  *  3. VMAs are sorted, disjoint, page aligned, and never two adjacent
  *     ones with equal prot and flags (they are merged).
  *  4. Native mode: PTE_HMAP_R/PTE_HMAP_W record exactly what the host
- *     mapping of the page grants; they are set only on present PTEs and
- *     PTE_HMAP_W only with PTE_WRITE and PTE_DIRTY.  A frame is freed only
- *     after every host mapping of it is revoked.
+ *     mapping of the page grants; they are set only on present, accessed
+ *     PTEs, and PTE_HMAP_W only with PTE_WRITE and PTE_DIRTY.  A frame is
+ *     freed only after every host mapping of it is revoked.
  *
  * Locking: every function here runs under the machine lock.  The fault
  * path (mm_find_vma, mm_grow_stack, mm_hmap_*) is SIGSAFE.
@@ -119,6 +119,20 @@ int mm_hmap_install(struct mm *mm, vaddr_t va);
 /* SIGSAFE, native.  Revoke/downgrade host mappings in [start, end). */
 void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end);
 void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end);
+
+/*
+ * SIGSAFE.  Accessed/dirty emulation for reclaim (DESIGN §3), over
+ * [start, end):
+ *  mm_clear_young  test-and-clear A; the host mapping is revoked so the
+ *                  next touch traps (a TLB refill) and sets A again;
+ *  mm_clean        clear D (the page now equals its backing copy); the
+ *                  host mapping drops to read-only so the next write traps
+ *                  (dirty_trap) and sets D.
+ * Both shoot the pages down from the software TLB and return how many
+ * PTEs had the bit set.
+ */
+uint64_t mm_clear_young(struct mm *mm, vaddr_t start, vaddr_t end);
+uint64_t mm_clean(struct mm *mm, vaddr_t start, vaddr_t end);
 
 /* Walk invariants 1-4 (and pt_check); 0 when all hold. */
 int mm_check(struct mm *mm);

@@ -197,3 +197,23 @@ uint64_t vmtest_slab_pages(struct vm *vm)
 	vm_unlock(vm);
 	return n;
 }
+
+uint64_t vmtest_clear_young(struct vm_task *t, uint64_t va, unsigned npages)
+{
+	uint64_t n;
+
+	vm_lock(t->vm);
+	n = mm_clear_young(t->mm, va, va + (uint64_t)npages * PAGE_SIZE);
+	vm_unlock(t->vm);
+	return n;
+}
+
+uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages)
+{
+	uint64_t n;
+
+	vm_lock(t->vm);
+	n = mm_clean(t->mm, va, va + (uint64_t)npages * PAGE_SIZE);
+	vm_unlock(t->vm);
+	return n;
+}

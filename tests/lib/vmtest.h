@@ -55,6 +55,9 @@ int vmtest_load(struct vm_task *t, uint64_t va, uint8_t *v);
  */
 int vmtest_cpu_store(struct vm_task *t, uint64_t va, uint8_t v);
 int vmtest_cpu_load(struct vm_task *t, uint64_t va, uint8_t *v);
+/* mm_clear_young / mm_clean over npages at va, under the machine lock. */
+uint64_t vmtest_clear_young(struct vm_task *t, uint64_t va, unsigned npages);
+uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages);
 /* Frames held by the kernel's slab caches (tasks, mms, VMAs, rmap). */
 uint64_t vmtest_slab_pages(struct vm *vm);
 /* Number of VMAs and the PTE at va (0 if none). */
