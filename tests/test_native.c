@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "mmu/hostmap.h"
 #include "mmu/trap.h"
 #include "tests/lib/vmtest.h"
 
@@ -471,6 +472,37 @@ static void test_native_host_map_slots_exhausted(void **state)
 	munmap(region, (size_t)(2 * holes + 1) * PAGE);
 }
 
+/* The windows fill the budget themselves: flushes keep them within it. */
+static _Atomic long max_seen_maps;
+
+static int scatter_watch_fn(struct vm_task *t, void *arg)
+{
+	int bad = scatter_fn(t, arg);
+
+	max_seen_maps = hostmap_count();
+	return bad;
+}
+
+static void test_native_map_budget_keeps_room(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, 64 * MiB);
+	struct vm_exit ex;
+	long limit;
+
+	(void)state;
+	vmtest_shrink_map_budget(vm, 300);
+	limit = vmtest_map_budget_limit(vm);
+	vm_wait(vm, vm_spawn(vm, "scatter", 0, scatter_watch_fn, NULL), &ex);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	assert_true(stat_of(vm).hmap_flush > 0);
+	/* Within budget at the end (give or take the thread's own stacks)... */
+	assert_true(max_seen_maps <= limit + 8);
+	/* ...and /proc/self/maps was read now and then, not per fault. */
+	assert_true(vmtest_map_budget_recounts(vm) < SCATTER_PAGES / 8);
+	vm_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_native_fault_counts_match_trace),
 		cmocka_unit_test(test_native_concurrent_fork_cow),
 		cmocka_unit_test(test_native_host_map_slots_exhausted),
+		cmocka_unit_test(test_native_map_budget_keeps_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

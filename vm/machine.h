@@ -23,6 +23,7 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 
+#include "mmu/hostmap.h"
 #include "vm/buddy.h"
 #include "vm/list.h"
 #include "vm/phys.h"
@@ -73,6 +74,7 @@ struct vm {
 	int nr_threads;		/* task threads not yet joined */
 	uint64_t task_size;	/* emulated VA span of each task */
 	long max_map_count;	/* host sysctl, native mode */
+	struct hostmap_budget hmap; /* host map slots windows may use */
 	bool trap_installed;
 	struct vm_stat st;	/* event counters; gauges filled by vm_stat */
 };

@@ -140,6 +140,17 @@ static SIGSAFE void mm_hmap_flush_all(struct vm *vm)
 	}
 }
 
+/* Over the map-slot budget: flush this window, then all if need be. */
+static SIGSAFE void hmap_make_room(struct mm *mm)
+{
+	mm_hmap_flush(mm);
+	if (!hostmap_recount(&mm->vm->hmap)) {
+		mm_hmap_flush_all(mm->vm);
+		if (!hostmap_recount(&mm->vm->hmap))
+			hostmap_give_up(&mm->vm->hmap);
+	}
+}
+
 SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 {
 	pte_t *ptep = pt_walk(&mm->pt, va);
@@ -149,6 +160,8 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 	int prot, err;
 
 	BUG_ON(!pte_present(pte));
+	if (!hostmap_charge(&mm->vm->hmap))
+		hmap_make_room(mm);
 	prot = hmap_want(pte) == PTE_HMAP ? TRAP_PROT_RW : TRAP_PROT_READ;
 	/* Fault-around inside this PTE table, over consecutive frames. */
 	while (hi - lo < FAULT_AROUND_PAGES && idx + hi < PT_ENTRIES &&
@@ -215,6 +228,8 @@ SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
 
 static SIGSAFE void wrprotect_flush(struct hmap_span *s)
 {
+	if (s->run_end > s->run_start)
+		hostmap_charge(&s->mm->vm->hmap); /* a split: next install checks */
 	if (s->run_end > s->run_start &&
 	    trap_protect(s->mm->win, s->run_start,
 			 (s->run_end - s->run_start) >> PAGE_SHIFT,

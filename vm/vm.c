@@ -29,8 +29,8 @@
 #include "vm/rmap.h"
 
 #define VM_MAGIC 0x766d656du
-/* Below this many host map slots native mode cannot run at all. */
-#define VM_MIN_MAP_COUNT 1024
+/* Below this many host map slots native mode is not worth running. */
+#define VM_MIN_MAP_COUNT 4096
 
 void vm_config_init(struct vm_config *cfg)
 {
@@ -120,6 +120,17 @@ static int create_caches(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Host map slots for every frame mapped in a window on its own (two slots
+ * each, the worst case), plus the reserve hostmap keeps for the process.
+ */
+static uint64_t vm_map_count_wanted(const struct vm *vm)
+{
+	uint64_t n = 2 * vm->phys.nr_pages + HOSTMAP_MIN_RESERVE;
+
+	return n + n / 7; /* so that the 1/8 reserve leaves n */
+}
+
 /* Native mode: install the trap; check the host's map-slot budget. */
 static int setup_native(struct vm *vm, char *err, size_t len)
 {
@@ -133,13 +144,15 @@ static int setup_native(struct vm *vm, char *err, size_t len)
 	}
 	if (have < VM_MIN_MAP_COUNT) {
 		say(err, len, "vm.max_map_count is %ld; native mode needs at "
-			      "least %d (sysctl -w vm.max_map_count=%llu), or "
-			      "use trace mode", have, VM_MIN_MAP_COUNT,
-		    (unsigned long long)(2 * vm->phys.nr_pages + 
-					 VM_MIN_MAP_COUNT));
+			      "least %d, and %llu to keep every frame mapped "
+			      "(sysctl -w vm.max_map_count=%llu), or use trace "
+			      "mode", have, VM_MIN_MAP_COUNT,
+		    (unsigned long long)vm_map_count_wanted(vm),
+		    (unsigned long long)vm_map_count_wanted(vm));
 		return -EINVAL;
 	}
 	vm->max_map_count = have;
+	hostmap_budget_init(&vm->hmap, have);
 	rc = trap_install(fault_trap_resolve);
 	if (rc < 0) {
 		say(err, len, "cannot install the SIGSEGV trap: %s",

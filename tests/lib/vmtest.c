@@ -217,3 +217,21 @@ uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages)
 	vm_unlock(t->vm);
 	return n;
 }
+
+void vmtest_shrink_map_budget(struct vm *vm, long room)
+{
+	vm_lock(vm);
+	hostmap_recount(&vm->hmap);
+	vm->hmap.limit = vm->hmap.est + room;
+	vm_unlock(vm);
+}
+
+long vmtest_map_budget_limit(struct vm *vm)
+{
+	return vm->hmap.limit;
+}
+
+uint64_t vmtest_map_budget_recounts(struct vm *vm)
+{
+	return vm->hmap.recounts;
+}

@@ -58,6 +58,11 @@ int vmtest_cpu_load(struct vm_task *t, uint64_t va, uint8_t *v);
 /* mm_clear_young / mm_clean over npages at va, under the machine lock. */
 uint64_t vmtest_clear_young(struct vm_task *t, uint64_t va, unsigned npages);
 uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages);
+/* Shrink the machine's host map-slot budget to `room` slots above now. */
+void vmtest_shrink_map_budget(struct vm *vm, long room);
+/* Host map slots: the budget's limit, its recounts so far. */
+long vmtest_map_budget_limit(struct vm *vm);
+uint64_t vmtest_map_budget_recounts(struct vm *vm);
 /* Frames held by the kernel's slab caches (tasks, mms, VMAs, rmap). */
 uint64_t vmtest_slab_pages(struct vm *vm);
 /* Number of VMAs and the PTE at va (0 if none). */
