@@ -29,11 +29,11 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/frame_stack.h"
 
-#define POOL_PAGES	4096
-#define MODEL_MAX	2048
-#define NO_TABLE	((pfn_t)-1)
-#define GiB		(1ULL << 30)
-#define TiB		(1ULL << 40)
+#define POOL_PAGES 4096
+#define MODEL_MAX 2048
+#define NO_TABLE ((pfn_t)-1)
+#define GiB (1ULL << 30)
+#define TiB (1ULL << 40)
 
 static uint64_t seed;
 
@@ -154,8 +154,8 @@ static uint64_t model_tables(const struct model *m)
 		int shift = PT_SHIFT(level + 1);
 
 		for (size_t i = 0; i < m->n; i++)
-			if (i == 0 || (m->e[i].va >> shift) !=
-					      (m->e[i - 1].va >> shift))
+			if (i == 0 ||
+			    (m->e[i].va >> shift) != (m->e[i - 1].va >> shift))
 				nr++;
 	}
 	return nr;
@@ -280,18 +280,17 @@ static void check_model(struct fixture *f, const struct model *m)
 /* A random non-none leaf: present pfn, swap entry or file marker. */
 static pte_t random_pte(uint64_t *x)
 {
-	static const pte_t flags[] = { PTE_WRITE,     PTE_USER,
-				       PTE_ACCESSED,  PTE_DIRTY,
-				       PTE_COW,	      PTE_SOFTDIRTY,
+	static const pte_t flags[] = { PTE_WRITE,  PTE_USER, PTE_ACCESSED,
+				       PTE_DIRTY,  PTE_COW,  PTE_SOFTDIRTY,
 				       PTE_SPECIAL };
 	uint64_t r = rng_next(x);
 	pte_t fl = PTE_PRESENT;
 
 	switch (r % 4) {
 	case 0:
-		return swp_entry_to_pte(swp_entry((unsigned)(r >> 8) &
-							  SWP_MAX_TYPE,
-						  rng_next(x) & SWP_MAX_OFFSET));
+		return swp_entry_to_pte(
+			swp_entry((unsigned)(r >> 8) & SWP_MAX_TYPE,
+				  rng_next(x) & SWP_MAX_OFFSET));
 	case 1:
 		return pgoff_to_pte(rng_next(x) & SWP_MAX_OFFSET);
 	default:
@@ -306,7 +305,7 @@ static pte_t random_pte(uint64_t *x)
 
 static const struct {
 	vaddr_t va;
-	uint64_t tables_after_map;   /* mapping in this order */
+	uint64_t tables_after_map; /* mapping in this order */
 	uint64_t tables_after_unmap; /* unmapping in the same order */
 } boundary_steps[] = {
 	{ (1ULL << 21) - PAGE_SIZE, 4, 18 },
@@ -475,12 +474,12 @@ static void test_pagetable_va_limit_and_ranges(void **state)
 	assert_int_equal(pt_clear(&f->s, last + PT_VA_LIMIT), 0);
 	check_model(f, &m);
 	check_for_each(f, &m, 0, UINT64_MAX);
-	check_for_each(f, &m, last + 1, last + 2);	/* unaligned */
+	check_for_each(f, &m, last + 1, last + 2); /* unaligned */
 	check_for_each(f, &m, 1, PAGE_SIZE - 1);
-	check_for_each(f, &m, PAGE_SIZE, last);	/* nothing */
+	check_for_each(f, &m, PAGE_SIZE, last); /* nothing */
 	check_for_each(f, &m, PT_VA_LIMIT, UINT64_MAX); /* nothing */
-	check_for_each(f, &m, last, last);		/* empty */
-	check_for_each(f, &m, last, 0);		/* reversed */
+	check_for_each(f, &m, last, last); /* empty */
+	check_for_each(f, &m, last, 0); /* reversed */
 	pt_unmap_range(&f->s, PT_VA_LIMIT, UINT64_MAX, NULL, NULL);
 	pt_unmap_range(&f->s, PAGE_SIZE, last, NULL, NULL);
 	check_model(f, &m);
@@ -521,27 +520,27 @@ static void sparse_fill(struct fixture *f, struct model *m, uint64_t *x,
 }
 
 /* pt_clear a random third of the pages, checking each old value. */
-static void sparse_clear_some(struct fixture *f, struct model *m,
-			      uint64_t *x)
+static void sparse_clear_some(struct fixture *f, struct model *m, uint64_t *x)
 {
 	for (size_t k = m->n / 3; k > 0 && m->n > 0; k--) {
 		const struct ment *e = &m->e[rng_next(x) % m->n];
 		vaddr_t va = e->va;
 
-		assert_int_equal(pt_clear(&f->s, va + (rng_next(x) % PAGE_SIZE)),
+		assert_int_equal(pt_clear(&f->s,
+					  va + (rng_next(x) % PAGE_SIZE)),
 				 e->pte);
 		model_del(m, va);
 	}
 }
 
 /* pt_unmap_range random ranges; each release exactly once, in order. */
-static void sparse_unmap_ranges(struct fixture *f, struct model *m,
-				uint64_t *x)
+static void sparse_unmap_ranges(struct fixture *f, struct model *m, uint64_t *x)
 {
 	static struct collect c;
 
 	for (int k = 0; k < 8 && m->n > 0; k++) {
-		vaddr_t a = m->e[rng_next(x) % m->n].va + rng_next(x) % PAGE_SIZE;
+		vaddr_t a =
+			m->e[rng_next(x) % m->n].va + rng_next(x) % PAGE_SIZE;
 		vaddr_t len = rng_next(x) & ((1ULL << (rng_next(x) % 44)) - 1);
 		vaddr_t b = a + len + 1;
 		size_t i;
@@ -629,8 +628,8 @@ static void rewrite_leaf(void *arg, vaddr_t va, pte_t *ptep)
 	pte_t val = 0;
 
 	if (rw->seen++ % 3 != 0)
-		val = pte_present(*ptep) ? *ptep & ~PTE_ACCESSED
-					 : pgoff_to_pte(va >> PAGE_SHIFT);
+		val = pte_present(*ptep) ? *ptep & ~PTE_ACCESSED :
+					   pgoff_to_pte(va >> PAGE_SHIFT);
 	pt_set(rw->s, ptep, val);
 }
 
@@ -646,8 +645,9 @@ static void rewrite_model(struct model *m)
 			model_del(m, e->va);
 			continue;
 		}
-		e->pte = pte_present(e->pte) ? e->pte & ~PTE_ACCESSED
-					     : pgoff_to_pte(e->va >> PAGE_SHIFT);
+		e->pte = pte_present(e->pte) ?
+				 e->pte & ~PTE_ACCESSED :
+				 pgoff_to_pte(e->va >> PAGE_SHIFT);
 		i++;
 	}
 }
@@ -712,7 +712,7 @@ static void test_pagetable_init_enomem(void **state)
  * A neighbour of FAULT_VA sharing `shared` levels of tables below the PGD
  * with it: 0 other PGD slot, 1 same PUD table, 2 same PMD, 3 same PTE table.
  */
-#define FAULT_VA	0x123456789000ULL
+#define FAULT_VA 0x123456789000ULL
 
 static vaddr_t fault_neighbour(int shared)
 {
@@ -882,9 +882,9 @@ static void test_pagetable_check_catches_corruption(void **state)
 	pmd_pg = phys_page(&f->fs.ph, pmd);
 	pte_pg = phys_page(&f->fs.ph, pte_tbl);
 
-	pmd_pg->private++;
+	pmd_pg->private += 1;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_COUNT);
-	pmd_pg->private--;
+	pmd_pg->private -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
 
 	pte_pg->flags &= ~(uint32_t)PG_pgtable;
@@ -907,11 +907,11 @@ static void test_pagetable_check_catches_corruption(void **state)
 	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
 	/* Cross-link: the PMD slot of another 2 MiB range, same PTE table. */
 	slot[1] = saved;
-	pmd_pg->private++;
+	pmd_pg->private += 1;
 	*slot = saved;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
 	slot[1] = 0;
-	pmd_pg->private--;
+	pmd_pg->private -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
 
 	/* An empty table left behind (bypassing pt_set). */

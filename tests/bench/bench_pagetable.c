@@ -31,19 +31,19 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/frame_stack.h"
 
-#define CHUNK_PAGES	16
-#define NR_CHUNKS	16384
-#define NR_DATA		((uint64_t)CHUNK_PAGES * NR_CHUNKS) /* 1 GiB */
-#define TABLE_HEADROOM	32768
-#define VA_BASE		(1ULL << 40)
-#define VA_SPAN_SHIFT	40 /* 1 TiB */
-#define CHUNK_SHIFT	(PAGE_SHIFT + 4)
-#define NR_SLOTS	(1ULL << (VA_SPAN_SHIFT - CHUNK_SHIFT))
-#define LOOKUPS		2000000
-#define REPS		7
-#define HOT_PERCENT	10
-#define HOT_HITS	90
-#define ZIPF_S		1.0
+#define CHUNK_PAGES 16
+#define NR_CHUNKS 16384
+#define NR_DATA ((uint64_t)CHUNK_PAGES * NR_CHUNKS) /* 1 GiB */
+#define TABLE_HEADROOM 32768
+#define VA_BASE (1ULL << 40)
+#define VA_SPAN_SHIFT 40 /* 1 TiB */
+#define CHUNK_SHIFT (PAGE_SHIFT + 4)
+#define NR_SLOTS (1ULL << (VA_SPAN_SHIFT - CHUNK_SHIFT))
+#define LOOKUPS 2000000
+#define REPS 7
+#define HOT_PERCENT 10
+#define HOT_HITS 90
+#define ZIPF_S 1.0
 
 struct bench {
 	struct frame_stack fs;
@@ -115,8 +115,8 @@ static int bench_setup(struct bench *b)
 static int build(struct bench *b)
 {
 	for (uint64_t p = 0; p < NR_DATA; p++) {
-		pte_t pte = pfn_pte(b->data_pfn[p], PTE_PRESENT | PTE_WRITE |
-							    PTE_USER);
+		pte_t pte = pfn_pte(b->data_pfn[p],
+				    PTE_PRESENT | PTE_WRITE | PTE_USER);
 
 		if (pt_map(&b->s, page_va(b, p), pte) != 0)
 			return -1;
@@ -260,8 +260,8 @@ static const char *const stream_name[NR_STREAMS] = {
 /* Run 0: baseline; then each stream independent and chained. */
 #define NR_RUNS (1 + 2 * NR_STREAMS)
 
-static double time_run(const struct bench *b, vaddr_t *const vas[],
-		       int run, uint64_t zero)
+static double time_run(const struct bench *b, vaddr_t *const vas[], int run,
+		       uint64_t zero)
 {
 	static volatile uint64_t sink;
 	double t = now_ns();
