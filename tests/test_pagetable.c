@@ -866,63 +866,73 @@ static void test_pagetable_pfn_roundtrip(void **state)
 
 /* ---- pt_check -------------------------------------------------------- */
 
-static void test_pagetable_check_catches_corruption(void **state)
-{
-	struct fixture *f = *state;
-	vaddr_t va = 2 * TiB + 3 * GiB;
-	pfn_t pgd = f->s.pgd_pfn, pmd, pte_tbl;
-	struct page *pmd_pg, *pte_pg;
-	pte_t *slot, saved;
+#define CORRUPT_VA (2 * TiB + 3 * GiB) /* PMD index 0 */
 
-	assert_int_equal(pt_map(&f->s, va, pfn_pte(1, PTE_PRESENT)), 0);
-	assert_int_equal(pt_map(&f->s, 5 * TiB, pfn_pte(2, PTE_PRESENT)), 0);
-	assert_int_equal(pt_check(&f->s), 0);
-	pmd = raw_table(&f->s, va, 1);
-	pte_tbl = raw_table(&f->s, va, 0);
-	pmd_pg = phys_page(&f->fs.ph, pmd);
-	pte_pg = phys_page(&f->fs.ph, pte_tbl);
+static struct page *table_page(struct fixture *f, vaddr_t va, int level)
+{
+	return phys_page(&f->fs.ph, raw_table(&f->s, va, level));
+}
+
+/* Invariants 1-3: counts, PG_pgtable, nr_tables. */
+static void corrupt_counts(struct fixture *f)
+{
+	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	struct page *pte_pg = table_page(f, CORRUPT_VA, 0);
+	struct page *pgd_pg = table_page(f, CORRUPT_VA, PT_LEVELS - 1);
+	pte_t *slot = pt_walk(&f->s, CORRUPT_VA), saved = *slot;
 
 	pmd_pg->private += 1;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_COUNT);
 	pmd_pg->private -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
-
 	pte_pg->flags &= ~(uint32_t)PG_pgtable;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
 	pte_pg->flags |= PG_pgtable;
-	phys_page(&f->fs.ph, pgd)->flags &= ~(uint32_t)PG_pgtable;
+	pgd_pg->flags &= ~(uint32_t)PG_pgtable;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
-	phys_page(&f->fs.ph, pgd)->flags |= PG_pgtable;
-	assert_int_equal(pt_check(&f->s), 0);
-
+	pgd_pg->flags |= PG_pgtable;
 	f->s.nr_tables++;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_NR_TABLES);
 	f->s.nr_tables--;
-
-	slot = &((pte_t *)phys_addr(&f->fs.ph, pmd))[PT_INDEX(1, va)];
-	saved = *slot;
-	*slot = saved & ~PTE_WRITE;
-	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
-	*slot = pfn_pte(POOL_PAGES, PTE_TABLE);
-	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
-	/* Cross-link: the PMD slot of another 2 MiB range, same PTE table. */
-	slot[1] = saved;
-	pmd_pg->private += 1;
-	*slot = saved;
-	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
-	slot[1] = 0;
-	pmd_pg->private -= 1;
-	assert_int_equal(pt_check(&f->s), 0);
-
 	/* An empty table left behind (bypassing pt_set). */
-	slot = pt_walk(&f->s, va);
-	saved = *slot;
 	*slot = 0;
 	pte_pg->private = 0;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_EMPTY);
 	*slot = saved;
 	pte_pg->private = 1;
 	assert_int_equal(pt_check(&f->s), 0);
+}
+
+/* Invariant 4 and placement: bad upper entries, a cross-linked table. */
+static void corrupt_upper(struct fixture *f)
+{
+	pte_t *pmd = phys_addr(&f->fs.ph, raw_table(&f->s, CORRUPT_VA, 1));
+	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	pte_t *slot = &pmd[PT_INDEX(1, CORRUPT_VA)], saved = *slot;
+
+	*slot = saved & ~PTE_WRITE;
+	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
+	*slot = pfn_pte(POOL_PAGES, PTE_TABLE);
+	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
+	*slot = saved;
+	/* The next 2 MiB range's slot points at the same PTE table. */
+	slot[1] = saved;
+	pmd_pg->private += 1;
+	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
+	slot[1] = 0;
+	pmd_pg->private -= 1;
+	assert_int_equal(pt_check(&f->s), 0);
+}
+
+static void test_pagetable_check_catches_corruption(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pt_map(&f->s, CORRUPT_VA, pfn_pte(1, PTE_PRESENT)), 0);
+	assert_int_equal(pt_map(&f->s, 5 * TiB, pfn_pte(2, PTE_PRESENT)), 0);
+	assert_int_equal(pt_check(&f->s), 0);
+	corrupt_counts(f);
+	corrupt_upper(f);
 }
 
 static unsigned long seed_from_env(void)
