@@ -31,8 +31,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define PT_TOP		(PT_LEVELS - 1)
-#define PT_LEVEL_MASK	((uint64_t)PAGE_SIZE - 1)
+#define PT_TOP (PT_LEVELS - 1)
+#define PT_LEVEL_MASK ((uint64_t)PAGE_SIZE - 1)
 
 /* Bytes mapped by one entry of a table at `level`. */
 static inline uint64_t entry_span(int level)
@@ -66,9 +66,9 @@ static inline struct page *page_of(const struct pt_space *s, pfn_t pfn)
 static inline void entry_store(struct page *pg, pte_t *slot, pte_t val)
 {
 	if (pte_none(*slot) && !pte_none(val))
-		pg->private++;
+		pg->private += 1;
 	else if (!pte_none(*slot) && pte_none(val))
-		pg->private--;
+		pg->private -= 1;
 	*slot = val;
 }
 
@@ -242,8 +242,7 @@ int pt_map(struct pt_space *s, vaddr_t va, pte_t val)
 }
 
 /* Free the empty tables of path[] from `level` up, below the PGD. */
-static void prune(struct pt_space *s, vaddr_t va, const pfn_t path[],
-		  int level)
+static void prune(struct pt_space *s, vaddr_t va, const pfn_t path[], int level)
 {
 	for (; level < PT_TOP; level++) {
 		if (page_of(s, path[level])->private != 0)
@@ -275,10 +274,10 @@ pte_t pt_clear(struct pt_space *s, vaddr_t va)
 struct range {
 	struct pt_space *s;
 	vaddr_t start, end;
-	pt_visit_fn visit;	/* pt_for_each */
-	pt_release_fn release;	/* pt_unmap_range (may be NULL) */
+	pt_visit_fn visit; /* pt_for_each */
+	pt_release_fn release; /* pt_unmap_range (may be NULL) */
 	void *arg;
-	bool clear;		/* pt_unmap_range: clear the leaves */
+	bool clear; /* pt_unmap_range: clear the leaves */
 };
 
 /* Indexes [*first, *last] of the table (base, level) that meet the range. */
@@ -353,8 +352,8 @@ static void range_walk(struct range *r, vaddr_t start, vaddr_t end)
 	range_table(r, r->s->pgd_pfn, PT_TOP, 0);
 }
 
-void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end,
-		 pt_visit_fn fn, void *arg)
+void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end, pt_visit_fn fn,
+		 void *arg)
 {
 	struct range r = { .s = s, .visit = fn, .arg = arg, .clear = false };
 

@@ -29,11 +29,11 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/frame_stack.h"
 
-#define POOL_PAGES	4096
-#define MODEL_MAX	2048
-#define NO_TABLE	((pfn_t)-1)
-#define GiB		(1ULL << 30)
-#define TiB		(1ULL << 40)
+#define POOL_PAGES 4096
+#define MODEL_MAX 2048
+#define NO_TABLE ((pfn_t)-1)
+#define GiB (1ULL << 30)
+#define TiB (1ULL << 40)
 
 static uint64_t seed;
 
@@ -154,8 +154,8 @@ static uint64_t model_tables(const struct model *m)
 		int shift = PT_SHIFT(level + 1);
 
 		for (size_t i = 0; i < m->n; i++)
-			if (i == 0 || (m->e[i].va >> shift) !=
-					      (m->e[i - 1].va >> shift))
+			if (i == 0 ||
+			    (m->e[i].va >> shift) != (m->e[i - 1].va >> shift))
 				nr++;
 	}
 	return nr;
@@ -280,18 +280,17 @@ static void check_model(struct fixture *f, const struct model *m)
 /* A random non-none leaf: present pfn, swap entry or file marker. */
 static pte_t random_pte(uint64_t *x)
 {
-	static const pte_t flags[] = { PTE_WRITE,     PTE_USER,
-				       PTE_ACCESSED,  PTE_DIRTY,
-				       PTE_COW,	      PTE_SOFTDIRTY,
+	static const pte_t flags[] = { PTE_WRITE,  PTE_USER, PTE_ACCESSED,
+				       PTE_DIRTY,  PTE_COW,  PTE_SOFTDIRTY,
 				       PTE_SPECIAL };
 	uint64_t r = rng_next(x);
 	pte_t fl = PTE_PRESENT;
 
 	switch (r % 4) {
 	case 0:
-		return swp_entry_to_pte(swp_entry((unsigned)(r >> 8) &
-							  SWP_MAX_TYPE,
-						  rng_next(x) & SWP_MAX_OFFSET));
+		return swp_entry_to_pte(
+			swp_entry((unsigned)(r >> 8) & SWP_MAX_TYPE,
+				  rng_next(x) & SWP_MAX_OFFSET));
 	case 1:
 		return pgoff_to_pte(rng_next(x) & SWP_MAX_OFFSET);
 	default:
@@ -306,7 +305,7 @@ static pte_t random_pte(uint64_t *x)
 
 static const struct {
 	vaddr_t va;
-	uint64_t tables_after_map;   /* mapping in this order */
+	uint64_t tables_after_map; /* mapping in this order */
 	uint64_t tables_after_unmap; /* unmapping in the same order */
 } boundary_steps[] = {
 	{ (1ULL << 21) - PAGE_SIZE, 4, 18 },
@@ -475,12 +474,12 @@ static void test_pagetable_va_limit_and_ranges(void **state)
 	assert_int_equal(pt_clear(&f->s, last + PT_VA_LIMIT), 0);
 	check_model(f, &m);
 	check_for_each(f, &m, 0, UINT64_MAX);
-	check_for_each(f, &m, last + 1, last + 2);	/* unaligned */
+	check_for_each(f, &m, last + 1, last + 2); /* unaligned */
 	check_for_each(f, &m, 1, PAGE_SIZE - 1);
-	check_for_each(f, &m, PAGE_SIZE, last);	/* nothing */
+	check_for_each(f, &m, PAGE_SIZE, last); /* nothing */
 	check_for_each(f, &m, PT_VA_LIMIT, UINT64_MAX); /* nothing */
-	check_for_each(f, &m, last, last);		/* empty */
-	check_for_each(f, &m, last, 0);		/* reversed */
+	check_for_each(f, &m, last, last); /* empty */
+	check_for_each(f, &m, last, 0); /* reversed */
 	pt_unmap_range(&f->s, PT_VA_LIMIT, UINT64_MAX, NULL, NULL);
 	pt_unmap_range(&f->s, PAGE_SIZE, last, NULL, NULL);
 	check_model(f, &m);
@@ -521,27 +520,27 @@ static void sparse_fill(struct fixture *f, struct model *m, uint64_t *x,
 }
 
 /* pt_clear a random third of the pages, checking each old value. */
-static void sparse_clear_some(struct fixture *f, struct model *m,
-			      uint64_t *x)
+static void sparse_clear_some(struct fixture *f, struct model *m, uint64_t *x)
 {
 	for (size_t k = m->n / 3; k > 0 && m->n > 0; k--) {
 		const struct ment *e = &m->e[rng_next(x) % m->n];
 		vaddr_t va = e->va;
 
-		assert_int_equal(pt_clear(&f->s, va + (rng_next(x) % PAGE_SIZE)),
+		assert_int_equal(pt_clear(&f->s,
+					  va + (rng_next(x) % PAGE_SIZE)),
 				 e->pte);
 		model_del(m, va);
 	}
 }
 
 /* pt_unmap_range random ranges; each release exactly once, in order. */
-static void sparse_unmap_ranges(struct fixture *f, struct model *m,
-				uint64_t *x)
+static void sparse_unmap_ranges(struct fixture *f, struct model *m, uint64_t *x)
 {
 	static struct collect c;
 
 	for (int k = 0; k < 8 && m->n > 0; k++) {
-		vaddr_t a = m->e[rng_next(x) % m->n].va + rng_next(x) % PAGE_SIZE;
+		vaddr_t a =
+			m->e[rng_next(x) % m->n].va + rng_next(x) % PAGE_SIZE;
 		vaddr_t len = rng_next(x) & ((1ULL << (rng_next(x) % 44)) - 1);
 		vaddr_t b = a + len + 1;
 		size_t i;
@@ -629,8 +628,8 @@ static void rewrite_leaf(void *arg, vaddr_t va, pte_t *ptep)
 	pte_t val = 0;
 
 	if (rw->seen++ % 3 != 0)
-		val = pte_present(*ptep) ? *ptep & ~PTE_ACCESSED
-					 : pgoff_to_pte(va >> PAGE_SHIFT);
+		val = pte_present(*ptep) ? *ptep & ~PTE_ACCESSED :
+					   pgoff_to_pte(va >> PAGE_SHIFT);
 	pt_set(rw->s, ptep, val);
 }
 
@@ -646,8 +645,9 @@ static void rewrite_model(struct model *m)
 			model_del(m, e->va);
 			continue;
 		}
-		e->pte = pte_present(e->pte) ? e->pte & ~PTE_ACCESSED
-					     : pgoff_to_pte(e->va >> PAGE_SHIFT);
+		e->pte = pte_present(e->pte) ?
+				 e->pte & ~PTE_ACCESSED :
+				 pgoff_to_pte(e->va >> PAGE_SHIFT);
 		i++;
 	}
 }
@@ -712,7 +712,7 @@ static void test_pagetable_init_enomem(void **state)
  * A neighbour of FAULT_VA sharing `shared` levels of tables below the PGD
  * with it: 0 other PGD slot, 1 same PUD table, 2 same PMD, 3 same PTE table.
  */
-#define FAULT_VA	0x123456789000ULL
+#define FAULT_VA 0x123456789000ULL
 
 static vaddr_t fault_neighbour(int shared)
 {
@@ -866,63 +866,73 @@ static void test_pagetable_pfn_roundtrip(void **state)
 
 /* ---- pt_check -------------------------------------------------------- */
 
-static void test_pagetable_check_catches_corruption(void **state)
+#define CORRUPT_VA (2 * TiB + 3 * GiB) /* PMD index 0 */
+
+static struct page *table_page(struct fixture *f, vaddr_t va, int level)
 {
-	struct fixture *f = *state;
-	vaddr_t va = 2 * TiB + 3 * GiB;
-	pfn_t pgd = f->s.pgd_pfn, pmd, pte_tbl;
-	struct page *pmd_pg, *pte_pg;
-	pte_t *slot, saved;
+	return phys_page(&f->fs.ph, raw_table(&f->s, va, level));
+}
 
-	assert_int_equal(pt_map(&f->s, va, pfn_pte(1, PTE_PRESENT)), 0);
-	assert_int_equal(pt_map(&f->s, 5 * TiB, pfn_pte(2, PTE_PRESENT)), 0);
-	assert_int_equal(pt_check(&f->s), 0);
-	pmd = raw_table(&f->s, va, 1);
-	pte_tbl = raw_table(&f->s, va, 0);
-	pmd_pg = phys_page(&f->fs.ph, pmd);
-	pte_pg = phys_page(&f->fs.ph, pte_tbl);
+/* Invariants 1-3: counts, PG_pgtable, nr_tables. */
+static void corrupt_counts(struct fixture *f)
+{
+	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	struct page *pte_pg = table_page(f, CORRUPT_VA, 0);
+	struct page *pgd_pg = table_page(f, CORRUPT_VA, PT_LEVELS - 1);
+	pte_t *slot = pt_walk(&f->s, CORRUPT_VA), saved = *slot;
 
-	pmd_pg->private++;
+	pmd_pg->private += 1;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_COUNT);
-	pmd_pg->private--;
+	pmd_pg->private -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
-
 	pte_pg->flags &= ~(uint32_t)PG_pgtable;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
 	pte_pg->flags |= PG_pgtable;
-	phys_page(&f->fs.ph, pgd)->flags &= ~(uint32_t)PG_pgtable;
+	pgd_pg->flags &= ~(uint32_t)PG_pgtable;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
-	phys_page(&f->fs.ph, pgd)->flags |= PG_pgtable;
-	assert_int_equal(pt_check(&f->s), 0);
-
+	pgd_pg->flags |= PG_pgtable;
 	f->s.nr_tables++;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_NR_TABLES);
 	f->s.nr_tables--;
-
-	slot = &((pte_t *)phys_addr(&f->fs.ph, pmd))[PT_INDEX(1, va)];
-	saved = *slot;
-	*slot = saved & ~PTE_WRITE;
-	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
-	*slot = pfn_pte(POOL_PAGES, PTE_TABLE);
-	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
-	/* Cross-link: the PMD slot of another 2 MiB range, same PTE table. */
-	slot[1] = saved;
-	pmd_pg->private++;
-	*slot = saved;
-	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
-	slot[1] = 0;
-	pmd_pg->private--;
-	assert_int_equal(pt_check(&f->s), 0);
-
 	/* An empty table left behind (bypassing pt_set). */
-	slot = pt_walk(&f->s, va);
-	saved = *slot;
 	*slot = 0;
 	pte_pg->private = 0;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_EMPTY);
 	*slot = saved;
 	pte_pg->private = 1;
 	assert_int_equal(pt_check(&f->s), 0);
+}
+
+/* Invariant 4 and placement: bad upper entries, a cross-linked table. */
+static void corrupt_upper(struct fixture *f)
+{
+	pte_t *pmd = phys_addr(&f->fs.ph, raw_table(&f->s, CORRUPT_VA, 1));
+	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	pte_t *slot = &pmd[PT_INDEX(1, CORRUPT_VA)], saved = *slot;
+
+	*slot = saved & ~PTE_WRITE;
+	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
+	*slot = pfn_pte(POOL_PAGES, PTE_TABLE);
+	assert_int_equal(pt_check(&f->s), PT_CHECK_UPPER);
+	*slot = saved;
+	/* The next 2 MiB range's slot points at the same PTE table. */
+	slot[1] = saved;
+	pmd_pg->private += 1;
+	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
+	slot[1] = 0;
+	pmd_pg->private -= 1;
+	assert_int_equal(pt_check(&f->s), 0);
+}
+
+static void test_pagetable_check_catches_corruption(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pt_map(&f->s, CORRUPT_VA, pfn_pte(1, PTE_PRESENT)), 0);
+	assert_int_equal(pt_map(&f->s, 5 * TiB, pfn_pte(2, PTE_PRESENT)), 0);
+	assert_int_equal(pt_check(&f->s), 0);
+	corrupt_counts(f);
+	corrupt_upper(f);
 }
 
 static unsigned long seed_from_env(void)

@@ -84,7 +84,7 @@ void fstack_free(void *ctx, pfn_t pfn)
 
 struct pt_alloc fstack_pt_alloc(struct frame_stack *fs)
 {
-	return (struct pt_alloc){
-		.alloc = fstack_alloc, .free = fstack_free, .ctx = fs
-	};
+	return (struct pt_alloc){ .alloc = fstack_alloc,
+				  .free = fstack_free,
+				  .ctx = fs };
 }
