@@ -98,8 +98,8 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(TESTLIB_OBJS) $(LIB)
 run: vmemu
 	./vmemu run
 
-test: $(TEST_BINS) vmemu
-	@tests/run-tests.sh $(TEST_BINS)
+test: $(TEST_BINS) $(BUILD)/vmemu
+	@VMEMU=$(BUILD)/vmemu tests/run-tests.sh $(TEST_BINS)
 
 # ASan installs its own SIGSEGV handler: the trap needs it off.
 asan:

@@ -129,5 +129,12 @@ void *vm_ptr(struct vm_task *t, uint64_t va);
 int vm_access(struct vm_task *t, uint64_t va, int write);
 int vm_getpid(const struct vm_task *t);
 void vm_stat(struct vm *vm, struct vm_stat *st);
+/*
+ * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
+ * lines; emulator-only counters are prefixed "vmemu_"), "buddyinfo",
+ * "slabinfo".  Writes at most len bytes (NUL-terminated) and returns the
+ * length the whole text needs, like snprintf; -ENOENT for another name.
+ */
+int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len);
 
 #endif /* VMEMU_VM_H */
