@@ -58,7 +58,9 @@ struct slab_cache;
  *                       lru unused (free lists are bitmaps, vm/buddy.c).
  *  - slab (PG_slab):    see vm/slab.c for its overlay of the union, and
  *                       of lru (slab_lru_word) on a slab's tail pages.
- *  - page table:        private = number of non-empty entries in the table.
+ *  - page table:        private = number of non-empty entries in the table,
+ *                       index = the table's base va and level
+ *                       (mmu/pagetable.c).
  *  - anon/file memory:  lru = LRU link, rmap = reverse-map chain,
  *                       swap = swap slot while PG_swapcache,
  *                       index = va (anon) or file offset of the page.
