@@ -170,6 +170,36 @@ static void test_vm_destroy_waits_for_tasks(void **state)
 		assert_int_equal(done[i], 1);
 }
 
+struct waiter {
+	struct vm *vm;
+	int done, child_code;
+};
+
+static int waiting_parent_fn(struct vm_task *t, void *arg)
+{
+	struct waiter *w = arg;
+	struct vm_exit ex;
+	int child = vm_fork(t, sleepy_fn, &w->done);
+
+	if (child < 0 || vm_wait(w->vm, child, &ex) != child)
+		return 1;
+	w->child_code = ex.code + 10 * (int)ex.reason;
+	return 0;
+}
+
+/* vm_destroy must not steal (or spin on) a child its parent waits for. */
+static void test_vm_destroy_while_parent_waits(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, 8ULL << 20);
+	struct waiter w = { vm, 0, -1 };
+
+	(void)state;
+	assert_true(vm_spawn(vm, "parent", 0, waiting_parent_fn, &w) > 0);
+	vm_destroy(vm);
+	assert_int_equal(w.done, 1);
+	assert_int_equal(w.child_code, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_vm_smallest_machines),
 		cmocka_unit_test(test_vm_max_map_count_too_small),
 		cmocka_unit_test(test_vm_destroy_waits_for_tasks),
+		cmocka_unit_test(test_vm_destroy_while_parent_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,7 +227,7 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	enum fault_result r;
 	pte_t pte;
 
-	if (!t || !t->mm || (write != 0 && write != 1))
+	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
 	mm = t->mm;
 	if (likely(va < mm->task_size) && tlb_lookup(&mm->tlb, va, write))

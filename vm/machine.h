@@ -63,7 +63,8 @@ struct vm {
 	uint32_t magic;		/* VM_MAGIC until vm_destroy */
 	struct vm_config cfg;
 	pthread_mutex_t lock;	/* the machine lock */
-	pthread_cond_t task_exited; /* with lock: a task became a zombie */
+	pthread_cond_t task_exited; /* with lock: a task became a zombie,
+				       started, or was reaped */
 	struct phys phys;
 	struct buddy *buddy;
 	struct slab_allocator *slab;

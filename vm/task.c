@@ -225,6 +225,7 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
 		*ex = t->exit;
 	vm->nr_threads--;
 	task_free(t);
+	pthread_cond_broadcast(&vm->task_exited); /* vm_destroy may wait */
 	vm_unlock(vm);
 	return pid;
 }

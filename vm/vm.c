@@ -259,23 +259,38 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	return vm;
 }
 
+/* Lock held.  A task no vm_wait has claimed yet, or NULL. */
+static struct vm_task *task_unclaimed(struct vm *vm)
+{
+	struct list_head *n;
+
+	list_for_each(n, &vm->tasks) {
+		struct vm_task *t = list_entry(n, struct vm_task, node);
+
+		if (!t->being_waited)
+			return t;
+	}
+	return NULL;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm_valid(vm))
 		return;
-	for (;;) {
-		int pid;
+	vm_lock(vm);
+	while (!list_empty(&vm->tasks)) {
+		struct vm_task *t = task_unclaimed(vm);
 
-		vm_lock(vm);
-		pid = list_empty(&vm->tasks)
-			      ? 0
-			      : list_first_entry(&vm->tasks, struct vm_task,
-						 node)->pid;
+		if (!t) { /* all claimed by waiting tasks: let them finish */
+			pthread_cond_wait(&vm->task_exited, &vm->lock);
+			continue;
+		}
+		int pid = t->pid;
 		vm_unlock(vm);
-		if (!pid)
-			break;
 		vm_wait(vm, pid, NULL);
+		vm_lock(vm);
 	}
+	vm_unlock(vm);
 	vm_teardown(vm);
 }
 
