@@ -539,7 +539,13 @@ static void test_trap_kill_lands_at_exit_point(void **state)
 	assert_int_equal(atomic_load(&by.bad), 0);
 	assert_int_equal(tk_frame(kc.tk, 0)[0], 1); /* before the kill */
 
-	/* The main thread can be killed and carry on just the same. */
+#ifndef __SANITIZE_THREAD__
+	/*
+	 * The main thread can be killed and carry on just the same.  Not
+	 * under ThreadSanitizer: after the main thread jumps out of a signal
+	 * handler its bookkeeping believes it is still inside one, and later
+	 * tests crash in the sanitizer's runtime.
+	 */
 	atomic_store(&kc.landed, 0);
 	run_killed(&kc, 0);
 	assert_int_equal(atomic_load(&kc.landed), 1);
@@ -548,6 +554,10 @@ static void test_trap_kill_lands_at_exit_point(void **state)
 	trap_get_stats(&st1);
 	assert_int_equal(st1.kills - st0.kills, 2);
 	assert_int_equal(atomic_load(&kc.tk->kills), 2);
+#else
+	trap_get_stats(&st1);
+	assert_int_equal(st1.kills - st0.kills, 1);
+#endif
 	tk_free(kc.tk);
 	tk_free(by.tk);
 	trap_end();
