@@ -416,20 +416,6 @@ static void test_native_concurrent_fork_cow(void **state)
 
 /* ---- the host runs out of map slots ------------------------------- */
 
-static long count_host_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	long n = 0;
-	int c;
-
-	if (!f)
-		return -1;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 #define SCATTER_PAGES 1500
 
 static int scatter_fn(struct vm_task *t, void *arg)
@@ -448,7 +434,7 @@ static int scatter_fn(struct vm_task *t, void *arg)
 
 static void test_native_host_map_slots_exhausted(void **state)
 {
-	long max = trap_max_map_count(), have = count_host_maps();
+	long max = trap_max_map_count(), have = hostmap_count();
 	long spare = 500, holes = (max - have - spare) / 2;
 	struct vm *vm;
 	struct vm_exit ex;
