@@ -78,7 +78,7 @@ struct snap {
 /* One timed loop: time, items (pages or accesses), counter deltas. */
 struct meas {
 	uint64_t ns, n;
-	uint64_t traps, maps, protects, minflt;
+	uint64_t traps, maps, minflt;
 	uint64_t pgfault, zero_map, cow_fault, cow_reuse, tlb_refill;
 	uint64_t dirty_trap, tlb_hit, tlb_miss;
 };
@@ -151,7 +151,6 @@ static void timer_stop(struct timer *tm, uint64_t n, struct meas *m)
 	m->n = n;
 	m->traps = a.ts.traps - b->ts.traps;
 	m->maps = a.ts.maps - b->ts.maps;
-	m->protects = a.ts.protects - b->ts.protects;
 	m->minflt = a.minflt - b->minflt;
 	m->pgfault = a.vs.pgfault - b->vs.pgfault;
 	m->zero_map = a.vs.zero_page_map - b->vs.zero_page_map;
@@ -457,19 +456,19 @@ static void run_trace(int r)
 
 /* ---- reporting ------------------------------------------------------- */
 
+/* Bit c selects ctrs[c]. */
 enum ctr_bit {
 	C_TRAPS = 1 << 0,
 	C_MAPS = 1 << 1,
-	C_PROTECTS = 1 << 2,
-	C_MINFLT = 1 << 3,
-	C_PGFAULT = 1 << 4,
-	C_ZERO = 1 << 5,
-	C_COW = 1 << 6,
-	C_REUSE = 1 << 7,
-	C_REFILL = 1 << 8,
-	C_DIRTY = 1 << 9,
-	C_HIT = 1 << 10,
-	C_MISS = 1 << 11,
+	C_MINFLT = 1 << 2,
+	C_PGFAULT = 1 << 3,
+	C_ZERO = 1 << 4,
+	C_COW = 1 << 5,
+	C_REUSE = 1 << 6,
+	C_REFILL = 1 << 7,
+	C_DIRTY = 1 << 8,
+	C_HIT = 1 << 9,
+	C_MISS = 1 << 10,
 };
 
 static const struct {
@@ -478,7 +477,6 @@ static const struct {
 } ctrs[] = {
 	{ "traps", offsetof(struct meas, traps) },
 	{ "host-mmaps", offsetof(struct meas, maps) },
-	{ "host-mprotects", offsetof(struct meas, protects) },
 	{ "host-minflt", offsetof(struct meas, minflt) },
 	{ "pgfault", offsetof(struct meas, pgfault) },
 	{ "zero_page_map", offsetof(struct meas, zero_map) },
