@@ -607,15 +607,18 @@ static int host_op_rescued(int (*op)(uint8_t *, size_t, int), uint8_t *addr,
 int trap_map(struct trap_window *w, vaddr_t va, int memfd, pfn_t pfn,
 	     size_t npages, int prot)
 {
-	int hprot = host_prot(prot);
+	int hprot = host_prot(prot & ~TRAP_MAP_POPULATE);
+	int flags = MAP_SHARED | MAP_FIXED;
 	void *p;
 
 	if (range_check(w, va, npages) || hprot < 0)
 		return -EINVAL;
 	if (pfn > ((uint64_t)INT64_MAX >> PAGE_SHIFT) - npages)
 		return -EINVAL;
-	p = mmap(w->base + va, npages << PAGE_SHIFT, hprot,
-		 MAP_SHARED | MAP_FIXED, memfd, (off_t)(pfn << PAGE_SHIFT));
+	if (prot & TRAP_MAP_POPULATE)
+		flags |= MAP_POPULATE;
+	p = mmap(w->base + va, npages << PAGE_SHIFT, hprot, flags, memfd,
+		 (off_t)(pfn << PAGE_SHIFT));
 	if (p == MAP_FAILED)
 		return -errno;
 	stat_inc(&trap_reg.maps);

@@ -63,6 +63,9 @@ enum {
 	TRAP_PROT_NONE = 0,
 	TRAP_PROT_READ = 1,
 	TRAP_PROT_RW = 3,
+	/* Or-ed into trap_map's prot: populate the host PTEs now (a run the
+	 * task is about to write, to save the host a fault per page). */
+	TRAP_MAP_POPULATE = 0x10,
 };
 
 struct trap_window;

@@ -651,6 +651,32 @@ static void test_buddy_roots_do_not_merge(void **state)
 
 /* ---- exhaustion, pcp, buddyinfo ----------------------------------------- */
 
+/* split_page: a block's frames freed one by one, in any order, merge back. */
+static void test_buddy_split_frees_frames_singly(void **state)
+{
+	char info0[INFO_LEN], info1[INFO_LEN];
+	struct pool p;
+	pfn_t order[16];
+	pfn_t head;
+
+	(void)state;
+	pool_open(&p, 256);
+	buddy_info(p.b, info0, sizeof(info0));
+	head = must_alloc(p.b, 4);
+	buddy_split(p.b, head, 4);
+	assert_int_equal(buddy_check(p.b), 0);
+	assert_int_equal(buddy_nr_free(p.b), 256 - 16);
+	for (int i = 0; i < 16; i++) /* a fixed shuffle: 7i mod 16 */
+		order[i] = head + (pfn_t)((7 * i) % 16);
+	for (int i = 0; i < 16; i++) {
+		buddy_free(p.b, order[i], 0);
+		assert_int_equal(buddy_check(p.b), 0);
+	}
+	buddy_info(p.b, info1, sizeof(info1));
+	assert_string_equal(info0, info1);
+	pool_close(&p);
+}
+
 static void test_buddy_exhaustion(void **state)
 {
 	struct buddy_stats st0, st1;
@@ -901,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_buddy_odd_sizes),
 		cmocka_unit_test(test_buddy_roots_do_not_merge),
 		cmocka_unit_test(test_buddy_exhaustion),
+		cmocka_unit_test(test_buddy_split_frees_frames_singly),
 		cmocka_unit_test(test_buddy_pcp),
 		cmocka_unit_test(test_buddy_pcp_random),
 		cmocka_unit_test(test_buddy_info_format),

@@ -96,13 +96,21 @@ static void exit_op(struct model_task *m, int i, int *nlive)
 	(*nlive)--;
 }
 
-static void run_generations(enum vm_mode mode, const char *name)
+static void run_generations(enum vm_mode mode, const char *name,
+			    unsigned fault_around)
 {
-	struct vm *vm = vmtest_create(mode, 32ULL << 20);
+	struct vm_config cfg;
+	struct vm *vm;
 	static struct model_task m[MAX_TASKS];
-	uint64_t rs = vmtest_seed(name), base;
-	uint64_t free0 = stat_of(vm).nr_free_pages + vmtest_slab_pages(vm);
+	uint64_t rs = vmtest_seed(name), base, free0;
 	int nlive = 1;
+
+	vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_bytes = 32ULL << 20;
+	cfg.anon_fault_around = fault_around;
+	vm = vmtest_create_cfg(&cfg);
+	free0 = stat_of(vm).nr_free_pages + vmtest_slab_pages(vm);
 
 	memset(m, 0, sizeof(m));
 	assert_true(park_spawn(vm, &m[0].p, "gen0") > 0);
@@ -146,13 +154,23 @@ static void run_generations(enum vm_mode mode, const char *name)
 static void test_fork_generations_trace(void **state)
 {
 	(void)state;
-	run_generations(VM_MODE_TRACE, "test_fork_generations_trace");
+	run_generations(VM_MODE_TRACE, "test_fork_generations_trace", 0);
 }
 
 static void test_fork_generations_native(void **state)
 {
 	(void)state;
-	run_generations(VM_MODE_NATIVE, "test_fork_generations_native");
+	run_generations(VM_MODE_NATIVE, "test_fork_generations_native", 0);
+}
+
+/* The same with 16-page anonymous fault-around: split blocks under COW. */
+static void test_fork_generations_fault_around(void **state)
+{
+	(void)state;
+	run_generations(VM_MODE_NATIVE, "test_fork_generations_fault_around",
+			16);
+	run_generations(VM_MODE_TRACE, "test_fork_generations_fault_around",
+			16);
 }
 
 /* ---- worked example: counts, rmap, reuse ------------------------- */
@@ -257,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_fork_worked_example_native),
 		cmocka_unit_test(test_fork_generations_trace),
 		cmocka_unit_test(test_fork_generations_native),
+		cmocka_unit_test(test_fork_generations_fault_around),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

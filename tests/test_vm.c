@@ -64,6 +64,11 @@ static void test_vm_bad_config(void **state)
 	cfg.mode = (enum vm_mode)7;
 	expect_refusal(&cfg, "unknown mode 7");
 	vm_config_init(&cfg);
+	cfg.anon_fault_around = 3;
+	expect_refusal(&cfg, "anon_fault_around 3");
+	cfg.anon_fault_around = 128;
+	expect_refusal(&cfg, "anon_fault_around 128");
+	vm_config_init(&cfg);
 	cfg.task_size = 4096;
 	expect_refusal(&cfg, "task size 4096");
 	vm_config_init(&cfg);

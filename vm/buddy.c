@@ -424,6 +424,14 @@ SIGSAFE void buddy_free(struct buddy *b, pfn_t pfn, unsigned order)
 
 /* ---- creation ------------------------------------------------------------ */
 
+SIGSAFE void buddy_split(struct buddy *b, pfn_t pfn, unsigned order)
+{
+	BUG_ON(order > BUDDY_MAX_ORDER || pfn >= b->nr_pages);
+	BUG_ON(b->head_state[pfn] != HEAD_ALLOC(order));
+	for (pfn_t i = 0; i < (1ULL << order); i++)
+		b->head_state[pfn + i] = HEAD_ALLOC(0);
+}
+
 void buddy_config_init(struct buddy_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

@@ -66,6 +66,12 @@ void buddy_destroy(struct buddy *b);
 int buddy_alloc(struct buddy *b, unsigned order, pfn_t *pfn);
 /* SIGSAFE. */
 void buddy_free(struct buddy *b, pfn_t pfn, unsigned order);
+/*
+ * SIGSAFE.  Turn the allocated block of `order` at pfn into 2^order
+ * allocated order-0 blocks, each to be freed on its own (Linux's
+ * split_page).  The frames stay allocated; only their bookkeeping changes.
+ */
+void buddy_split(struct buddy *b, pfn_t pfn, unsigned order);
 
 /* Free frames, including those in lazy/pcp caches. SIGSAFE, O(1). */
 uint64_t buddy_nr_free(const struct buddy *b);

@@ -42,28 +42,88 @@ static bool vma_allows(const struct vma *v, bool write)
 	return v->prot & (VM_PROT_READ | VM_PROT_WRITE);
 }
 
-/* A fresh anonymous frame mapped at (mm, va); 0 or -ENOMEM. */
-static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
+/* Make the allocated frame pfn an anonymous page of (mm, va); 0/-ENOMEM. */
+static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 {
 	struct vm *vm = mm->vm;
-	struct page *pg;
-	pfn_t pfn;
+	struct page *pg = phys_page(&vm->phys, pfn);
 
-	if (vm_page_alloc(vm, &pfn) < 0)
+	if (rmap_add(vm, pg, mm, va) < 0)
 		return -ENOMEM;
-	pg = phys_page(&vm->phys, pfn);
-	if (rmap_add(vm, pg, mm, va) < 0) {
-		vm_page_free(vm, pfn);
-		return -ENOMEM;
-	}
 	pg->flags = PG_anon;
 	pg->_refcount = 1;
 	pg->_mapcount = 1;
 	pg->index = va;
 	vm->st.nr_anon_pages++;
 	mm->rss_anon++;
+	return 0;
+}
+
+/* A fresh anonymous frame mapped at (mm, va); 0 or -ENOMEM. */
+static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
+{
+	pfn_t pfn;
+
+	if (vm_page_alloc(mm->vm, &pfn) < 0)
+		return -ENOMEM;
+	if (anon_page_init(mm, pfn, va) < 0) {
+		vm_page_free(mm->vm, pfn);
+		return -ENOMEM;
+	}
 	*out = pfn;
 	return 0;
+}
+
+static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER |
+			     PTE_ACCESSED | PTE_DIRTY;
+
+/*
+ * Anonymous fault-around (opt-in: vm_config.anon_fault_around = n > 1).  A
+ * write to untouched memory maps the whole naturally aligned block of n
+ * pages around va at once, from one buddy block, when the block lies in
+ * the VMA and all its PTEs are none: Linux's multi-size THP for anonymous
+ * memory, except that the block is split at once (buddy_split) and each
+ * frame is an ordinary page from then on.  It costs one pgfault for n
+ * pages; fault_around counts the n - 1 mapped ahead.  Any condition unmet,
+ * no block free, or no rmap item: false, and the caller maps one page.
+ */
+static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v,
+				      pte_t *ptep, vaddr_t va)
+{
+	struct vm *vm = mm->vm;
+	unsigned n = vm->cfg.anon_fault_around, i, k;
+	vaddr_t start = va & ~((vaddr_t)n * PAGE_SIZE - 1);
+	pte_t *first = ptep - ((va - start) >> PAGE_SHIFT);
+	pfn_t pfn;
+
+	if (n < 2 || start < v->start || start + n * PAGE_SIZE > v->end)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!pte_none(first[i]))
+			return false;
+	if (buddy_alloc(vm->buddy, (unsigned)__builtin_ctz(n), &pfn) < 0)
+		return false;
+	buddy_split(vm->buddy, pfn, (unsigned)__builtin_ctz(n));
+	vm->st.pgalloc_normal += n;
+	for (i = 0; i < n; i++)
+		if (anon_page_init(mm, pfn + i, start + i * PAGE_SIZE) < 0)
+			goto out_unwind;
+	memset(phys_addr(&vm->phys, pfn), 0, (size_t)n * PAGE_SIZE);
+	for (i = 0; i < n; i++)
+		mm_set_pte(mm, first + i, start + i * PAGE_SIZE,
+			   pfn_pte(pfn + i, anon_rw));
+	vm->st.fault_around += n - 1;
+	return true;
+
+out_unwind:
+	for (k = 0; k < n; k++) {
+		if (k < i) /* drops the last reference: frees the frame */
+			mm_release_pte(mm, start + k * PAGE_SIZE,
+				       pfn_pte(pfn + k, anon_rw));
+		else
+			vm_page_free(vm, pfn + k);
+	}
+	return false;
 }
 
 static SIGSAFE void replace_pte(struct mm *mm, pte_t *ptep, vaddr_t va,
@@ -74,13 +134,16 @@ static SIGSAFE void replace_pte(struct mm *mm, pte_t *ptep, vaddr_t va,
 	mm_set_pte(mm, ptep, va, val & ~PTE_HMAP);
 }
 
-static SIGSAFE enum fault_result do_anonymous(struct mm *mm, pte_t *ptep,
-					      vaddr_t va, unsigned flags)
+static SIGSAFE enum fault_result do_anonymous(struct mm *mm, struct vma *v,
+					      pte_t *ptep, vaddr_t va,
+					      unsigned flags)
 {
 	struct vm *vm = mm->vm;
 	pfn_t pfn;
 
 	vm->st.pgfault++;
+	if ((flags & FAULT_WRITE) && anon_fault_around(mm, v, ptep, va))
+		return FAULT_DONE;
 	if (!(flags & FAULT_WRITE)) {
 		vm->st.zero_page_map++;
 		mm_set_pte(mm, ptep, va,
@@ -92,9 +155,7 @@ static SIGSAFE enum fault_result do_anonymous(struct mm *mm, pte_t *ptep,
 	if (new_anon_page(mm, va, &pfn) < 0)
 		return FAULT_OOM;
 	memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
-	mm_set_pte(mm, ptep, va,
-		   pfn_pte(pfn, PTE_PRESENT | PTE_WRITE | PTE_USER |
-					PTE_ACCESSED | PTE_DIRTY));
+	mm_set_pte(mm, ptep, va, pfn_pte(pfn, anon_rw));
 	return FAULT_DONE;
 }
 
@@ -104,8 +165,7 @@ static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 {
 	struct vm *vm = mm->vm;
 	pte_t old = *ptep;
-	const pte_t rw = PTE_PRESENT | PTE_WRITE | PTE_USER | PTE_ACCESSED |
-			 PTE_DIRTY;
+	const pte_t rw = anon_rw;
 	pfn_t pfn;
 
 	vm->st.pgfault++;
@@ -170,7 +230,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
 		return FAULT_OOM;
 	if (pte_none(*ptep))
-		return do_anonymous(mm, ptep, va, flags);
+		return do_anonymous(mm, v, ptep, va, flags);
 	BUG_ON(!pte_present(*ptep)); /* swap entries: the swap issue */
 	if (write && !(*ptep & PTE_WRITE))
 		return do_wp_page(mm, ptep, va, flags);

@@ -111,9 +111,12 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 	while (hi - lo < FAULT_AROUND_PAGES && (long)idx + lo > 0 &&
 	       hmap_joinable(pte, ptep[lo - 1], lo - 1))
 		lo--;
+	/* The host has no fault-around for writes to shared mappings. */
 	err = trap_map(mm->win, va + (vaddr_t)lo * PAGE_SIZE,
 		       mm->vm->phys.memfd, pte_pfn(pte) + (pfn_t)lo,
-		       (size_t)(hi - lo), prot);
+		       (size_t)(hi - lo),
+		       prot | (hi - lo > 1 && prot == TRAP_PROT_RW
+				       ? TRAP_MAP_POPULATE : 0));
 	if (err == -ENOMEM) {
 		/* Out of host map slots: flush this TLB, map just va. */
 		mm_hmap_flush(mm);

@@ -29,6 +29,7 @@
 #include "vm/rmap.h"
 
 #define VM_MAGIC 0x766d656du
+#define VM_MAX_FAULT_AROUND 64
 /* Below this many host map slots native mode is not worth running. */
 #define VM_MIN_MAP_COUNT 4096
 
@@ -81,6 +82,11 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		    c->min_free_kbytes);
 	else if (c->policy && strcmp(c->policy, "linux") != 0)
 		say(err, len, "unknown policy '%s' (known: linux)", c->policy);
+	else if (c->anon_fault_around > VM_MAX_FAULT_AROUND ||
+		 (c->anon_fault_around & (c->anon_fault_around - 1)))
+		say(err, len, "anon_fault_around %u is not a power of two up "
+			      "to %d", c->anon_fault_around,
+		    VM_MAX_FAULT_AROUND);
 	else if (c->task_size && (!PAGE_ALIGNED(c->task_size) ||
 				  c->task_size < MM_TASK_SIZE_MIN ||
 				  c->task_size > limit))

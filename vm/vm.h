@@ -50,6 +50,10 @@ struct vm_config {
 	uint64_t seed;
 	uint64_t task_size;	   /* emulated VA span per task; 0: default
 				      (64 GiB native, 2^47 trace) */
+	unsigned anon_fault_around; /* pages (power of two, <= 64) that one
+				      write fault on untouched anonymous
+				      memory maps at once, like Linux's
+				      multi-size THP; 0 or 1: off (default) */
 };
 
 enum vm_exit_reason {
@@ -99,6 +103,7 @@ struct vm_stat {
 	uint64_t segv;		/* emulated SIGSEGVs delivered */
 	uint64_t tlb_hit, tlb_miss, tlb_flush; /* trace-mode software TLB */
 	uint64_t hmap_flush;	/* native: windows flushed for map slots */
+	uint64_t fault_around;	/* pages mapped ahead by anon_fault_around */
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);

@@ -31,7 +31,7 @@ static const struct {
 	STAT(tlb_refill, 0),	  STAT(dirty_trap, 0),
 	STAT(segv, 0),		  STAT(tlb_hit, 0),
 	STAT(tlb_miss, 0),	  STAT(tlb_flush, 0),
-	STAT(hmap_flush, 0),
+	STAT(hmap_flush, 0),	  STAT(fault_around, 0),
 };
 
 static int vmstat_text(struct vm *vm, char *buf, size_t len)

@@ -90,6 +90,8 @@ enum meas_id {
 	M_HOST_STEADY_W,
 	M_VM_W_COLD,
 	M_VM_W_WARM,
+	M_VM_W_COLD_FA,
+	M_VM_W_WARM_FA,
 	M_VM_R_ZERO,
 	M_VM_STEADY_R,
 	M_VM_STEADY_W,
@@ -183,7 +185,10 @@ static void timed_touch(struct vm *vm, uint8_t *p, bool write, struct meas *m)
 
 /* ---- machines and tasks ---------------------------------------------- */
 
-static struct vm *bench_vm(enum vm_mode mode)
+/* anon_fault_around for the "-fa" figures: 64 KiB, Linux's common mTHP. */
+#define FAULT_AROUND 16
+
+static struct vm *bench_vm_fa(enum vm_mode mode, unsigned fault_around)
 {
 	struct vm_config cfg;
 	char err[256];
@@ -192,12 +197,18 @@ static struct vm *bench_vm(enum vm_mode mode)
 	vm_config_init(&cfg);
 	cfg.mode = mode;
 	cfg.mem_bytes = MEM_BYTES;
+	cfg.anon_fault_around = fault_around;
 	vm = vm_create(&cfg, err, sizeof(err));
 	if (!vm) {
 		fprintf(stderr, "bench_native: vm_create: %s\n", err);
 		exit(1);
 	}
 	return vm;
+}
+
+static struct vm *bench_vm(enum vm_mode mode)
+{
+	return bench_vm_fa(mode, 0);
 }
 
 static void task_reap(struct vm *vm, int pid, const char *name)
@@ -298,6 +309,34 @@ static void run_first_touch(int r)
 	struct touch_arg a = { .vm = bench_vm(VM_MODE_NATIVE), .rep = r };
 
 	task_run(a.vm, "first-touch", first_touch_task, &a);
+	vm_destroy(a.vm);
+}
+
+/* 1 again with anonymous fault-around: one trap maps 16 pages. */
+static int first_touch_fa_task(struct vm_task *t, void *arg)
+{
+	struct touch_arg *a = arg;
+	uint64_t va;
+	uint8_t *p = task_region(t, &va);
+
+	if (!p)
+		return 1;
+	timed_touch(a->vm, p, true, &res[M_VM_W_COLD_FA][a->rep]);
+	if (vm_munmap(t, va, NBYTES) < 0)
+		return 2;
+	p = task_region(t, NULL);
+	if (!p)
+		return 3;
+	timed_touch(a->vm, p, true, &res[M_VM_W_WARM_FA][a->rep]);
+	return 0;
+}
+
+static void run_first_touch_fa(int r)
+{
+	struct touch_arg a = { .vm = bench_vm_fa(VM_MODE_NATIVE,
+						 FAULT_AROUND), .rep = r };
+
+	task_run(a.vm, "first-touch-fa", first_touch_fa_task, &a);
 	vm_destroy(a.vm);
 }
 
@@ -508,6 +547,10 @@ static const struct fig {
 	  "1 vmemu first touch, write, cold pool (fresh machine)" },
 	{ M_VM_W_WARM, U_US_PAGE, C_TRAPS | C_MAPS | C_PGFAULT | C_MINFLT,
 	  "1 vmemu first touch, write, warm pool (recycled frames)" },
+	{ M_VM_W_COLD_FA, U_US_PAGE, C_TRAPS | C_MAPS | C_PGFAULT | C_MINFLT,
+	  "1 vmemu first touch, write, cold pool, anon_fault_around 16" },
+	{ M_VM_W_WARM_FA, U_US_PAGE, C_TRAPS | C_MAPS | C_PGFAULT | C_MINFLT,
+	  "1 vmemu first touch, write, warm pool, anon_fault_around 16" },
 	{ M_VM_R_ZERO, U_US_PAGE,
 	  C_TRAPS | C_MAPS | C_PGFAULT | C_ZERO | C_MINFLT,
 	  "1 vmemu first touch, read (emulated zero frame)" },
@@ -615,6 +658,10 @@ static void report_all(void)
 		     M_HOST_W, TARGET_RATIO);
 	ratio_report("1 first touch write, warm pool / host write", M_VM_W_WARM,
 		     M_HOST_W, TARGET_RATIO);
+	ratio_report("1 first touch write, cold, fault-around 16 / host",
+		     M_VM_W_COLD_FA, M_HOST_W, 0);
+	ratio_report("1 first touch write, warm, fault-around 16 / host",
+		     M_VM_W_WARM_FA, M_HOST_W, 0);
 	ratio_report("1 first touch read / host read", M_VM_R_ZERO, M_HOST_R,
 		     0);
 	ratio_report("2 COW copy / host first-touch write", M_COW_COPY,
@@ -683,6 +730,9 @@ static void check_all(void)
 	EXPECT(M_VM_STEADY_W, traps, 0, 0);
 	EXPECT(M_VM_W_COLD, pgfault, 1, 0);
 	EXPECT(M_VM_W_WARM, pgfault, 1, 0);
+	EXPECT(M_VM_W_COLD_FA, pgfault, 1.0 / FAULT_AROUND, 0);
+	EXPECT(M_VM_W_WARM_FA, pgfault, 1.0 / FAULT_AROUND, 0);
+	EXPECT(M_VM_W_WARM_FA, traps, 1.0 / FAULT_AROUND, 0);
 	EXPECT(M_VM_R_ZERO, zero_map, 1, 0);
 	EXPECT(M_COW_COPY, cow_fault, 1, 0);
 	EXPECT(M_COW_REUSE, cow_reuse, 1, 0);
@@ -709,6 +759,7 @@ int main(void)
 	for (int r = 0; r < REPS; r++) {
 		run_host(r);
 		run_first_touch(r);
+		run_first_touch_fa(r);
 		run_fork(r);
 		run_trace(r);
 	}

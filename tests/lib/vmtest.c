@@ -60,13 +60,18 @@ int park_release(struct parked *p, struct vm_exit *ex)
 struct vm *vmtest_create(enum vm_mode mode, uint64_t mem_bytes)
 {
 	struct vm_config cfg;
-	char err[256];
-	struct vm *vm;
 
 	vm_config_init(&cfg);
 	cfg.mode = mode;
 	cfg.mem_bytes = mem_bytes;
-	vm = vm_create(&cfg, err, sizeof(err));
+	return vmtest_create_cfg(&cfg);
+}
+
+struct vm *vmtest_create_cfg(const struct vm_config *cfg)
+{
+	char err[256];
+	struct vm *vm = vm_create(cfg, err, sizeof(err));
+
 	if (!vm) {
 		fprintf(stderr, "vm_create: %s\n", err);
 		abort();

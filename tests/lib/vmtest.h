@@ -29,6 +29,8 @@ int park_release(struct parked *p, struct vm_exit *ex);
 
 /* vm_create with defaults for mode and size; aborts the test on error. */
 struct vm *vmtest_create(enum vm_mode mode, uint64_t mem_bytes);
+/* vm_create of cfg; aborts the test on error. */
+struct vm *vmtest_create_cfg(const struct vm_config *cfg);
 
 /* The seed of a randomized test: $SEED or the clock; printed. */
 uint64_t vmtest_seed(const char *test);
