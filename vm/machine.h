@@ -72,7 +72,6 @@ struct vm {
 	pfn_t zero_pfn;		/* the shared zero frame */
 	struct list_head tasks; /* every task not yet waited for */
 	int next_pid;
-	int nr_threads;		/* task threads not yet joined */
 	uint64_t task_size;	/* emulated VA span of each task */
 	long max_map_count;	/* host sysctl, native mode */
 	struct hostmap_budget hmap; /* host map slots windows may use */

@@ -84,7 +84,8 @@ struct mm {
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
 	uint64_t rss_anon;	 /* present PTEs mapping anon frames */
-	uint64_t rss_file, rss_shmem, swapents;
+	uint64_t rss_file, rss_shmem, swapents; /* 0 until file, shmem and
+						   swap pages exist */
 };
 
 /* Create an empty address space with its stack VMA (and window). */

@@ -132,7 +132,6 @@ static int task_start(struct vm_task *t)
 	}
 	t->thread = tid;
 	t->has_thread = true;
-	vm->nr_threads++;
 	pthread_cond_broadcast(&vm->task_exited);
 	vm_unlock(vm);
 	return t->pid;
@@ -223,7 +222,6 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
 	vm_lock(vm);
 	if (ex)
 		*ex = t->exit;
-	vm->nr_threads--;
 	task_free(t);
 	pthread_cond_broadcast(&vm->task_exited); /* vm_destroy may wait */
 	vm_unlock(vm);
