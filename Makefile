@@ -24,7 +24,7 @@ DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(info vmemu: libuv, SQLite or cmocka development files are missing;)
-$(info vmemu: installing $(DEB_PKGS) with $(SUDO) apt-get ...)
+$(info vmemu: installing $(DEB_PKGS) with $(strip $(SUDO) apt-get) ...)
 DEPS_RC := $(shell { $(SUDO) apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	$(DEB_PKGS); } >&2; echo $$?)
