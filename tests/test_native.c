@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -190,6 +191,62 @@ static void test_native_segv_isolation(void **state)
 	assert_int_equal(stat_of(vm).segv, BAD_NONE);
 	assert_int_equal(vm_wait(vm, bad[0], &ex), -ESRCH); /* reaped */
 	vm_destroy(vm);
+}
+
+/* A task that strays into another task's window is the one that dies. */
+struct stray {
+	struct vm_task *victim_task;
+	uint64_t victim_va;
+	sem_t ready, done;
+};
+
+static int stray_victim(struct vm_task *t, void *arg)
+{
+	struct stray *s = arg;
+	volatile uint8_t *p;
+
+	s->victim_va = vm_mmap(t, 0, PAGE, RW, ANON);
+	p = vm_ptr(t, s->victim_va);
+	*p = 42;
+	s->victim_task = t;
+	sem_post(&s->ready);
+	while (sem_wait(&s->done) != 0)
+		;
+	return *p == 42 ? 0 : 1;
+}
+
+static int stray_intruder(struct vm_task *t, void *arg)
+{
+	struct stray *s = arg;
+	volatile uint8_t *p = vm_ptr(s->victim_task, 0); /* its NULL page */
+
+	(void)t;
+	return *p;
+}
+
+static void test_native_stray_access_kills_the_stray(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, 16 * MiB);
+	struct stray s;
+	struct vm_exit ex;
+	int victim, intruder;
+
+	(void)state;
+	sem_init(&s.ready, 0, 0);
+	sem_init(&s.done, 0, 0);
+	victim = vm_spawn(vm, "victim", 0, stray_victim, &s);
+	while (sem_wait(&s.ready) != 0)
+		;
+	intruder = vm_spawn(vm, "intruder", 0, stray_intruder, &s);
+	assert_int_equal(vm_wait(vm, intruder, &ex), intruder);
+	assert_int_equal(ex.reason, VM_EXIT_SEGV);
+	sem_post(&s.done);
+	assert_int_equal(vm_wait(vm, victim, &ex), victim);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	vm_destroy(vm);
+	sem_destroy(&s.ready);
+	sem_destroy(&s.done);
 }
 
 /* ---- zero page and the trace-mode equivalence ------------------------ */
@@ -494,6 +551,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_native_integrity_concurrent),
 		cmocka_unit_test(test_native_segv_isolation),
+		cmocka_unit_test(test_native_stray_access_kills_the_stray),
 		cmocka_unit_test(test_native_zero_page_reads),
 		cmocka_unit_test(test_native_fault_counts_match_trace),
 		cmocka_unit_test(test_native_concurrent_fork_cow),

@@ -253,9 +253,11 @@ static SIGSAFE void fault_kill(struct vm_task *t, enum fault_result r,
 
 /*
  * SIGSAFE.  The SIGSEGV resolver: owner is the mm of the window.  A trap by
- * a thread that is not the window's task (say the controlling thread
- * touching a task's memory) is resolved the same way, but a bad access
- * there is a real crash, not an emulated SIGSEGV of somebody else.
+ * a thread that is not the window's task is resolved in the window's
+ * address space all the same (the controlling thread may read a task's
+ * memory).  A bad access is an emulated SIGSEGV of the *faulting* task -
+ * never of the window's owner - and on a thread that is no task's, a real
+ * crash.
  */
 SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 					     bool write)
@@ -274,7 +276,7 @@ SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0));
 	if (r == FAULT_DONE && mm_hmap_install(mm, PAGE_ROUND_DOWN(va)) < 0)
 		r = FAULT_OOM; /* the host refused a mapping even after a flush */
-	if (r != FAULT_DONE && own)
+	if (r != FAULT_DONE && self)
 		fault_kill(self, r, va);
 	vm_unlock(vm);
 	return r == FAULT_DONE ? TRAP_RETRY : TRAP_KILL;
