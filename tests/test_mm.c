@@ -386,6 +386,53 @@ static void test_mm_stack_grows(void **state)
 	assert_int_equal(vmtest_check(t), 0);
 }
 
+/*
+ * Out of frames (until reclaim lands): the faulting task ends
+ * OOM_KILLED, its address space stays consistent up to its exit, and a
+ * bystander is untouched.  `leave` frames are left free before a write to
+ * a fresh 2 MiB region, which needs a PTE table and a data frame: with 1
+ * left the table takes it and the data frame fails (the walk's new table
+ * must not stay behind, empty); with 0 the walk itself fails.
+ */
+static void oom_run(uint64_t leave)
+{
+	struct vm *vm = vmtest_create(VM_MODE_TRACE, 96 * PAGE_SIZE);
+	struct parked hog, bystander;
+	struct vm_exit ex;
+	uint64_t a, b, i, pt0;
+	uint8_t v;
+
+	assert_true(park_spawn(vm, &bystander, "bystander") > 0);
+	b = vm_mmap(bystander.t, 0, PAGE_SIZE, RW, ANON);
+	assert_int_equal(vmtest_store(bystander.t, b, 0x77), 0);
+	assert_true(park_spawn(vm, &hog, "hog") > 0);
+	a = vm_mmap(hog.t, 0, 4ULL << 20, RW, ANON);
+	assert_int_equal(a % (2ULL << 20), 0);
+	for (i = 0; stat_of(vm).nr_free_pages > leave; i++)
+		assert_int_equal(vm_access(hog.t, a + i * PAGE_SIZE, 1), 0);
+	assert_int_equal(stat_of(vm).nr_free_pages, leave);
+	pt0 = stat_of(vm).nr_page_table_pages;
+	assert_int_equal(vm_access(hog.t, a + (2ULL << 20), 1), -ENOMEM);
+	assert_int_equal(stat_of(vm).nr_page_table_pages, pt0);
+	assert_int_equal(stat_of(vm).nr_free_pages, leave);
+	assert_int_equal(vmtest_check(hog.t), 0);
+	assert_int_equal(stat_of(vm).oom_kill, 1);
+	assert_int_equal(park_release(&hog, &ex), hog.pid);
+	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
+	assert_int_equal(vmtest_load(bystander.t, b, &v), 0);
+	assert_int_equal(v, 0x77);
+	assert_int_equal(vmtest_check(bystander.t), 0);
+	park_release(&bystander, NULL);
+	vm_destroy(vm);
+}
+
+static void test_mm_oom_kills_the_faulting_task(void **state)
+{
+	(void)state;
+	oom_run(1);
+	oom_run(0);
+}
+
 /* ---- randomized differential test ----------------------------------- */
 
 #define ARENA_PAGES 64
@@ -489,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_mm_bad_input),
 		cmocka_unit_test(test_mm_segv_cases),
 		cmocka_unit_test(test_mm_stack_grows),
+		cmocka_unit_test(test_mm_oom_kills_the_faulting_task),
 		cmocka_unit_test(test_mm_random_vs_model),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -229,8 +229,13 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 		return FAULT_SEGV;
 	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
 		return FAULT_OOM;
-	if (pte_none(*ptep))
-		return do_anonymous(mm, v, ptep, va, flags);
+	if (pte_none(*ptep)) {
+		enum fault_result r = do_anonymous(mm, v, ptep, va, flags);
+
+		if (r != FAULT_DONE) /* free the tables the walk just made */
+			pt_clear(&mm->pt, va);
+		return r;
+	}
 	BUG_ON(!pte_present(*ptep)); /* swap entries: the swap issue */
 	if (write && !(*ptep & PTE_WRITE))
 		return do_wp_page(mm, ptep, va, flags);
