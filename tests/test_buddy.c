@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/vmtest.h"
+
 #include "vm/buddy.h"
 
 /* buddy_check() codes, as documented at the top of vm/buddy.c. */
@@ -46,20 +48,12 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1DULL;
+	return vmtest_rand(&rng_state);
 }
 
 static uint64_t seed_from_env(void)
 {
-	const char *s = getenv("SEED");
-	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-
-	fprintf(stderr, "seed=%lu\n", (unsigned long)seed);
-	return seed;
+	return vmtest_seed("test_buddy");
 }
 
 static void rng_seed(uint64_t seed)

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/vmtest.h"
 #include "vm/slab.h"
 
 struct env {
@@ -450,21 +451,12 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return vmtest_rand(&rng_state);
 }
 
-static unsigned long seed_from_env(void)
+static uint64_t seed_from_env(void)
 {
-	const char *s = getenv("SEED");
-	unsigned long seed;
-
-	seed = s ? strtoul(s, NULL, 0)
-		 : (unsigned long)time(NULL) ^ (unsigned long)getpid();
-	fprintf(stderr, "seed=%lu\n", seed);
-	return seed;
+	return vmtest_seed("test_slab");
 }
 
 /* The stamp sits in the first and last 8 bytes of the object. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/vmtest.h"
 #include "vm/buddy.h"
 
 #define POOL_PAGES (1ULL << 18) /* 1 GiB */
@@ -41,10 +42,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1DULL;
+	return vmtest_rand(&rng_state);
 }
 
 static double now(void)
