@@ -107,6 +107,28 @@ static void test_phys_memfd_cannot_be_sized(void **state)
 	assert_int_equal(fds_before, fds_after);
 }
 
+/* No descriptor left: memfd_create fails, nothing half-built. */
+static void test_phys_memfd_cannot_be_created(void **state)
+{
+	struct rlimit old, lim;
+	struct phys ph;
+	const char *step = NULL;
+	int lowest = dup(0);
+
+	(void)state;
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)lowest; /* every descriptor number in use */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	assert_int_equal(phys_init(&ph, 16, &step), -EMFILE);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_string_equal(step, "memfd_create");
+	assert_int_equal(ph.memfd, -1);
+	assert_null(ph.direct_map);
+	assert_null(ph.mem_map);
+}
+
 /* Too large for the host address space: mmap fails, nothing leaks. */
 static void test_phys_too_large_to_map(void **state)
 {
@@ -126,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_phys_sizes),
 		cmocka_unit_test(test_phys_bad_sizes),
 		cmocka_unit_test(test_phys_memfd_cannot_be_sized),
+		cmocka_unit_test(test_phys_memfd_cannot_be_created),
 		cmocka_unit_test(test_phys_too_large_to_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -78,6 +79,30 @@ static void test_vm_bad_config(void **state)
 	cfg.mem_bytes = 4096; /* one frame: no room for the kernel */
 	expect_refusal(&cfg, "too small");
 	assert_null(vm_create(NULL, NULL, 0));
+}
+
+/* The memfd behind RAM cannot be created: the step and the cause named. */
+static void test_vm_memfd_refused(void **state)
+{
+	struct rlimit old, lim;
+	struct vm_config cfg;
+	char err[256] = "";
+	struct vm *vm;
+	int lowest = count_fds();
+
+	(void)state;
+	vm_config_init(&cfg);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	vm = vm_create(&cfg, err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_null(vm);
+	if (!strstr(err, "cannot create emulated RAM") ||
+	    !strstr(err, "memfd_create") || !strstr(err, "open files"))
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(count_fds(), lowest);
 }
 
 static void test_vm_smallest_machines(void **state)
@@ -209,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vm_bad_config),
+		cmocka_unit_test(test_vm_memfd_refused),
 		cmocka_unit_test(test_vm_smallest_machines),
 		cmocka_unit_test(test_vm_max_map_count_too_small),
 		cmocka_unit_test(test_vm_destroy_waits_for_tasks),
