@@ -279,7 +279,8 @@ SIGSAFE void *slab_alloc(struct slab_cache *c)
 	if (!head)
 		return NULL;
 	slot = slab_take_slot(c, head);
-	old_inuse = head->private++;
+	old_inuse = head->private;
+	head->private = old_inuse + 1;
 	slab_relist(c, head, old_inuse);
 	c->active_objs++;
 	return slab_obj(c, head, slot);
@@ -319,7 +320,7 @@ SIGSAFE void slab_free(struct slab_cache *c, void *obj)
 	bit = 1ULL << (slot % BITS_PER_WORD);
 	BUG_ON(!(*word & bit)); /* double free */
 	*word &= ~bit;
-	head->private--;
+	head->private -= 1;
 	c->active_objs--;
 	slab_relist(c, head, head->private + 1);
 	if (head->private == 0 && c->nr_slabs[SLABS_FREE] > SLAB_FREE_KEPT)
