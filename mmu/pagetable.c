@@ -31,7 +31,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define PT_TOP (PT_LEVELS - 1)
+#define PT_TOP	      (PT_LEVELS - 1)
 #define PT_LEVEL_MASK ((uint64_t)PAGE_SIZE - 1)
 
 /* Bytes mapped by one entry of a table at `level`. */
@@ -274,7 +274,7 @@ pte_t pt_clear(struct pt_space *s, vaddr_t va)
 struct range {
 	struct pt_space *s;
 	vaddr_t start, end;
-	pt_visit_fn visit; /* pt_for_each */
+	pt_visit_fn visit;     /* pt_for_each */
 	pt_release_fn release; /* pt_unmap_range (may be NULL) */
 	void *arg;
 	bool clear; /* pt_unmap_range: clear the leaves */

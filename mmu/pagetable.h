@@ -54,40 +54,46 @@
 
 #include "vm/phys.h"
 
-#define PT_LEVELS	4
-#define PT_INDEX_BITS	9
-#define PT_ENTRIES	(1u << PT_INDEX_BITS)
-#define PT_VA_BITS	48
-#define PT_VA_LIMIT	(1ULL << PT_VA_BITS)
+#define PT_LEVELS     4
+#define PT_INDEX_BITS 9
+#define PT_ENTRIES    (1u << PT_INDEX_BITS)
+#define PT_VA_BITS    48
+#define PT_VA_LIMIT   (1ULL << PT_VA_BITS)
 /* Shift of the index at `level` (3 = PGD ... 0 = PTE). */
-#define PT_SHIFT(level)	(PAGE_SHIFT + PT_INDEX_BITS * (level))
+#define PT_SHIFT(level) (PAGE_SHIFT + PT_INDEX_BITS * (level))
 #define PT_INDEX(level, va) \
 	((unsigned)(((va) >> PT_SHIFT(level)) & (PT_ENTRIES - 1)))
 
-#define PTE_PRESENT	(1ULL << 0)
-#define PTE_WRITE	(1ULL << 1)
-#define PTE_USER	(1ULL << 2)
-#define PTE_ACCESSED	(1ULL << 5)
-#define PTE_DIRTY	(1ULL << 6)
-#define PTE_COW		(1ULL << 9)
-#define PTE_SOFTDIRTY	(1ULL << 10)
-#define PTE_SPECIAL	(1ULL << 11)
-#define PTE_PFN_SHIFT	PAGE_SHIFT
-#define PTE_PFN_MASK	(((1ULL << 52) - 1) & ~((1ULL << PAGE_SHIFT) - 1))
-#define PTE_TABLE	(PTE_PRESENT | PTE_WRITE | PTE_USER)
+#define PTE_PRESENT   (1ULL << 0)
+#define PTE_WRITE     (1ULL << 1)
+#define PTE_USER      (1ULL << 2)
+#define PTE_ACCESSED  (1ULL << 5)
+#define PTE_DIRTY     (1ULL << 6)
+#define PTE_COW	      (1ULL << 9)
+#define PTE_SOFTDIRTY (1ULL << 10)
+#define PTE_SPECIAL   (1ULL << 11)
+#define PTE_PFN_SHIFT PAGE_SHIFT
+#define PTE_PFN_MASK  (((1ULL << 52) - 1) & ~((1ULL << PAGE_SHIFT) - 1))
+#define PTE_TABLE     (PTE_PRESENT | PTE_WRITE | PTE_USER)
 
 /* Non-present encodings. */
-#define PTE_SWAP	(1ULL << 1)
-#define PTE_FILE	(1ULL << 3)
-#define SWP_TYPE_SHIFT	2
-#define SWP_TYPE_BITS	5
+#define PTE_SWAP	 (1ULL << 1)
+#define PTE_FILE	 (1ULL << 3)
+#define SWP_TYPE_SHIFT	 2
+#define SWP_TYPE_BITS	 5
 #define SWP_OFFSET_SHIFT PAGE_SHIFT
-#define SWP_OFFSET_BITS	46
-#define SWP_MAX_TYPE	((1u << SWP_TYPE_BITS) - 1)
-#define SWP_MAX_OFFSET	((1ULL << SWP_OFFSET_BITS) - 1)
+#define SWP_OFFSET_BITS	 46
+#define SWP_MAX_TYPE	 ((1u << SWP_TYPE_BITS) - 1)
+#define SWP_MAX_OFFSET	 ((1ULL << SWP_OFFSET_BITS) - 1)
 
-static inline bool pte_none(pte_t p) { return p == 0; }
-static inline bool pte_present(pte_t p) { return p & PTE_PRESENT; }
+static inline bool pte_none(pte_t p)
+{
+	return p == 0;
+}
+static inline bool pte_present(pte_t p)
+{
+	return p & PTE_PRESENT;
+}
 static inline pfn_t pte_pfn(pte_t p)
 {
 	return (p & PTE_PFN_MASK) >> PTE_PFN_SHIFT;
@@ -198,8 +204,8 @@ typedef void (*pt_visit_fn)(void *arg, vaddr_t va, pte_t *ptep);
  * SIGSAFE.  Visit every non-none leaf in [start, end), in address order,
  * skipping absent subtrees; frees the tables the visitor emptied.
  */
-void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end,
-		 pt_visit_fn fn, void *arg);
+void pt_for_each(struct pt_space *s, vaddr_t start, vaddr_t end, pt_visit_fn fn,
+		 void *arg);
 /*
  * SIGSAFE.  Clear every non-none leaf in [start, end), in address order,
  * calling fn (if not NULL) with each old value right after its slot is

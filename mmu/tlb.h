@@ -31,7 +31,7 @@
 #define TLB_WAYS	4
 #define TLB_E_VALID	1ULL
 #define TLB_E_WRITE	2ULL
-#define TLB_E_TAG_SHIFT	2
+#define TLB_E_TAG_SHIFT 2
 
 struct tlb {
 	_Atomic uint64_t entry[TLB_SETS][TLB_WAYS];
@@ -49,7 +49,8 @@ static inline unsigned tlb_set(vaddr_t va)
 /* Bump a single-writer counter without a locked instruction. */
 static inline void tlb_count(_Atomic uint64_t *c)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 }
 

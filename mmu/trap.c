@@ -76,19 +76,19 @@
 #define X86_PF_WRITE (1UL << 1)
 
 #define MAX_MAP_COUNT_PATH "/proc/sys/vm/max_map_count"
-#define DECIMAL_BASE 10
+#define DECIMAL_BASE	   10
 
 #define TRAP_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 struct trap_window {
 	uint8_t *base; /* emulated va 0 */
 	uint64_t size; /* bytes, page multiple */
-	void *owner; /* handed to the resolver */
+	void *owner;   /* handed to the resolver */
 	unsigned slot; /* registry slot */
 };
 
 struct trap_slot {
-	atomic_uint seq; /* odd while being written */
+	atomic_uint seq;       /* odd while being written */
 	atomic_uintptr_t base; /* 0 when free */
 	atomic_uintptr_t end;
 	_Atomic(void *) owner;
@@ -101,8 +101,8 @@ struct trap_hit {
 
 static struct {
 	pthread_mutex_t lock;
-	unsigned refs; /* trap_install references */
-	unsigned nr_windows; /* registered windows */
+	unsigned refs;	       /* trap_install references */
+	unsigned nr_windows;   /* registered windows */
 	struct sigaction prev; /* action replaced by trap_install */
 	_Atomic(trap_resolve_fn) resolve;
 	atomic_uint nr_slots; /* invariant 2 */
@@ -113,11 +113,11 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static TRAP_TLS void *tls_altstack; /* guard page + stack, or NULL */
+static TRAP_TLS void *tls_altstack;	  /* guard page + stack, or NULL */
 static TRAP_TLS stack_t tls_old_altstack; /* restored by trap_thread_fini */
 static TRAP_TLS sigjmp_buf *_Atomic tls_exit_point;
 static TRAP_TLS uintptr_t tls_last_read_page; /* write-detection fallback */
-static TRAP_TLS unsigned tls_last_slot; /* lookup hint */
+static TRAP_TLS unsigned tls_last_slot;	      /* lookup hint */
 
 static void stat_inc(atomic_uint_fast64_t *counter)
 {
@@ -292,12 +292,12 @@ static void registry_remove(const struct trap_window *w)
 
 #if defined(__aarch64__)
 /* ESR_EL1 fields of a data abort (Arm ARM, ISS encoding for EC 0x24/0x25). */
-#define ESR_EC_SHIFT 26
-#define ESR_EC_MASK 0x3fUL
+#define ESR_EC_SHIFT	26
+#define ESR_EC_MASK	0x3fUL
 #define ESR_EC_DABT_LOW 0x24UL
 #define ESR_EC_DABT_CUR 0x25UL
-#define ESR_WNR (1UL << 6) /* write, not read */
-#define ESR_CM (1UL << 8) /* cache maintenance: WnR means nothing */
+#define ESR_WNR		(1UL << 6) /* write, not read */
+#define ESR_CM		(1UL << 8) /* cache maintenance: WnR means nothing */
 
 /*
  * SIGSAFE.  The kernel appends an esr_context record (ESR_MAGIC) to the

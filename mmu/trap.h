@@ -118,8 +118,8 @@ int trap_revoke(struct trap_window *w, vaddr_t va, size_t npages);
 
 /* Counters, process-wide (atomics). */
 struct trap_stats {
-	uint64_t traps;	   /* SIGSEGVs inside a window */
-	uint64_t kills;	   /* TRAP_KILL verdicts */
+	uint64_t traps;			  /* SIGSEGVs inside a window */
+	uint64_t kills;			  /* TRAP_KILL verdicts */
 	uint64_t maps, protects, revokes; /* host-mapping calls */
 };
 void trap_get_stats(struct trap_stats *st);

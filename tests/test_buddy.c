@@ -30,19 +30,19 @@
 #include "vm/buddy.h"
 
 /* buddy_check() codes, as documented at the top of vm/buddy.c. */
-#define CHK_ALIGN (-3)
+#define CHK_ALIGN   (-3)
 #define CHK_PGBUDDY (-7)
-#define CHK_DIRTY (-8)
+#define CHK_DIRTY   (-8)
 
-#define NR_ORDERS BUDDY_NR_ORDERS
-#define MAX_BLOCK (1ULL << BUDDY_MAX_ORDER)
-#define INFO_LEN 256
-#define DIFF_OPS 1000000
-#define CHECK_EVERY 1000
-#define PHASE_OPS 20000 /* ops between switches of the fill direction */
-#define ALLOC_PCT_FILL 65 /* % of ops that allocate while filling */
+#define NR_ORDERS	BUDDY_NR_ORDERS
+#define MAX_BLOCK	(1ULL << BUDDY_MAX_ORDER)
+#define INFO_LEN	256
+#define DIFF_OPS	1000000
+#define CHECK_EVERY	1000
+#define PHASE_OPS	20000 /* ops between switches of the fill direction */
+#define ALLOC_PCT_FILL	65    /* % of ops that allocate while filling */
 #define ALLOC_PCT_DRAIN 35
-#define PCT 100
+#define PCT		100
 
 static uint64_t rng_state;
 
@@ -147,7 +147,7 @@ struct ref {
 	uint64_t n;
 	uint8_t *free[NR_ORDERS]; /* free[k][i]: block i of order k is free */
 	uint64_t nblk[NR_ORDERS]; /* blocks of order k that fit in the pool */
-	uint32_t *root_id; /* per frame */
+	uint32_t *root_id;	  /* per frame */
 	uint64_t count[NR_ORDERS];
 	uint64_t nr_free;
 	bool lazy;
@@ -896,7 +896,7 @@ static void test_buddy_check_catches_corruption(void **state)
 	(void)state;
 	pool_open(&p, 1000);
 	used = phys_page(&p.ph, must_alloc(p.b, 0)); /* 992; 993.. free */
-	head = phys_page(&p.ph, 512); /* free, order 8 */
+	head = phys_page(&p.ph, 512);		     /* free, order 8 */
 	inner = phys_page(&p.ph, 600);
 	EXPECT_CHECK(&p, head->flags, 0, CHK_PGBUDDY);
 	EXPECT_CHECK(&p, head->private, 7, CHK_PGBUDDY);

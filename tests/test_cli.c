@@ -102,7 +102,8 @@ static void test_cli_bad_input(void **state)
 	expect_usage_error((const char *const[]){ "run", "--mem",
 						  "99999999999G", NULL },
 			   "is not a size");
-	expect_usage_error((const char *const[]){ "run", "--mem", "5000", NULL },
+	expect_usage_error((const char *const[]){ "run", "--mem", "5000",
+						  NULL },
 			   "not a positive multiple of 4096");
 	expect_usage_error((const char *const[]){ "run", "--mode", "fast",
 						  NULL },

@@ -20,9 +20,9 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/vmtest.h"
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
+#define RW   (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
-#define N 16
+#define N    16
 
 static struct vm_stat stat_of(struct vm *vm)
 {
@@ -44,7 +44,8 @@ static void ad_rounds(enum vm_mode mode)
 	assert_true(park_spawn(vm, &p, "ad") > 0);
 	a = vm_mmap(p.t, 0, N * PAGE_SIZE, RW, ANON);
 	for (int i = 0; i < N; i++)
-		assert_int_equal(vmtest_cpu_store(p.t, a + i * PAGE_SIZE, i), 0);
+		assert_int_equal(vmtest_cpu_store(p.t, a + i * PAGE_SIZE, i),
+				 0);
 	for (int round = 0; round < 3; round++) {
 		/* Clean: D off, then one write each sets it again. */
 		assert_int_equal(vmtest_clean(p.t, a, N), N);
@@ -54,11 +55,13 @@ static void ad_rounds(enum vm_mode mode)
 				     PTE_DIRTY);
 		s0 = stat_of(vm);
 		for (int i = 0; i < N; i++) {
-			assert_int_equal(vmtest_cpu_load(p.t, a + i * PAGE_SIZE,
-							 &v), 0);
+			assert_int_equal(
+				vmtest_cpu_load(p.t, a + i * PAGE_SIZE, &v), 0);
 			assert_int_equal(v, (uint8_t)(i + round));
 			assert_int_equal(vmtest_cpu_store(p.t,
-					 a + i * PAGE_SIZE, i + round + 1), 0);
+							  a + i * PAGE_SIZE,
+							  i + round + 1),
+					 0);
 			assert_true(vmtest_pte(p.t, a + i * PAGE_SIZE) &
 				    PTE_DIRTY);
 		}
@@ -72,8 +75,8 @@ static void ad_rounds(enum vm_mode mode)
 		for (int i = 0; i < N; i++) {
 			assert_false(vmtest_pte(p.t, a + i * PAGE_SIZE) &
 				     PTE_ACCESSED);
-			assert_int_equal(vmtest_cpu_load(p.t, a + i * PAGE_SIZE,
-							 &v), 0);
+			assert_int_equal(
+				vmtest_cpu_load(p.t, a + i * PAGE_SIZE, &v), 0);
 			assert_int_equal(v, (uint8_t)(i + round + 1));
 			assert_true(vmtest_pte(p.t, a + i * PAGE_SIZE) &
 				    PTE_ACCESSED);
@@ -176,10 +179,11 @@ static void fault_around_rounds(enum vm_mode mode)
 	/* The whole block is now resident: no fault, no trap, zeros. */
 	s0 = stat_of(vm);
 	for (int i = 0; i < FA; i++) {
-		assert_int_equal(vmtest_cpu_load(p.t, a + i * PAGE_SIZE + 3,
-						 &v), 0);
+		assert_int_equal(
+			vmtest_cpu_load(p.t, a + i * PAGE_SIZE + 3, &v), 0);
 		assert_int_equal(v, i == 5 ? 0x5a : 0);
-		assert_int_equal(vmtest_cpu_store(p.t, a + i * PAGE_SIZE, 1), 0);
+		assert_int_equal(vmtest_cpu_store(p.t, a + i * PAGE_SIZE, 1),
+				 0);
 	}
 	s1 = stat_of(vm);
 	assert_int_equal(s1.pgfault, s0.pgfault);

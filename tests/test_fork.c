@@ -23,9 +23,9 @@
 #include "vm/mm.h"
 #include "vm/rmap.h"
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
-#define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
-#define NPAGES 48
+#define RW	  (VM_PROT_READ | VM_PROT_WRITE)
+#define ANON	  (VM_MAP_PRIVATE | VM_MAP_ANON)
+#define NPAGES	  48
 #define MAX_TASKS 8
 
 struct model_task {
@@ -47,8 +47,8 @@ static void verify_task(struct model_task *m, uint64_t base)
 	for (int i = 0; i < NPAGES; i++) {
 		uint8_t v = 0xee;
 
-		assert_int_equal(vmtest_cpu_load(m->p.t, base + i * PAGE_SIZE,
-						 &v), 0);
+		assert_int_equal(
+			vmtest_cpu_load(m->p.t, base + i * PAGE_SIZE, &v), 0);
 		assert_int_equal(v, m->byte[i]);
 	}
 	assert_int_equal(vmtest_check(m->p.t), 0);
@@ -124,11 +124,15 @@ static void run_generations(enum vm_mode mode, const char *name,
 
 		if (op < 60) {
 			assert_int_equal(vmtest_cpu_store(m[i].p.t,
-					 base + pg * PAGE_SIZE, v), 0);
+							  base + pg * PAGE_SIZE,
+							  v),
+					 0);
 			m[i].byte[pg] = v;
 		} else if (op < 90) {
 			assert_int_equal(vmtest_cpu_load(m[i].p.t,
-					 base + pg * PAGE_SIZE, &v), 0);
+							 base + pg * PAGE_SIZE,
+							 &v),
+					 0);
 			assert_int_equal(v, m[i].byte[pg]);
 		} else if (op < 96) {
 			nlive += free_slot(m) >= 0;

@@ -18,9 +18,9 @@
 #include "tests/lib/vmtest.h"
 #include "vm/mm.h"
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
+#define RW   (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
-#define MiB (1ULL << 20)
+#define MiB  (1ULL << 20)
 
 struct fx {
 	struct vm *vm;
@@ -68,7 +68,7 @@ static void test_mm_layout(void **state)
 	assert_false(vm_mmap_failed(a));
 	assert_int_equal(a, mm->mmap_base - 3 * PAGE_SIZE);
 	b = vm_mmap(t, 0, PAGE_SIZE, RW, ANON);
-	assert_int_equal(b, a - PAGE_SIZE); /* top-down, adjacent */
+	assert_int_equal(b, a - PAGE_SIZE);	  /* top-down, adjacent */
 	assert_int_equal(vmtest_map_count(t), 2); /* merged into one */
 	b = vm_mmap(t, 0, PAGE_SIZE, VM_PROT_READ, ANON);
 	assert_int_equal(vmtest_map_count(t), 3); /* other prot: apart */
@@ -113,8 +113,8 @@ static void test_mm_munmap_frees_frames(void **state)
 {
 	struct fx *fx = *state;
 	struct vm_task *t = fx->p.t;
-	uint64_t free0 = stat_of(fx->vm).nr_free_pages +
-			 vmtest_slab_pages(fx->vm);
+	uint64_t free0 =
+		stat_of(fx->vm).nr_free_pages + vmtest_slab_pages(fx->vm);
 	uint64_t pt0 = stat_of(fx->vm).nr_page_table_pages;
 	uint64_t a = vm_mmap(t, 0, 10 * PAGE_SIZE, RW, ANON);
 
@@ -132,7 +132,8 @@ static void test_mm_munmap_frees_frames(void **state)
 	assert_int_equal(stat_of(fx->vm).nr_anon_pages, 0);
 	assert_int_equal(stat_of(fx->vm).nr_page_table_pages, pt0);
 	assert_int_equal(stat_of(fx->vm).nr_free_pages +
-				 vmtest_slab_pages(fx->vm), free0);
+				 vmtest_slab_pages(fx->vm),
+			 free0);
 }
 
 static void test_mm_mprotect_split_merge(void **state)
@@ -145,7 +146,8 @@ static void test_mm_mprotect_split_merge(void **state)
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(vmtest_store(t, a + i * PAGE_SIZE, i), 0);
 	assert_int_equal(vm_mprotect(t, a + 2 * PAGE_SIZE, 3 * PAGE_SIZE,
-				     VM_PROT_READ), 0);
+				     VM_PROT_READ),
+			 0);
 	assert_int_equal(vmtest_map_count(t), 4);
 	pte = vmtest_pte(t, a + 3 * PAGE_SIZE);
 	assert_true(pte_present(pte));
@@ -268,20 +270,27 @@ static void test_mm_bad_input(void **state)
 	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, SIZE_MAX, RW, ANON)),
 			 -ENOMEM);
 	/* Larger than the space, and larger than any gap left in it. */
-	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, vmtest_mm(t)->task_size +
-					       PAGE_SIZE, RW, ANON)), -ENOMEM);
-	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, vmtest_mm(t)->mmap_base,
-					       RW, ANON)), -ENOMEM);
+	assert_int_equal(
+		vm_mmap_error(vm_mmap(t, 0, vmtest_mm(t)->task_size + PAGE_SIZE,
+				      RW, ANON)),
+		-ENOMEM);
+	assert_int_equal(
+		vm_mmap_error(vm_mmap(t, 0, vmtest_mm(t)->mmap_base, RW, ANON)),
+		-ENOMEM);
 	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, 0x4, ANON)),
 			 -EINVAL);
-	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW, 0x1000 |
-					       ANON)), -EINVAL);
-	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW,
-					       VM_MAP_ANON)), -EINVAL);
-	assert_int_equal(vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW,
-					       VM_MAP_PRIVATE)), -EINVAL);
+	assert_int_equal(
+		vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW, 0x1000 | ANON)),
+		-EINVAL);
+	assert_int_equal(
+		vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW, VM_MAP_ANON)),
+		-EINVAL);
+	assert_int_equal(
+		vm_mmap_error(vm_mmap(t, 0, PAGE_SIZE, RW, VM_MAP_PRIVATE)),
+		-EINVAL);
 	assert_int_equal(vm_mmap_error(vm_mmap(t, 0x40000001, PAGE_SIZE, RW,
-					       ANON | VM_MAP_FIXED)), -EINVAL);
+					       ANON | VM_MAP_FIXED)),
+			 -EINVAL);
 	assert_int_equal(vm_munmap(t, a + 1, PAGE_SIZE), -EINVAL);
 	assert_int_equal(vm_munmap(t, a, 0), -EINVAL);
 	assert_int_equal(vm_munmap(t, a, UINT64_MAX - a + 2), -EINVAL);
@@ -478,7 +487,8 @@ static void random_op(struct vm_task *t, uint64_t base, struct model_page *m,
 		n = ARENA_PAGES - i;
 	if (op == 0) { /* map fixed */
 		assert_int_equal(vm_mmap(t, va, (size_t)n * PAGE_SIZE, prot,
-					 ANON | VM_MAP_FIXED), va);
+					 ANON | VM_MAP_FIXED),
+				 va);
 		for (int k = i; k < i + n; k++)
 			m[k] = (struct model_page){ M_MAPPED, prot, 0 };
 	} else if (op == 1) {
@@ -489,7 +499,8 @@ static void random_op(struct vm_task *t, uint64_t base, struct model_page *m,
 		bool all = true;
 		for (int k = i; k < i + n; k++)
 			all &= m[k].state == M_MAPPED;
-		assert_int_equal(vm_mprotect(t, va, (size_t)n * PAGE_SIZE, prot),
+		assert_int_equal(vm_mprotect(t, va, (size_t)n * PAGE_SIZE,
+					     prot),
 				 all ? 0 : -ENOMEM);
 		for (int k = i; all && k < i + n; k++)
 			m[k].prot = prot;

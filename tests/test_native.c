@@ -30,12 +30,12 @@
 #include "mmu/trap.h"
 #include "tests/lib/vmtest.h"
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
-#define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
-#define PAGE 4096u
+#define RW	  (VM_PROT_READ | VM_PROT_WRITE)
+#define ANON	  (VM_MAP_PRIVATE | VM_MAP_ANON)
+#define PAGE	  4096u
 #define FAM_PAGES 96
-#define FAM_GENS 3
-#define MiB (1ULL << 20)
+#define FAM_GENS  3
+#define MiB	  (1ULL << 20)
 
 static struct vm_stat stat_of(struct vm *vm)
 {
@@ -53,8 +53,7 @@ static uint64_t pattern(int pid, uint64_t va, unsigned gen)
 }
 
 /* Fill every word of [va, va+npages) for gen; count mismatches of gen. */
-static void fill(struct vm_task *t, uint64_t va, unsigned npages,
-		 unsigned gen)
+static void fill(struct vm_task *t, uint64_t va, unsigned npages, unsigned gen)
 {
 	uint64_t *p = vm_ptr(t, va);
 
@@ -62,8 +61,7 @@ static void fill(struct vm_task *t, uint64_t va, unsigned npages,
 		p[i] = pattern(vm_getpid(t), va + i * 8, gen);
 }
 
-static int verify(struct vm_task *t, uint64_t va, unsigned npages,
-		  unsigned gen)
+static int verify(struct vm_task *t, uint64_t va, unsigned npages, unsigned gen)
 {
 	const uint64_t *p = vm_ptr(t, va);
 	int bad = 0;
@@ -93,7 +91,8 @@ static int integrity_fn(struct vm_task *t, void *arg)
 	int bad = 0;
 
 	(void)arg;
-	if (vm_mmap_failed(a) || vm_brk(t, heap + 16 * PAGE) != heap + 16 * PAGE)
+	if (vm_mmap_failed(a) ||
+	    vm_brk(t, heap + 16 * PAGE) != heap + 16 * PAGE)
 		return -1;
 	for (unsigned gen = 0; gen < 3; gen++) {
 		fill(t, a, INTEGRITY_PAGES, gen);
@@ -330,11 +329,11 @@ static int script_parent(struct vm_task *t, void *arg)
 
 	s->base = vm_mmap(t, 0, 32 * PAGE, RW, ANON);
 	for (int i = 0; i < 32; i += 2)
-		touch(t, s->base + i * PAGE, 0);	/* zero page */
+		touch(t, s->base + i * PAGE, 0); /* zero page */
 	for (int i = 0; i < 32; i += 4)
-		touch(t, s->base + i * PAGE, 1);	/* zero -> private */
+		touch(t, s->base + i * PAGE, 1); /* zero -> private */
 	for (int i = 1; i < 32; i += 4)
-		touch(t, s->base + i * PAGE, 1);	/* demand-zero write */
+		touch(t, s->base + i * PAGE, 1); /* demand-zero write */
 	for (int i = 0; i < 32; i++)
 		touch(t, s->base + i * PAGE + 16, 0);
 	return 0;
@@ -399,7 +398,6 @@ static void test_native_fault_counts_match_trace(void **state)
 }
 
 /* ---- concurrent fork: parent and child write COW pages at once ------ */
-
 
 struct fam {
 	uint64_t base;
@@ -505,7 +503,8 @@ static void test_native_host_map_slots_exhausted(void **state)
 	assert_true(region != MAP_FAILED);
 	for (long i = 0; i < holes; i++)
 		assert_int_equal(mprotect(region + (2 * i + 1) * PAGE, PAGE,
-					  PROT_NONE), 0);
+					  PROT_NONE),
+				 0);
 	vm = vmtest_create(VM_MODE_NATIVE, 64 * MiB);
 	vm_wait(vm, vm_spawn(vm, "scatter", 0, scatter_fn, NULL), &ex);
 	assert_int_equal(ex.reason, VM_EXIT_NORMAL);

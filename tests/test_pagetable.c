@@ -30,10 +30,10 @@
 #include "tests/lib/frame_stack.h"
 
 #define POOL_PAGES 4096
-#define MODEL_MAX 2048
-#define NO_TABLE ((pfn_t)-1)
-#define GiB (1ULL << 30)
-#define TiB (1ULL << 40)
+#define MODEL_MAX  2048
+#define NO_TABLE   ((pfn_t)-1)
+#define GiB	   (1ULL << 30)
+#define TiB	   (1ULL << 40)
 
 static uint64_t seed;
 
@@ -305,7 +305,7 @@ static pte_t random_pte(uint64_t *x)
 
 static const struct {
 	vaddr_t va;
-	uint64_t tables_after_map; /* mapping in this order */
+	uint64_t tables_after_map;   /* mapping in this order */
 	uint64_t tables_after_unmap; /* unmapping in the same order */
 } boundary_steps[] = {
 	{ (1ULL << 21) - PAGE_SIZE, 4, 18 },
@@ -476,10 +476,10 @@ static void test_pagetable_va_limit_and_ranges(void **state)
 	check_for_each(f, &m, 0, UINT64_MAX);
 	check_for_each(f, &m, last + 1, last + 2); /* unaligned */
 	check_for_each(f, &m, 1, PAGE_SIZE - 1);
-	check_for_each(f, &m, PAGE_SIZE, last); /* nothing */
+	check_for_each(f, &m, PAGE_SIZE, last);		/* nothing */
 	check_for_each(f, &m, PT_VA_LIMIT, UINT64_MAX); /* nothing */
-	check_for_each(f, &m, last, last); /* empty */
-	check_for_each(f, &m, last, 0); /* reversed */
+	check_for_each(f, &m, last, last);		/* empty */
+	check_for_each(f, &m, last, 0);			/* reversed */
 	pt_unmap_range(&f->s, PT_VA_LIMIT, UINT64_MAX, NULL, NULL);
 	pt_unmap_range(&f->s, PAGE_SIZE, last, NULL, NULL);
 	check_model(f, &m);

@@ -89,8 +89,8 @@ static void assert_in_slab(const struct env *e, const struct slab_cache *c,
 	const uint8_t *u = p;
 
 	assert_true(u >= e->ph.direct_map);
-	assert_true(u + size <= e->ph.direct_map +
-				(e->ph.nr_pages << PAGE_SHIFT));
+	assert_true(u + size <=
+		    e->ph.direct_map + (e->ph.nr_pages << PAGE_SHIFT));
 	assert_int_equal((uintptr_t)p % 8, 0);
 	for (pfn_t pfn = pfn_of(e, u); pfn <= pfn_of(e, u + size - 1); pfn++) {
 		const struct page *pg = phys_page(&e->ph, pfn);
@@ -148,14 +148,19 @@ struct geom {
  * else the smallest order holding one object.
  */
 static const struct geom geoms[] = {
-	{ 1, 16, 2, 512 },     /* min size; 256 > 192 slots at order 0 */
-	{ 8, 16, 2, 512 },     { 16, 16, 2, 512 },
-	{ 17, 24, 1, 170 },    /* waste 16 */
-	{ 24, 24, 1, 170 },    { 40, 40, 1, 102 },  { 72, 72, 1, 56 },
-	{ 200, 200, 1, 20 },   { 1000, 1000, 1, 4 },
-	{ 1500, 1504, 2, 5 },  /* order 0 wastes 1088 > 512; order 1: 672 */
-	{ 3000, 3000, 4, 5 },  /* orders 0, 1 waste 1096, 2192 */
-	{ 4096, 4096, 1, 1 },  { 5000, 5000, 4, 3 },
+	{ 1, 16, 2, 512 }, /* min size; 256 > 192 slots at order 0 */
+	{ 8, 16, 2, 512 },
+	{ 16, 16, 2, 512 },
+	{ 17, 24, 1, 170 }, /* waste 16 */
+	{ 24, 24, 1, 170 },
+	{ 40, 40, 1, 102 },
+	{ 72, 72, 1, 56 },
+	{ 200, 200, 1, 20 },
+	{ 1000, 1000, 1, 4 },
+	{ 1500, 1504, 2, 5 }, /* order 0 wastes 1088 > 512; order 1: 672 */
+	{ 3000, 3000, 4, 5 }, /* orders 0, 1 waste 1096, 2192 */
+	{ 4096, 4096, 1, 1 },
+	{ 5000, 5000, 4, 3 },
 	{ 20000, 20000, 8, 1 }, /* never <= 1/8: smallest that holds one */
 	{ 32768, 32768, 8, 1 },
 };
@@ -170,8 +175,8 @@ static void test_slab_geometry(void **state)
 		struct slab_cache *c;
 		struct slab_cache_stats st;
 
-		assert_int_equal(slab_cache_create(e.sa, "geom", geoms[i].size,
-						   &c), 0);
+		assert_int_equal(
+			slab_cache_create(e.sa, "geom", geoms[i].size, &c), 0);
 		st = stats_of(c);
 		assert_int_equal(st.objsize, geoms[i].objsize);
 		assert_int_equal(st.pagesperslab, geoms[i].pagesperslab);
@@ -290,11 +295,10 @@ static void test_slab_fill_drain_cycles(void **state)
 
 /* ---- objects never overlap ----------------------------------------------- */
 
-static const size_t overlap_sizes[] = { 16, 24, 40, 72, 200, 1000, 3000,
-					20000 };
-#define NR_OVERLAP ARRAY_SIZE(overlap_sizes)
+static const size_t overlap_sizes[] = { 16, 24, 40, 72, 200, 1000, 3000, 20000 };
+#define NR_OVERLAP	 ARRAY_SIZE(overlap_sizes)
 #define OVERLAP_MAX_OBJS 300
-#define OVERLAP_BYTES (256 * 1024)
+#define OVERLAP_BYTES	 (256 * 1024)
 
 struct live {
 	uint8_t *p;
@@ -366,8 +370,8 @@ static size_t overlap_count(size_t size)
 }
 
 /* Allocate round-robin until each cache has its count of objects. */
-static size_t overlap_fill(struct slab_cache **caches, struct live *l,
-			   size_t n, uint64_t *tag)
+static size_t overlap_fill(struct slab_cache **caches, struct live *l, size_t n,
+			   uint64_t *tag)
 {
 	size_t have[NR_OVERLAP] = { 0 };
 
@@ -404,7 +408,8 @@ static void test_slab_objects_never_overlap(void **state)
 	for (unsigned c = 0; c < NR_OVERLAP; c++)
 		assert_int_equal(slab_cache_create(e.sa, "overlap",
 						   overlap_sizes[c],
-						   &caches[c]), 0);
+						   &caches[c]),
+				 0);
 	assert_true(stats_of(caches[NR_OVERLAP - 1]).pagesperslab > 1);
 	n = overlap_fill(caches, l, 0, &tag);
 	check_all(&e, caches, l, n);
@@ -433,9 +438,9 @@ static void test_slab_objects_never_overlap(void **state)
 
 /* ---- randomized differential test ---------------------------------------- */
 
-#define RND_CACHES 5
-#define RND_MAX_LIVE 1500
-#define RND_BATCHES 150
+#define RND_CACHES    5
+#define RND_MAX_LIVE  1500
+#define RND_BATCHES   150
 #define RND_BATCH_OPS 200
 static const size_t rnd_sizes[RND_CACHES] = { 16, 24, 136, 1000, 3000 };
 
@@ -568,7 +573,8 @@ static void run_differential(const struct buddy_config *cfg)
 	env_up_cfg(&e, 512, cfg);
 	for (unsigned c = 0; c < RND_CACHES; c++)
 		assert_int_equal(slab_cache_create(e.sa, "rnd", rnd_sizes[c],
-						   &m->c[c]), 0);
+						   &m->c[c]),
+				 0);
 	f0 = buddy_nr_free(e.b);
 	for (unsigned batch = 0; batch < RND_BATCHES; batch++)
 		rnd_batch(&e, m, f0, batch);
@@ -629,9 +635,9 @@ static void check_info_line(const char *line, const struct info_model *m)
 	assert_int_equal(sscanf(line,
 				"%63s %lu %lu %u %u %d : tunables %u %u %u "
 				": slabdata %lu %lu %lu%n",
-				name, &aobj, &nobj, &objsize, &opsl, &pps,
-				&lim, &batch, &sf, &aslab, &nslab, &shared,
-				&end), 12);
+				name, &aobj, &nobj, &objsize, &opsl, &pps, &lim,
+				&batch, &sf, &aslab, &nslab, &shared, &end),
+			 12);
 	assert_int_equal(end, (int)strlen(line));
 	assert_string_equal(name, m->name);
 	assert_int_equal(objsize, m->objsize);
@@ -644,8 +650,8 @@ static void check_info_line(const char *line, const struct info_model *m)
 	snprintf(want, sizeof(want),
 		 "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : "
 		 "slabdata %6lu %6lu %6lu",
-		 m->name, m->active_objs, m->num_slabs * opsl, m->objsize,
-		 opsl, pps, 0u, 0u, 0u, m->active_slabs, m->num_slabs, 0UL);
+		 m->name, m->active_objs, m->num_slabs * opsl, m->objsize, opsl,
+		 pps, 0u, 0u, 0u, m->active_slabs, m->num_slabs, 0UL);
 	assert_string_equal(line, want);
 }
 
@@ -697,7 +703,8 @@ static struct info_model kmem_cache_row(const struct env *e,
 	slab_info(e->sa, buf, sizeof(buf));
 	assert_int_equal(sscanf(buf + strlen(slabinfo_header),
 				"%31s %*u %*u %u %u", name, &objsize,
-				&objperslab), 3);
+				&objperslab),
+			 3);
 	assert_string_equal(name, "kmem_cache");
 	return fresh_row("kmem_cache", objsize, objperslab, 1 + nr_caches);
 }
@@ -724,7 +731,8 @@ static void test_slab_slabinfo_matches_model(void **state)
 	env_up(&e, 512);
 	for (size_t i = 0; i < ARRAY_SIZE(spec); i++) {
 		assert_int_equal(slab_cache_create(e.sa, spec[i].name,
-						   spec[i].size, &c[i]), 0);
+						   spec[i].size, &c[i]),
+				 0);
 		for (unsigned k = 0; k < spec[i].n; k++)
 			assert_non_null(objs[i][k] = slab_alloc(c[i]));
 		m[1 + i] = fresh_row(spec[i].name, spec[i].objsize,
@@ -893,7 +901,8 @@ static void test_slab_frame_flags(void **state)
 	assert_int_equal(slab_shrink(e.sa), 4);
 	for (pfn_t i = 0; i < 4; i++)
 		assert_int_equal(phys_page(&e.ph, head + i)->flags &
-					 (PG_slab | PG_head), 0);
+					 (PG_slab | PG_head),
+				 0);
 	slab_cache_destroy(c);
 	env_down(&e);
 }

@@ -35,19 +35,19 @@
 #include "mmu/trap.h"
 #include "vm/phys.h"
 
-#define TK_MAX_PAGES 256
-#define TK_LOG 64
-#define TK_NO_DENY UINT64_MAX
-#define WORDS_PER_PAGE (PAGE_SIZE / sizeof(uint64_t))
-#define POOL_PAGES 1024
-#define RANGE_PAGES 64
-#define NR_THREADS 8
-#define OWN_PAGES 48
+#define TK_MAX_PAGES	   256
+#define TK_LOG		   64
+#define TK_NO_DENY	   UINT64_MAX
+#define WORDS_PER_PAGE	   (PAGE_SIZE / sizeof(uint64_t))
+#define POOL_PAGES	   1024
+#define RANGE_PAGES	   64
+#define NR_THREADS	   8
+#define OWN_PAGES	   48
 #define STRIPES_PER_THREAD 6
-#define COMMON_PAGES 16
-#define CHILD_SURVIVED 3
+#define COMMON_PAGES	   16
+#define CHILD_SURVIVED	   3
 #define CHILD_PREV_HANDLER 42
-#define CHILD_TIMEOUT_S 10 /* a handler that loops dies of SIGALRM */
+#define CHILD_TIMEOUT_S	   10 /* a handler that loops dies of SIGALRM */
 /* The map-count test runs only where it takes well under a second. */
 #define MAP_COUNT_TEST_MAX 262144
 
@@ -65,8 +65,8 @@ struct tk {
 	struct pool *pool;
 	struct trap_window *w;
 	size_t npages;
-	int read_prot; /* host protection given on a load fault */
-	vaddr_t deny_va; /* page whose touch gets TRAP_KILL */
+	int read_prot;	      /* host protection given on a load fault */
+	vaddr_t deny_va;      /* page whose touch gets TRAP_KILL */
 	pthread_mutex_t lock; /* guards pte[], prot[] */
 	pfn_t pte[TK_MAX_PAGES];
 	int prot[TK_MAX_PAGES];
@@ -328,7 +328,7 @@ static void test_trap_write_detection(void **state)
 	base = trap_window_addr(tk->w, 0);
 	assert_int_equal(load64(base + 24), 0); /* load: mapped read-only */
 	assert_int_equal(load64(base + 32), 0); /* resident: no trap */
-	store64(base + 40, 0xabcdef); /* store: upgraded */
+	store64(base + 40, 0xabcdef);		/* store: upgraded */
 	assert_int_equal(load64(base + PAGE_SIZE + 8), 0);
 	store64(base + 2 * PAGE_SIZE + 16, 7); /* store on an unmapped page */
 	assert_int_equal(atomic_load(&tk->nlog), 4);
@@ -444,8 +444,8 @@ static void test_trap_ranges(void **state)
 struct kill_case {
 	struct tk *tk;
 	atomic_int reached_deny; /* the access after the denied one ran */
-	atomic_int landed; /* came back through the exit point */
-	atomic_int bad; /* anything else unexpected */
+	atomic_int landed;	 /* came back through the exit point */
+	atomic_int bad;		 /* anything else unexpected */
 };
 
 /*

@@ -36,17 +36,17 @@
 #define BUDDY_NR_ORDERS (BUDDY_MAX_ORDER + 1)
 
 struct buddy_config {
-	bool lazy;		   /* lazy coalescing, default false */
-	unsigned lazy_threshold;   /* blocks kept unmerged per order */
-	bool pcp;		   /* order-0 per-cpu-style cache, if built */
+	bool lazy;		 /* lazy coalescing, default false */
+	unsigned lazy_threshold; /* blocks kept unmerged per order */
+	bool pcp;		 /* order-0 per-cpu-style cache, if built */
 };
 
 struct buddy_stats {
-	uint64_t alloc[BUDDY_NR_ORDERS];   /* successful allocations */
-	uint64_t fail[BUDDY_NR_ORDERS];	   /* failed allocations */
-	uint64_t split[BUDDY_NR_ORDERS];   /* blocks of this order split */
-	uint64_t merge[BUDDY_NR_ORDERS];   /* merges producing this order */
-	uint64_t free[BUDDY_NR_ORDERS];	   /* frees (by the caller's order) */
+	uint64_t alloc[BUDDY_NR_ORDERS]; /* successful allocations */
+	uint64_t fail[BUDDY_NR_ORDERS];	 /* failed allocations */
+	uint64_t split[BUDDY_NR_ORDERS]; /* blocks of this order split */
+	uint64_t merge[BUDDY_NR_ORDERS]; /* merges producing this order */
+	uint64_t free[BUDDY_NR_ORDERS];	 /* frees (by the caller's order) */
 };
 
 struct buddy;

@@ -9,19 +9,19 @@
 
 #include "vm/buddy.h"
 
-#define WORD_BITS 64
-#define WORD_SHIFT 6
-#define WORD_MASK (WORD_BITS - 1)
-#define PAIR_LOW_BITS 0x5555555555555555ULL /* even bit of each pair */
-#define HBM_MAX_LEVELS 8 /* 2^36 frames need 7 */
+#define WORD_BITS      64
+#define WORD_SHIFT     6
+#define WORD_MASK      (WORD_BITS - 1)
+#define PAIR_LOW_BITS  0x5555555555555555ULL /* even bit of each pair */
+#define HBM_MAX_LEVELS 8		     /* 2^36 frames need 7 */
 
-#define HEAD_NONE 0 /* not the head of an allocated block, not cached */
-#define HEAD_PCP 0xff /* an order-0 frame in the pcp cache */
+#define HEAD_NONE	  0 /* not the head of an allocated block, not cached */
+#define HEAD_PCP	  0xff /* an order-0 frame in the pcp cache */
 #define HEAD_ALLOC(order) ((uint8_t)((order) + 1))
 
-#define BUDDY_PCP_HIGH 128 /* cached frames before a drain */
-#define BUDDY_PCP_BATCH 32 /* frames moved per refill or drain */
-#define BUDDY_PCP_RING 256 /* ring slots, a power of two > HIGH */
+#define BUDDY_PCP_HIGH	128 /* cached frames before a drain */
+#define BUDDY_PCP_BATCH 32  /* frames moved per refill or drain */
+#define BUDDY_PCP_RING	256 /* ring slots, a power of two > HIGH */
 
 #define INFO_NODE 0
 #define INFO_ZONE "Normal"
@@ -60,7 +60,7 @@ struct buddy {
 	uint64_t nr_free; /* free frames, pcp included */
 	uint64_t nr_blocks[BUDDY_NR_ORDERS];
 	uint32_t nonempty; /* bit k: nr_blocks[k] != 0 */
-	bool lazy_pairs; /* lazy mode left a free buddy pair unmerged */
+	bool lazy_pairs;   /* lazy mode left a free buddy pair unmerged */
 	struct buddy_config cfg;
 	struct hbm map[BUDDY_NR_ORDERS];
 	uint8_t *head_state; /* per frame: HEAD_NONE, HEAD_ALLOC(o), HEAD_PCP */

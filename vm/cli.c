@@ -18,7 +18,7 @@
 #include "workloads/demo.h"
 
 #define EXIT_USAGE 2
-#define PAGE 4096ULL
+#define PAGE	   4096ULL
 
 static const char usage[] =
 	"usage: vmemu run [--mem SIZE] [--mode native|trace] [--seed N]\n"
@@ -53,10 +53,23 @@ static uint64_t parse_size(const char *s, bool *ok)
 	if (errno)
 		return 0;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end || (shift && v > (~0ULL >> shift)))
 		return 0;
@@ -67,7 +80,8 @@ static uint64_t parse_size(const char *s, bool *ok)
 static int parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	for (int i = 0; i < argc; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *opt = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
 		bool ok;
 
 		if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
@@ -77,7 +91,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 		if (strcmp(opt, "--mem") && strcmp(opt, "--mode") &&
 		    strcmp(opt, "--seed"))
 			return die("run: unknown option '%s' (this build has "
-				   "--mem, --mode, --seed)", opt);
+				   "--mem, --mode, --seed)",
+				   opt);
 		if (!val)
 			return die("run: %s needs a value", opt);
 		i++;
@@ -85,13 +100,15 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			cfg->mem_bytes = parse_size(val, &ok);
 			if (!ok || cfg->mem_bytes == 0)
 				return die("run: --mem '%s' is not a size "
-					   "(a number with K, M or G)", val);
+					   "(a number with K, M or G)",
+					   val);
 		} else if (strcmp(opt, "--mode") == 0) {
 			if (strcmp(val, "native") && strcmp(val, "trace"))
 				return die("run: --mode '%s' is not native "
-					   "or trace", val);
-			cfg->mode = strcmp(val, "native") ? VM_MODE_TRACE
-							  : VM_MODE_NATIVE;
+					   "or trace",
+					   val);
+			cfg->mode = strcmp(val, "native") ? VM_MODE_TRACE :
+							    VM_MODE_NATIVE;
 		} else {
 			char *end;
 			errno = 0;
@@ -143,8 +160,7 @@ static int run_demo(const struct vm_config *cfg)
 		  "forks two children that break COW on half each" },
 		{ "zero-reader", wl_zero_reader, np,
 		  "reads untouched memory: the shared zero frame" },
-		{ "null-deref", wl_null_deref, 0,
-		  "loads from address 0" },
+		{ "null-deref", wl_null_deref, 0, "loads from address 0" },
 	};
 	struct wl_demo_args args[4];
 	int pid[4], bad = 0;

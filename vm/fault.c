@@ -74,8 +74,8 @@ static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
 	return 0;
 }
 
-static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER |
-			     PTE_ACCESSED | PTE_DIRTY;
+static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER | PTE_ACCESSED |
+			     PTE_DIRTY;
 
 /*
  * Anonymous fault-around (opt-in: vm_config.anon_fault_around = n > 1).  A
@@ -87,8 +87,8 @@ static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER |
  * pages; fault_around counts the n - 1 mapped ahead.  Any condition unmet,
  * no block free, or no rmap item: false, and the caller maps one page.
  */
-static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v,
-				      pte_t *ptep, vaddr_t va)
+static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v, pte_t *ptep,
+				      vaddr_t va)
 {
 	struct vm *vm = mm->vm;
 	unsigned n = vm->cfg.anon_fault_around, i, k;

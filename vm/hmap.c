@@ -115,21 +115,22 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 	err = trap_map(mm->win, va + (vaddr_t)lo * PAGE_SIZE,
 		       mm->vm->phys.memfd, pte_pfn(pte) + (pfn_t)lo,
 		       (size_t)(hi - lo),
-		       prot | (hi - lo > 1 && prot == TRAP_PROT_RW
-				       ? TRAP_MAP_POPULATE : 0));
+		       prot | (hi - lo > 1 && prot == TRAP_PROT_RW ?
+				       TRAP_MAP_POPULATE :
+				       0));
 	if (err == -ENOMEM) {
 		/* Out of host map slots: flush this TLB, map just va. */
 		mm_hmap_flush(mm);
 		lo = 0;
 		hi = 1;
-		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
-			       1, prot);
+		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte), 1,
+			       prot);
 	}
 	if (err == -ENOMEM) {
 		/* Other windows hold the slots: flush them all. */
 		mm_hmap_flush_all(mm->vm);
-		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
-			       1, prot);
+		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte), 1,
+			       prot);
 	}
 	if (err)
 		return err;
@@ -141,7 +142,7 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
 
 struct hmap_span {
 	struct mm *mm;
-	vaddr_t lo, hi;		/* revoke: extent of pages with HMAP */
+	vaddr_t lo, hi;		    /* revoke: extent of pages with HMAP */
 	vaddr_t run_start, run_end; /* wrprotect: current run */
 	bool failed;		    /* a host call failed: flush instead */
 };
@@ -173,7 +174,8 @@ SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
 static SIGSAFE void wrprotect_flush(struct hmap_span *s)
 {
 	if (s->run_end > s->run_start)
-		hostmap_charge(&s->mm->vm->hmap); /* a split: next install checks */
+		hostmap_charge(
+			&s->mm->vm->hmap); /* a split: next install checks */
 	if (s->run_end > s->run_start &&
 	    trap_protect(s->mm->win, s->run_start,
 			 (s->run_end - s->run_start) >> PAGE_SHIFT,
@@ -207,4 +209,3 @@ SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
 	if (s.failed)
 		mm_hmap_flush(mm);
 }
-

@@ -16,7 +16,10 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD_INIT(name)     \
+	{                        \
+		&(name), &(name) \
+	}
 
 static inline void list_init(struct list_head *h)
 {
@@ -69,14 +72,14 @@ static inline void list_move_tail(struct list_head *n, struct list_head *h)
 	list_add_tail(n, h);
 }
 
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_entry(ptr, type, member)	  container_of(ptr, type, member)
 #define list_first_entry(h, type, member) list_entry((h)->next, type, member)
-#define list_last_entry(h, type, member) list_entry((h)->prev, type, member)
+#define list_last_entry(h, type, member)  list_entry((h)->prev, type, member)
 
 #define list_for_each(pos, h) \
 	for ((pos) = (h)->next; (pos) != (h); (pos) = (pos)->next)
-#define list_for_each_safe(pos, tmp, h)                                  \
-	for ((pos) = (h)->next, (tmp) = (pos)->next; (pos) != (h);        \
+#define list_for_each_safe(pos, tmp, h)                            \
+	for ((pos) = (h)->next, (tmp) = (pos)->next; (pos) != (h); \
 	     (pos) = (tmp), (tmp) = (pos)->next)
 
 #endif /* VMEMU_LIST_H */

@@ -40,29 +40,29 @@ enum task_state {
 };
 
 struct vm_task {
-	uint32_t magic;		/* TASK_MAGIC while the task exists */
+	uint32_t magic; /* TASK_MAGIC while the task exists */
 	struct vm *vm;
-	struct list_head node;	/* vm->tasks, creation order */
+	struct list_head node; /* vm->tasks, creation order */
 	int pid, ppid;
 	char comm[TASK_COMM_LEN];
 	int oom_score_adj;
 	enum task_state state;
-	struct mm *mm;		/* NULL once released */
+	struct mm *mm; /* NULL once released */
 	pthread_t thread;
-	bool has_thread;	/* thread is set (the thread was created) */
-	bool being_waited;	/* claimed by a vm_wait */
+	bool has_thread;   /* thread is set (the thread was created) */
+	bool being_waited; /* claimed by a vm_wait */
 	vm_task_fn fn;
 	void *arg;
-	sigjmp_buf exit_point;	/* where a killed task's thread lands */
+	sigjmp_buf exit_point;	 /* where a killed task's thread lands */
 	_Atomic int kill_reason; /* 0, or VM_EXIT_SEGV / VM_EXIT_OOM_KILLED */
 	uint64_t kill_va;
 	struct vm_exit exit;
 };
 
 struct vm {
-	uint32_t magic;		/* VM_MAGIC until vm_destroy */
+	uint32_t magic; /* VM_MAGIC until vm_destroy */
 	struct vm_config cfg;
-	pthread_mutex_t lock;	/* the machine lock */
+	pthread_mutex_t lock;	    /* the machine lock */
 	pthread_cond_t task_exited; /* with lock: a task became a zombie,
 				       started, or was reaped */
 	struct phys phys;
@@ -72,11 +72,11 @@ struct vm {
 	pfn_t zero_pfn;		/* the shared zero frame */
 	struct list_head tasks; /* every task not yet waited for */
 	int next_pid;
-	uint64_t task_size;	/* emulated VA span of each task */
-	long max_map_count;	/* host sysctl, native mode */
+	uint64_t task_size;	    /* emulated VA span of each task */
+	long max_map_count;	    /* host sysctl, native mode */
 	struct hostmap_budget hmap; /* host map slots windows may use */
 	bool trap_installed;
-	struct vm_stat st;	/* event counters; gauges filled by vm_stat */
+	struct vm_stat st; /* event counters; gauges filled by vm_stat */
 };
 
 extern _Thread_local struct vm_task *vm_current;

@@ -275,7 +275,8 @@ SIGSAFE struct vma *mm_grow_stack(struct mm *mm, vaddr_t va)
 /* ---- mmap / munmap / mprotect / brk -------------------------------- */
 
 #define MM_PROT_MASK (VM_PROT_READ | VM_PROT_WRITE)
-#define MM_FLAGS_MASK (VM_MAP_SHARED | VM_MAP_PRIVATE | VM_MAP_FIXED | VM_MAP_ANON)
+#define MM_FLAGS_MASK \
+	(VM_MAP_SHARED | VM_MAP_PRIVATE | VM_MAP_FIXED | VM_MAP_ANON)
 
 static int mm_check_flags(int prot, int flags)
 {
@@ -299,8 +300,7 @@ static vaddr_t mm_place(struct mm *mm, vaddr_t hint, uint64_t len)
 	return vma_unmapped_area(mm, len);
 }
 
-uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
-		 int flags)
+uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot, int flags)
 {
 	vaddr_t va;
 	int err = mm_check_flags(prot, flags);
@@ -396,8 +396,7 @@ uint64_t mm_brk(struct mm *mm, vaddr_t new_end)
 	vaddr_t old_top = PAGE_ROUND_UP(mm->brk);
 	vaddr_t new_top = PAGE_ROUND_UP(new_end);
 
-	if (new_end == 0 || new_end < mm->start_brk ||
-	    new_end > mm->mmap_base)
+	if (new_end == 0 || new_end < mm->start_brk || new_end > mm->mmap_base)
 		return mm->brk;
 	if (new_top > old_top) {
 		if (!vma_range_free(mm, old_top, new_top) ||

@@ -42,21 +42,21 @@
 #include "mmu/trap.h"
 #include "vm/machine.h"
 
-#define MM_MMAP_MIN_ADDR	(64ULL << 10)	/* vm.mmap_min_addr */
-#define MM_START_BRK		(16ULL << 20)
-#define MM_STACK_MAX		(8ULL << 20)	/* RLIMIT_STACK */
-#define MM_STACK_INIT		(128ULL << 10)
-#define MM_STACK_GUARD_GAP	(256 * PAGE_SIZE) /* stack_guard_gap */
-#define MM_MMAP_GAP		(128ULL << 20)	/* Linux's minimum gap */
-#define MM_MAX_MAP_COUNT	65530		/* emulated vm.max_map_count */
-#define MM_TASK_SIZE_NATIVE	(64ULL << 30)
-#define MM_TASK_SIZE_TRACE	(1ULL << 47)
-#define MM_TASK_SIZE_MIN	(1ULL << 30)
+#define MM_MMAP_MIN_ADDR    (64ULL << 10) /* vm.mmap_min_addr */
+#define MM_START_BRK	    (16ULL << 20)
+#define MM_STACK_MAX	    (8ULL << 20) /* RLIMIT_STACK */
+#define MM_STACK_INIT	    (128ULL << 10)
+#define MM_STACK_GUARD_GAP  (256 * PAGE_SIZE) /* stack_guard_gap */
+#define MM_MMAP_GAP	    (128ULL << 20)    /* Linux's minimum gap */
+#define MM_MAX_MAP_COUNT    65530	      /* emulated vm.max_map_count */
+#define MM_TASK_SIZE_NATIVE (64ULL << 30)
+#define MM_TASK_SIZE_TRACE  (1ULL << 47)
+#define MM_TASK_SIZE_MIN    (1ULL << 30)
 
 /* Software PTE bits: what the host mapping of the page grants (native). */
-#define PTE_HMAP_R	(1ULL << 52)
-#define PTE_HMAP_W	(1ULL << 53)
-#define PTE_HMAP	(PTE_HMAP_R | PTE_HMAP_W)
+#define PTE_HMAP_R (1ULL << 52)
+#define PTE_HMAP_W (1ULL << 53)
+#define PTE_HMAP   (PTE_HMAP_R | PTE_HMAP_W)
 
 enum {
 	VMA_ANON = 1u << 0,
@@ -83,7 +83,7 @@ struct mm {
 	struct tlb tlb;		 /* software TLB of vm_access */
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
-	uint64_t rss_anon;	 /* present PTEs mapping anon frames */
+	uint64_t rss_anon; /* present PTEs mapping anon frames */
 	uint64_t rss_file, rss_shmem, swapents; /* 0 until file, shmem and
 						   swap pages exist */
 };

@@ -89,10 +89,10 @@ struct page {
 };
 
 struct phys {
-	int memfd;		/* backing store of emulated RAM */
-	uint64_t nr_pages;	/* number of frames, >= 1 */
-	uint8_t *direct_map;	/* nr_pages * PAGE_SIZE bytes */
-	struct page *mem_map;	/* nr_pages entries */
+	int memfd;	      /* backing store of emulated RAM */
+	uint64_t nr_pages;    /* number of frames, >= 1 */
+	uint8_t *direct_map;  /* nr_pages * PAGE_SIZE bytes */
+	struct page *mem_map; /* nr_pages entries */
 };
 
 /* Largest pool accepted: 2^36 frames (256 TiB); beyond it sizes overflow. */

@@ -21,8 +21,7 @@ SIGSAFE int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 	return 0;
 }
 
-SIGSAFE void rmap_del(struct vm *vm, struct page *pg, struct mm *mm,
-		      vaddr_t va)
+SIGSAFE void rmap_del(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 {
 	struct rmap_item **pp = &pg->rmap;
 

@@ -65,20 +65,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLAB_ALIGN 8
+#define SLAB_ALIGN	    8
 #define SLAB_WASTE_FRACTION 8
-#define BITS_PER_WORD 64
-#define HEAD_WORDS 3 /* head->slab_word[0..2] */
-#define TAIL_SW_WORDS 3 /* tail->slab_word[0..2] */
-#define TAIL_WORDS 5 /* ... then tail->slab_lru_word[0..1] */
-#define KMEM_CACHE_NAME "kmem_cache"
+#define BITS_PER_WORD	    64
+#define HEAD_WORDS	    3 /* head->slab_word[0..2] */
+#define TAIL_SW_WORDS	    3 /* tail->slab_word[0..2] */
+#define TAIL_WORDS	    5 /* ... then tail->slab_lru_word[0..1] */
+#define KMEM_CACHE_NAME	    "kmem_cache"
 
 enum { SLABS_FULL, SLABS_PARTIAL, SLABS_FREE, NR_SLAB_LISTS };
 
 struct slab_cache {
 	char name[SLAB_NAME_MAX];
 	struct slab_allocator *sa;
-	struct list_head list; /* in sa->caches */
+	struct list_head list;		       /* in sa->caches */
 	struct list_head slabs[NR_SLAB_LISTS]; /* head pages, by lru */
 	uint64_t nr_slabs[NR_SLAB_LISTS];
 	uint64_t active_objs;
@@ -309,8 +309,8 @@ static struct page *slab_head_of(const struct slab_cache *c, const void *obj)
 SIGSAFE void slab_free(struct slab_cache *c, void *obj)
 {
 	struct page *head = slab_head_of(c, obj);
-	size_t offset = (size_t)((uint8_t *)obj -
-				 (uint8_t *)slab_obj(c, head, 0));
+	size_t offset =
+		(size_t)((uint8_t *)obj - (uint8_t *)slab_obj(c, head, 0));
 	unsigned slot = (unsigned)(offset / c->size);
 	uint64_t *word, bit;
 
@@ -412,8 +412,8 @@ static bool slab_name_ok(const char *name)
 	       strnlen(name, SLAB_NAME_MAX) < SLAB_NAME_MAX;
 }
 
-int slab_cache_create(struct slab_allocator *sa, const char *name,
-		      size_t size, struct slab_cache **out)
+int slab_cache_create(struct slab_allocator *sa, const char *name, size_t size,
+		      struct slab_cache **out)
 {
 	struct slab_cache *c;
 
@@ -447,8 +447,8 @@ uint64_t slab_shrink(struct slab_allocator *sa)
 	struct list_head *pos;
 
 	list_for_each(pos, &sa->caches)
-		nr_frames += cache_shrink(list_entry(pos, struct slab_cache,
-						     list));
+		nr_frames +=
+			cache_shrink(list_entry(pos, struct slab_cache, list));
 	return nr_frames;
 }
 
@@ -471,11 +471,10 @@ void slab_cache_get_stats(const struct slab_cache *c,
 }
 
 /* snprintf at buf+pos, tolerating pos >= len; returns the new pos. */
-static size_t info_put(char *buf, size_t len, size_t pos, const char *fmt,
-		       ...) __attribute__((format(printf, 4, 5)));
+static size_t info_put(char *buf, size_t len, size_t pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static size_t info_put(char *buf, size_t len, size_t pos, const char *fmt,
-		       ...)
+static size_t info_put(char *buf, size_t len, size_t pos, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

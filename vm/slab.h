@@ -26,11 +26,11 @@
 
 #include "vm/buddy.h"
 
-#define SLAB_NAME_MAX 24	/* bytes of a name, with its NUL */
-#define SLAB_MAX_ORDER 3	/* slabs are 1..8 frames */
-#define SLAB_MAX_SIZE (PAGE_SIZE << SLAB_MAX_ORDER) /* largest object */
-#define SLAB_MIN_SIZE 16	/* smaller objects are rounded up to it */
-#define SLAB_FREE_KEPT 2	/* empty slabs a cache keeps before shrink */
+#define SLAB_NAME_MAX  24 /* bytes of a name, with its NUL */
+#define SLAB_MAX_ORDER 3  /* slabs are 1..8 frames */
+#define SLAB_MAX_SIZE  (PAGE_SIZE << SLAB_MAX_ORDER) /* largest object */
+#define SLAB_MIN_SIZE  16 /* smaller objects are rounded up to it */
+#define SLAB_FREE_KEPT 2  /* empty slabs a cache keeps before shrink */
 
 struct slab_cache;
 struct slab_allocator;
@@ -47,8 +47,8 @@ void slab_allocator_destroy(struct slab_allocator *sa);
  * Returns 0 and *out, -EINVAL for a bad size/name, -ENOMEM when no frame is
  * left for the descriptor.
  */
-int slab_cache_create(struct slab_allocator *sa, const char *name,
-		      size_t size, struct slab_cache **out);
+int slab_cache_create(struct slab_allocator *sa, const char *name, size_t size,
+		      struct slab_cache **out);
 /* The cache must be empty (no live objects).  Frees its slabs. */
 void slab_cache_destroy(struct slab_cache *c);
 

@@ -142,8 +142,8 @@ bool task_valid(const struct vm_task *t)
 	return t && t->magic == TASK_MAGIC;
 }
 
-int vm_spawn(struct vm *vm, const char *name, int oom_score_adj,
-	     vm_task_fn fn, void *arg)
+int vm_spawn(struct vm *vm, const char *name, int oom_score_adj, vm_task_fn fn,
+	     void *arg)
 {
 	struct vm_task *t;
 	int err;

@@ -16,35 +16,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PAGE_SHIFT	12
-#define PAGE_SIZE	(1UL << PAGE_SHIFT)
-#define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  (1UL << PAGE_SHIFT)
+#define PAGE_MASK  (~(PAGE_SIZE - 1))
 
-#define PAGE_ALIGNED(x)	(((uint64_t)(x) & (PAGE_SIZE - 1)) == 0)
-#define PAGE_ROUND_UP(x) (((uint64_t)(x) + PAGE_SIZE - 1) & PAGE_MASK)
-#define PAGE_ROUND_DOWN(x) ((uint64_t)(x) & PAGE_MASK)
+#define PAGE_ALIGNED(x)	   (((uint64_t)(x) & (PAGE_SIZE - 1)) == 0)
+#define PAGE_ROUND_UP(x)   (((uint64_t)(x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define PAGE_ROUND_DOWN(x) ((uint64_t)(x)&PAGE_MASK)
 
-typedef uint64_t pfn_t;		/* physical frame number in emulated RAM */
-typedef uint64_t vaddr_t;	/* emulated virtual address */
-typedef uint64_t pte_t;		/* a page-table entry, any level */
-typedef uint64_t swp_entry_t;	/* (area, slot) of a swapped page */
+typedef uint64_t pfn_t;	      /* physical frame number in emulated RAM */
+typedef uint64_t vaddr_t;     /* emulated virtual address */
+typedef uint64_t pte_t;	      /* a page-table entry, any level */
+typedef uint64_t swp_entry_t; /* (area, slot) of a swapped page */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-#define likely(x) __builtin_expect(!!(x), 1)
+	((type *)((char *)(ptr)-offsetof(type, member)))
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)   ((a) < (b) ? (a) : (b))
+#define MAX(a, b)   ((a) > (b) ? (a) : (b))
 
 /* Marks functions that may run inside the SIGSEGV handler (see above). */
 #define SIGSAFE
 
 /* Always-on assertion: one line on stderr via write(2), then abort(). */
-#define BUG_ON(cond)                                                   \
-	do {                                                           \
-		if (unlikely(cond))                                    \
-			vm_bug(__FILE__, __LINE__, #cond);             \
+#define BUG_ON(cond)                                       \
+	do {                                               \
+		if (unlikely(cond))                        \
+			vm_bug(__FILE__, __LINE__, #cond); \
 	} while (0)
 
 /* SIGSAFE: never returns. */

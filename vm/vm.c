@@ -28,7 +28,7 @@
 #include "vm/mm.h"
 #include "vm/rmap.h"
 
-#define VM_MAGIC 0x766d656du
+#define VM_MAGIC	    0x766d656du
 #define VM_MAX_FAULT_AROUND 64
 /* Below this many host map slots native mode is not worth running. */
 #define VM_MIN_MAP_COUNT 4096
@@ -63,12 +63,14 @@ static void say(char *err, size_t len, const char *fmt, ...)
 
 static int check_config(const struct vm_config *c, char *err, size_t len)
 {
-	uint64_t limit = c->mode == VM_MODE_NATIVE ? (1ULL << 46)
-						   : MM_TASK_SIZE_TRACE;
+	uint64_t limit = c->mode == VM_MODE_NATIVE ? (1ULL << 46) :
+						     MM_TASK_SIZE_TRACE;
 
 	if (c->mem_bytes == 0 || !PAGE_ALIGNED(c->mem_bytes))
-		say(err, len, "memory size %llu is not a positive multiple "
-			      "of 4096 bytes", (unsigned long long)c->mem_bytes);
+		say(err, len,
+		    "memory size %llu is not a positive multiple "
+		    "of 4096 bytes",
+		    (unsigned long long)c->mem_bytes);
 	else if (c->mode != VM_MODE_NATIVE && c->mode != VM_MODE_TRACE)
 		say(err, len, "unknown mode %d", (int)c->mode);
 	else if (c->swappiness < 0 || c->swappiness > 200)
@@ -84,14 +86,17 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		say(err, len, "unknown policy '%s' (known: linux)", c->policy);
 	else if (c->anon_fault_around > VM_MAX_FAULT_AROUND ||
 		 (c->anon_fault_around & (c->anon_fault_around - 1)))
-		say(err, len, "anon_fault_around %u is not a power of two up "
-			      "to %d", c->anon_fault_around,
-		    VM_MAX_FAULT_AROUND);
-	else if (c->task_size && (!PAGE_ALIGNED(c->task_size) ||
-				  c->task_size < MM_TASK_SIZE_MIN ||
-				  c->task_size > limit))
-		say(err, len, "task size %llu is not a page multiple in "
-			      "[%llu, %llu]", (unsigned long long)c->task_size,
+		say(err, len,
+		    "anon_fault_around %u is not a power of two up "
+		    "to %d",
+		    c->anon_fault_around, VM_MAX_FAULT_AROUND);
+	else if (c->task_size &&
+		 (!PAGE_ALIGNED(c->task_size) ||
+		  c->task_size < MM_TASK_SIZE_MIN || c->task_size > limit))
+		say(err, len,
+		    "task size %llu is not a page multiple in "
+		    "[%llu, %llu]",
+		    (unsigned long long)c->task_size,
 		    (unsigned long long)MM_TASK_SIZE_MIN,
 		    (unsigned long long)limit);
 	else
@@ -108,7 +113,8 @@ static int create_caches(struct vm *vm)
 	} caches[] = {
 		{ "task_struct", sizeof(struct vm_task),
 		  offsetof(struct vm, task_cache) },
-		{ "mm_struct", sizeof(struct mm), offsetof(struct vm, mm_cache) },
+		{ "mm_struct", sizeof(struct mm),
+		  offsetof(struct vm, mm_cache) },
 		{ "vm_area_struct", sizeof(struct vma),
 		  offsetof(struct vm, vma_cache) },
 		{ "anon_vma_chain", sizeof(struct rmap_item),
@@ -149,10 +155,12 @@ static int setup_native(struct vm *vm, char *err, size_t len)
 		return (int)have;
 	}
 	if (have < VM_MIN_MAP_COUNT) {
-		say(err, len, "vm.max_map_count is %ld; native mode needs at "
-			      "least %d, and %llu to keep every frame mapped "
-			      "(sysctl -w vm.max_map_count=%llu), or use trace "
-			      "mode", have, VM_MIN_MAP_COUNT,
+		say(err, len,
+		    "vm.max_map_count is %ld; native mode needs at "
+		    "least %d, and %llu to keep every frame mapped "
+		    "(sysctl -w vm.max_map_count=%llu), or use trace "
+		    "mode",
+		    have, VM_MIN_MAP_COUNT,
 		    (unsigned long long)vm_map_count_wanted(vm),
 		    (unsigned long long)vm_map_count_wanted(vm));
 		return -EINVAL;
@@ -209,9 +217,10 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 	int rc = phys_init(&vm->phys, vm->cfg.mem_bytes >> PAGE_SHIFT, &step);
 
 	if (rc < 0) {
-		say(err, len, "cannot create emulated RAM of %llu bytes (%s): "
-			      "%s", (unsigned long long)vm->cfg.mem_bytes,
-		    step, strerror(-rc));
+		say(err, len,
+		    "cannot create emulated RAM of %llu bytes (%s): "
+		    "%s",
+		    (unsigned long long)vm->cfg.mem_bytes, step, strerror(-rc));
 		return rc;
 	}
 	buddy_config_init(&bcfg);
@@ -223,8 +232,9 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 	if (!rc)
 		rc = setup_zero_page(vm);
 	if (rc < 0) {
-		say(err, len, "emulated RAM of %llu bytes is too small for the "
-			      "kernel's own structures",
+		say(err, len,
+		    "emulated RAM of %llu bytes is too small for the "
+		    "kernel's own structures",
 		    (unsigned long long)vm->cfg.mem_bytes);
 		return rc;
 	}
@@ -252,9 +262,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	vm->cfg = *cfg;
 	vm->zero_pfn = (pfn_t)-1;
 	vm->next_pid = 1;
-	vm->task_size = cfg->task_size ? cfg->task_size
-		      : cfg->mode == VM_MODE_NATIVE ? MM_TASK_SIZE_NATIVE
-						    : MM_TASK_SIZE_TRACE;
+	vm->task_size = cfg->task_size		    ? cfg->task_size :
+			cfg->mode == VM_MODE_NATIVE ? MM_TASK_SIZE_NATIVE :
+						      MM_TASK_SIZE_TRACE;
 	list_init(&vm->tasks);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->task_exited, NULL);
@@ -405,8 +415,7 @@ uint64_t vm_brk(struct vm_task *t, uint64_t new_end)
 
 void *vm_ptr(struct vm_task *t, uint64_t va)
 {
-	if (!task_valid(t) || !t->mm || !t->mm->win ||
-	    va >= t->mm->task_size)
+	if (!task_valid(t) || !t->mm || !t->mm->win || va >= t->mm->task_size)
 		return NULL;
 	return trap_window_addr(t->mm->win, va);
 }

@@ -37,18 +37,18 @@ enum vm_mode {
 };
 
 struct vm_config {
-	uint64_t mem_bytes;	   /* emulated RAM (multiple of 4 KiB) */
-	uint64_t swap_bytes;	   /* swap size; 0 = no swap */
-	const char *swap_path;	   /* NULL: unlinked temporary file */
-	const char *log_path;	   /* SQLite event log; NULL: none */
-	const char *policy;	   /* replacement policy name ("linux") */
-	int swappiness;		   /* 0..200, default 60 */
-	int min_free_kbytes;	   /* 0: computed as Linux does */
+	uint64_t mem_bytes;	    /* emulated RAM (multiple of 4 KiB) */
+	uint64_t swap_bytes;	    /* swap size; 0 = no swap */
+	const char *swap_path;	    /* NULL: unlinked temporary file */
+	const char *log_path;	    /* SQLite event log; NULL: none */
+	const char *policy;	    /* replacement policy name ("linux") */
+	int swappiness;		    /* 0..200, default 60 */
+	int min_free_kbytes;	    /* 0: computed as Linux does */
 	int watermark_scale_factor; /* 1..3000, default 10 */
-	bool kswapd;		   /* run the kswapd thread */
+	bool kswapd;		    /* run the kswapd thread */
 	enum vm_mode mode;
 	uint64_t seed;
-	uint64_t task_size;	   /* emulated VA span per task; 0: default
+	uint64_t task_size;	    /* emulated VA span per task; 0: default
 				      (64 GiB native, 2^47 trace) */
 	unsigned anon_fault_around; /* pages (power of two, <= 64) that one
 				      write fault on untouched anonymous
@@ -64,18 +64,18 @@ enum vm_exit_reason {
 
 struct vm_exit {
 	enum vm_exit_reason reason;
-	int code;		/* return value of the task function */
-	uint64_t fault_va;	/* VM_EXIT_SEGV: the offending address */
+	int code;	   /* return value of the task function */
+	uint64_t fault_va; /* VM_EXIT_SEGV: the offending address */
 };
 
 /* Protections and flags for vm_mmap / vm_mprotect. */
-#define VM_PROT_NONE	0x0
-#define VM_PROT_READ	0x1
-#define VM_PROT_WRITE	0x2
-#define VM_MAP_SHARED	0x01
-#define VM_MAP_PRIVATE	0x02
-#define VM_MAP_FIXED	0x10
-#define VM_MAP_ANON	0x20
+#define VM_PROT_NONE   0x0
+#define VM_PROT_READ   0x1
+#define VM_PROT_WRITE  0x2
+#define VM_MAP_SHARED  0x01
+#define VM_MAP_PRIVATE 0x02
+#define VM_MAP_FIXED   0x10
+#define VM_MAP_ANON    0x20
 
 /*
  * Counters, named as in /proc/vmstat where Linux has them; the rest are
@@ -83,8 +83,8 @@ struct vm_exit {
  */
 struct vm_stat {
 	/* /proc/vmstat */
-	uint64_t pgfault;	/* faults that changed a PTE (minor + major) */
-	uint64_t pgmajfault;	/* faults that needed I/O */
+	uint64_t pgfault;    /* faults that changed a PTE (minor + major) */
+	uint64_t pgmajfault; /* faults that needed I/O */
 	uint64_t pswpin, pswpout;
 	uint64_t pgscan_kswapd, pgscan_direct;
 	uint64_t pgsteal_kswapd, pgsteal_direct;
@@ -92,18 +92,18 @@ struct vm_stat {
 	uint64_t oom_kill;
 	uint64_t pgalloc_normal, pgfree;
 	uint64_t nr_free_pages;
-	uint64_t nr_anon_pages;	/* anon frames in use */
+	uint64_t nr_anon_pages; /* anon frames in use */
 	uint64_t nr_page_table_pages;
 	/* emulator-only */
 	uint64_t cow_fault;	/* COW breaks that copied the frame */
 	uint64_t cow_reuse;	/* COW breaks that reused a sole-owner frame */
-	uint64_t zero_page_map;	/* reads mapped to the shared zero frame */
+	uint64_t zero_page_map; /* reads mapped to the shared zero frame */
 	uint64_t tlb_refill;	/* native: PTE valid, host mapping missing */
 	uint64_t dirty_trap;	/* native: first write to a clean page */
 	uint64_t segv;		/* emulated SIGSEGVs delivered */
 	uint64_t tlb_hit, tlb_miss, tlb_flush; /* trace-mode software TLB */
-	uint64_t hmap_flush;	/* native: windows flushed for map slots */
-	uint64_t fault_around;	/* pages mapped ahead by anon_fault_around */
+	uint64_t hmap_flush;   /* native: windows flushed for map slots */
+	uint64_t fault_around; /* pages mapped ahead by anon_fault_around */
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);
@@ -112,8 +112,8 @@ void vm_config_init(struct vm_config *cfg);
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 
-int vm_spawn(struct vm *vm, const char *name, int oom_score_adj,
-	     vm_task_fn fn, void *arg);
+int vm_spawn(struct vm *vm, const char *name, int oom_score_adj, vm_task_fn fn,
+	     void *arg);
 int vm_wait(struct vm *vm, int pid, struct vm_exit *ex);
 
 uint64_t vm_mmap(struct vm_task *t, uint64_t hint, size_t len, int prot,

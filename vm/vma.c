@@ -85,8 +85,7 @@ static void vma_free(struct mm *mm, struct vma *v)
 
 static bool vma_mergeable(const struct vma *a, const struct vma *b)
 {
-	return a->end == b->start && a->prot == b->prot &&
-	       a->flags == b->flags;
+	return a->end == b->start && a->prot == b->prot && a->flags == b->flags;
 }
 
 /* Merge v with its neighbours where allowed; returns the surviving VMA. */

@@ -12,6 +12,7 @@
 
 #include "vm/machine.h"
 
+/* clang-format off */
 #define STAT(name, linux) { #name, offsetof(struct vm_stat, name), linux }
 
 static const struct {
@@ -33,6 +34,7 @@ static const struct {
 	STAT(tlb_miss, 0),	  STAT(tlb_flush, 0),
 	STAT(hmap_flush, 0),	  STAT(fault_around, 0),
 };
+/* clang-format on */
 
 static int vmstat_text(struct vm *vm, char *buf, size_t len)
 {

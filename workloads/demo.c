@@ -6,7 +6,7 @@
 
 #include "vm/types.h"
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
+#define RW   (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
 
 static uint64_t wl_pattern(int pid, uint64_t va)
@@ -37,8 +37,7 @@ static int wl_check(struct vm_task *t, uint64_t va, uint64_t v)
 	return *p != v;
 }
 
-static void wl_fill(struct vm_task *t, uint64_t base, uint64_t npages,
-		    int pid)
+static void wl_fill(struct vm_task *t, uint64_t base, uint64_t npages, int pid)
 {
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t va = base + i * PAGE_SIZE;
@@ -47,8 +46,7 @@ static void wl_fill(struct vm_task *t, uint64_t base, uint64_t npages,
 	}
 }
 
-static int wl_verify(struct vm_task *t, uint64_t base, uint64_t npages,
-		     int pid)
+static int wl_verify(struct vm_task *t, uint64_t base, uint64_t npages, int pid)
 {
 	int bad = 0;
 
@@ -84,8 +82,7 @@ static int wl_cow_child_fn(struct vm_task *t, void *arg)
 
 	/* Overwrite our half: each store breaks COW on that page. */
 	wl_fill(t, c->base + c->first * PAGE_SIZE, half, vm_getpid(t));
-	bad += wl_verify(t, c->base + c->first * PAGE_SIZE, half,
-			 vm_getpid(t));
+	bad += wl_verify(t, c->base + c->first * PAGE_SIZE, half, vm_getpid(t));
 	return bad;
 }
 
@@ -118,8 +115,8 @@ int wl_fork_cow(struct vm_task *t, void *arg)
 int wl_zero_reader(struct vm_task *t, void *arg)
 {
 	const struct wl_demo_args *a = arg;
-	uint64_t base = vm_mmap(t, 0, a->npages * PAGE_SIZE, VM_PROT_READ,
-				ANON);
+	uint64_t base =
+		vm_mmap(t, 0, a->npages * PAGE_SIZE, VM_PROT_READ, ANON);
 	int bad = 0;
 
 	if (vm_mmap_failed(base))

@@ -20,18 +20,18 @@
 #include "tests/lib/vmtest.h"
 #include "vm/buddy.h"
 
-#define POOL_PAGES (1ULL << 18) /* 1 GiB */
-#define RUNS 7
-#define PAIRS_A 4000000ULL
-#define PAIRS_B 2000000ULL
-#define ORDERS_B 6 /* orders 0..5 */
-#define FILL_NUM 1 /* pre-fill to FILL_NUM/FILL_DEN of the pool */
-#define FILL_DEN 2
+#define POOL_PAGES     (1ULL << 18) /* 1 GiB */
+#define RUNS	       7
+#define PAIRS_A	       4000000ULL
+#define PAIRS_B	       2000000ULL
+#define ORDERS_B       6 /* orders 0..5 */
+#define FILL_NUM       1 /* pre-fill to FILL_NUM/FILL_DEN of the pool */
+#define FILL_DEN       2
 #define LAZY_THRESHOLD 16
-#define REF_A 3.2e6
-#define REF_B 1.7e6
-#define SEED 42
-#define NS_PER_S 1e9
+#define REF_A	       3.2e6
+#define REF_B	       1.7e6
+#define SEED	       42
+#define NS_PER_S       1e9
 
 struct blk {
 	pfn_t pfn;

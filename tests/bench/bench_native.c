@@ -52,20 +52,20 @@
 #include "tests/lib/benchutil.h"
 #include "vm/vm.h"
 
-#define REPS 7
-#define NPAGES 4096ULL /* 16 MiB regions */
-#define NBYTES (NPAGES << PAGE_SHIFT)
-#define MEM_BYTES (256ULL << 20)
-#define HOT_PAGES 64ULL /* one per TLB set: all fit */
-#define HIT_ACCESSES (1ULL << 22)
+#define REPS	      7
+#define NPAGES	      4096ULL /* 16 MiB regions */
+#define NBYTES	      (NPAGES << PAGE_SHIFT)
+#define MEM_BYTES     (256ULL << 20)
+#define HOT_PAGES     64ULL /* one per TLB set: all fit */
+#define HIT_ACCESSES  (1ULL << 22)
 #define MISS_ACCESSES (1ULL << 19)
-#define WARM_TOL 0.01 /* host faults per page from elsewhere */
-#define WARM_CYCLES 2 /* trace: munmap+mmap cycles, last one timed */
-#define NS_PER_US 1000.0
-#define TARGET_RATIO 3.0
-#define NOTE_LEN 256
+#define WARM_TOL      0.01 /* host faults per page from elsewhere */
+#define WARM_CYCLES   2	   /* trace: munmap+mmap cycles, last one timed */
+#define NS_PER_US     1000.0
+#define TARGET_RATIO  3.0
+#define NOTE_LEN      256
 
-#define PROT_RW (VM_PROT_READ | VM_PROT_WRITE)
+#define PROT_RW	      (VM_PROT_READ | VM_PROT_WRITE)
 #define MAP_PRIV_ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
 
 /* Counters around one timed loop. */
@@ -333,8 +333,8 @@ static int first_touch_fa_task(struct vm_task *t, void *arg)
 
 static void run_first_touch_fa(int r)
 {
-	struct touch_arg a = { .vm = bench_vm_fa(VM_MODE_NATIVE,
-						 FAULT_AROUND), .rep = r };
+	struct touch_arg a = { .vm = bench_vm_fa(VM_MODE_NATIVE, FAULT_AROUND),
+			       .rep = r };
 
 	task_run(a.vm, "first-touch-fa", first_touch_fa_task, &a);
 	vm_destroy(a.vm);
@@ -528,8 +528,8 @@ static const struct {
 };
 
 enum fig_unit {
-	U_US_PAGE, /* microseconds per page, counters per page */
-	U_NS_PAGE, /* nanoseconds per page, counters as totals */
+	U_US_PAGE,   /* microseconds per page, counters per page */
+	U_NS_PAGE,   /* nanoseconds per page, counters as totals */
 	U_NS_ACCESS, /* nanoseconds per vm_access, counters per access */
 };
 

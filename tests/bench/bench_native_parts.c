@@ -42,9 +42,9 @@
 #include "tests/lib/benchutil.h"
 #include "vm/types.h"
 
-#define REPS 7
-#define NPAGES 4096UL
-#define NBYTES (NPAGES << PAGE_SHIFT)
+#define REPS	  7
+#define NPAGES	  4096UL
+#define NBYTES	  (NPAGES << PAGE_SHIFT)
 #define RUN_PAGES 16UL
 #define NS_PER_US 1000.0
 /* movb $1, (%rax): the store (b) skips. */
@@ -52,16 +52,16 @@
 static const uint8_t store_insn[STORE_INSN_LEN] = { 0xc6, 0x00, 0x01 };
 
 enum handler_mode {
-	H_SKIP, /* (b) */
-	H_MAP1, /* (g) */
-	H_MAP_RUN, /* (h) */
+	H_SKIP,	       /* (b) */
+	H_MAP1,	       /* (g) */
+	H_MAP_RUN,     /* (h) */
 	H_MAP_RUN_POP, /* (h) with MAP_POPULATE */
 };
 
 static struct {
 	_Atomic int mode;
 	uint8_t *_Atomic win; /* the reservation: "window" */
-	uint8_t *dmap; /* direct map of the memfd */
+	uint8_t *dmap;	      /* direct map of the memfd */
 	int memfd;
 } st = { .memfd = -1 };
 

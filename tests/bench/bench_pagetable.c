@@ -33,19 +33,19 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/frame_stack.h"
 
-#define CHUNK_PAGES 16
-#define NR_CHUNKS 16384
-#define NR_DATA ((uint64_t)CHUNK_PAGES * NR_CHUNKS) /* 1 GiB */
+#define CHUNK_PAGES    16
+#define NR_CHUNKS      16384
+#define NR_DATA	       ((uint64_t)CHUNK_PAGES * NR_CHUNKS) /* 1 GiB */
 #define TABLE_HEADROOM 32768
-#define VA_BASE (1ULL << 40)
-#define VA_SPAN_SHIFT 40 /* 1 TiB */
-#define CHUNK_SHIFT (PAGE_SHIFT + 4)
-#define NR_SLOTS (1ULL << (VA_SPAN_SHIFT - CHUNK_SHIFT))
-#define LOOKUPS 2000000
-#define REPS 7
-#define HOT_PERCENT 10
-#define HOT_HITS 90
-#define ZIPF_S 1.0
+#define VA_BASE	       (1ULL << 40)
+#define VA_SPAN_SHIFT  40 /* 1 TiB */
+#define CHUNK_SHIFT    (PAGE_SHIFT + 4)
+#define NR_SLOTS       (1ULL << (VA_SPAN_SHIFT - CHUNK_SHIFT))
+#define LOOKUPS	       2000000
+#define REPS	       7
+#define HOT_PERCENT    10
+#define HOT_HITS       90
+#define ZIPF_S	       1.0
 
 struct bench {
 	struct frame_stack fs;

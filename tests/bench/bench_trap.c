@@ -27,11 +27,11 @@
 #include "mmu/trap.h"
 #include "vm/phys.h"
 
-#define NPAGES 2048
-#define REPS 7
+#define NPAGES	    2048
+#define REPS	    7
 #define RANGE_PAGES 64
-#define US_PER_S 1e6
-#define US_PER_NS 1e-3
+#define US_PER_S    1e6
+#define US_PER_NS   1e-3
 
 enum bare_mode { BARE_MPROTECT, BARE_MMAP, BARE_MMAP_POPULATE };
 

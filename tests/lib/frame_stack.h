@@ -22,8 +22,8 @@ struct frame_stack {
 	struct phys ph;
 	pfn_t *free_pfns; /* stack of free pfns, top at nr_free - 1 */
 	uint64_t nr_free;
-	bool *in_use; /* per pfn: handed out */
-	bool poison; /* fill handed-out frames with FSTACK_POISON */
+	bool *in_use;		 /* per pfn: handed out */
+	bool poison;		 /* fill handed-out frames with FSTACK_POISON */
 	uint64_t fail_countdown; /* > 0: that many allocs on, one fails */
 	uint64_t nr_allocs, nr_failed, nr_frees, bad_frees;
 };

@@ -82,8 +82,8 @@ struct vm *vmtest_create_cfg(const struct vm_config *cfg)
 uint64_t vmtest_seed(const char *test)
 {
 	const char *env = getenv("SEED");
-	uint64_t seed = env ? strtoull(env, NULL, 0)
-			    : (uint64_t)time(NULL) ^ (uint64_t)clock();
+	uint64_t seed = env ? strtoull(env, NULL, 0) :
+			      (uint64_t)time(NULL) ^ (uint64_t)clock();
 
 	if (!seed)
 		seed = 1;
@@ -189,8 +189,8 @@ int vmtest_cpu_load(struct vm_task *t, uint64_t va, uint8_t *v)
 
 uint64_t vmtest_slab_pages(struct vm *vm)
 {
-	struct slab_cache *c[] = { vm->task_cache, vm->mm_cache,
-				   vm->vma_cache, vm->rmap_cache };
+	struct slab_cache *c[] = { vm->task_cache, vm->mm_cache, vm->vma_cache,
+				   vm->rmap_cache };
 	struct slab_cache_stats st;
 	uint64_t n = 0;
 
