@@ -203,24 +203,26 @@ uint64_t vmtest_slab_pages(struct vm *vm)
 	return n;
 }
 
-uint64_t vmtest_clear_young(struct vm_task *t, uint64_t va, unsigned npages)
+/* op over npages at va, under the machine lock. */
+static uint64_t ad_op(struct vm_task *t, uint64_t va, unsigned npages,
+		      uint64_t (*op)(struct mm *, vaddr_t, vaddr_t))
 {
 	uint64_t n;
 
 	vm_lock(t->vm);
-	n = mm_clear_young(t->mm, va, va + (uint64_t)npages * PAGE_SIZE);
+	n = op(t->mm, va, va + (uint64_t)npages * PAGE_SIZE);
 	vm_unlock(t->vm);
 	return n;
 }
 
+uint64_t vmtest_clear_young(struct vm_task *t, uint64_t va, unsigned npages)
+{
+	return ad_op(t, va, npages, mm_clear_young);
+}
+
 uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages)
 {
-	uint64_t n;
-
-	vm_lock(t->vm);
-	n = mm_clean(t->mm, va, va + (uint64_t)npages * PAGE_SIZE);
-	vm_unlock(t->vm);
-	return n;
+	return ad_op(t, va, npages, mm_clean);
 }
 
 void vmtest_shrink_map_budget(struct vm *vm, long room)
