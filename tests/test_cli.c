@@ -110,6 +110,12 @@ static void test_cli_bad_input(void **state)
 			   "--mode 'fast' is not native or trace");
 	expect_usage_error((const char *const[]){ "run", "--seed", "-3", NULL },
 			   "--seed '-3' is not a number");
+	expect_usage_error((const char *const[]){ "run", "--fault-around", "x",
+						  NULL },
+			   "--fault-around 'x' is not a power of two");
+	expect_usage_error((const char *const[]){ "run", "--fault-around", "3",
+						  NULL },
+			   "--fault-around '3' is not a power of two up to 64");
 }
 
 static void test_cli_demo_runs(void **state)
@@ -133,11 +139,32 @@ static void test_cli_demo_runs(void **state)
 	}
 }
 
+/* The knob reaches the machine: the demo's faults map blocks. */
+static void test_cli_fault_around(void **state)
+{
+	static struct result r;
+	const char *line;
+
+	(void)state;
+	run(&r, (const char *const[]){ "run", "--mem", "16M", "--fault-around",
+				       "16", NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "fill-verify  exit 0: ok"));
+	line = strstr(r.out, "\nvmemu_fault_around ");
+	assert_non_null(line);
+	assert_true(atol(line + strlen("\nvmemu_fault_around ")) > 0);
+	run(&r, (const char *const[]){ "run", "--mem", "16M", NULL });
+	line = strstr(r.out, "\nvmemu_fault_around ");
+	assert_non_null(line);
+	assert_int_equal(atol(line + strlen("\nvmemu_fault_around ")), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_bad_input),
 		cmocka_unit_test(test_cli_demo_runs),
+		cmocka_unit_test(test_cli_fault_around),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

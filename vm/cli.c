@@ -17,13 +17,17 @@
 #include "vm/vm.h"
 #include "workloads/demo.h"
 
-#define EXIT_USAGE 2
-#define PAGE	   4096ULL
+#define EXIT_USAGE	 2
+#define FAULT_AROUND_MAX 64 /* vm_config.anon_fault_around */
+#define PAGE		 4096ULL
 
 static const char usage[] =
 	"usage: vmemu run [--mem SIZE] [--mode native|trace] [--seed N]\n"
-	"  SIZE takes K, M or G (e.g. 64M).  With no workload flags, runs the\n"
-	"  built-in demonstration.  Not in this build yet: --swap, --policy,\n"
+	"                 [--fault-around PAGES]\n"
+	"  SIZE takes K, M or G (e.g. 64M).  --fault-around: one write fault\n"
+	"  on untouched anonymous memory maps PAGES (a power of two up to 64),\n"
+	"  like Linux's multi-size THP; default 1, exact 4 KiB faults.  Runs\n"
+	"  the built-in demonstration.  Not in this build yet: --swap, --policy,\n"
 	"  --log, -w WORKLOAD, vmemu report, vmemu query.\n";
 
 static int die(const char *fmt, ...)
@@ -77,6 +81,18 @@ static uint64_t parse_size(const char *s, bool *ok)
 	return v << shift;
 }
 
+/* A whole non-negative decimal (or 0x hex) number; 0, or -1. */
+static int parse_number(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || *end ? -1 : 0;
+}
+
 static int parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	for (int i = 0; i < argc; i++) {
@@ -89,9 +105,9 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 			exit(0);
 		}
 		if (strcmp(opt, "--mem") && strcmp(opt, "--mode") &&
-		    strcmp(opt, "--seed"))
+		    strcmp(opt, "--seed") && strcmp(opt, "--fault-around"))
 			return die("run: unknown option '%s' (this build has "
-				   "--mem, --mode, --seed)",
+				   "--mem, --mode, --seed, --fault-around)",
 				   opt);
 		if (!val)
 			return die("run: %s needs a value", opt);
@@ -109,13 +125,19 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg)
 					   val);
 			cfg->mode = strcmp(val, "native") ? VM_MODE_TRACE :
 							    VM_MODE_NATIVE;
-		} else {
-			char *end;
-			errno = 0;
-			cfg->seed = strtoull(val, &end, 0);
-			if (errno || *end || *val == '-')
+		} else if (strcmp(opt, "--seed") == 0) {
+			if (parse_number(val, &cfg->seed) < 0)
 				return die("run: --seed '%s' is not a number",
 					   val);
+		} else {
+			uint64_t n;
+
+			if (parse_number(val, &n) < 0 || n > FAULT_AROUND_MAX ||
+			    (n & (n - 1)))
+				return die("run: --fault-around '%s' is not a "
+					   "power of two up to %d",
+					   val, FAULT_AROUND_MAX);
+			cfg->anon_fault_around = (unsigned)n;
 		}
 	}
 	return 0;
