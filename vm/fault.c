@@ -213,7 +213,7 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
 }
 
 SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
-				       unsigned flags)
+				       unsigned flags, pte_t **ptepp)
 {
 	bool write = flags & FAULT_WRITE;
 	struct vma *v;
@@ -229,6 +229,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 		return FAULT_SEGV;
 	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
 		return FAULT_OOM;
+	*ptepp = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
 	if (pte_none(*ptep)) {
 		enum fault_result r = do_anonymous(mm, v, ptep, va, flags);
 
@@ -272,14 +273,17 @@ SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 	struct vm_task *self = vm_current;
 	bool own = self && self->mm == mm;
 	enum fault_result r;
+	pte_t *ptep;
 
 	vm_lock(vm);
 	if (own && atomic_load(&self->kill_reason)) {
 		vm_unlock(vm);
 		return TRAP_KILL;
 	}
-	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0));
-	if (r == FAULT_DONE && mm_hmap_install(mm, PAGE_ROUND_DOWN(va)) < 0)
+	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0),
+			 &ptep);
+	if (r == FAULT_DONE &&
+	    mm_hmap_install(mm, PAGE_ROUND_DOWN(va), ptep) < 0)
 		r = FAULT_OOM; /* the host refused a mapping even after a flush */
 	if (r != FAULT_DONE && self)
 		fault_kill(self, r, va);
@@ -292,7 +296,7 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	struct vm *vm;
 	struct mm *mm;
 	enum fault_result r;
-	pte_t pte;
+	pte_t pte, *ptep;
 
 	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
@@ -306,9 +310,9 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 		task_exit_if_killed(t);
 		return -EFAULT;
 	}
-	r = fault_handle(mm, va, write ? FAULT_WRITE : 0);
+	r = fault_handle(mm, va, write ? FAULT_WRITE : 0, &ptep);
 	if (r == FAULT_DONE) {
-		pte = *pt_walk(&mm->pt, va);
+		pte = *ptep;
 		tlb_fill(&mm->tlb, PAGE_ROUND_DOWN(va),
 			 (pte & PTE_WRITE) && (pte & PTE_DIRTY));
 		vm_unlock(vm);

@@ -22,7 +22,9 @@ enum fault_result {
 	FAULT_OOM,	/* no frame for the page, a table or an rmap item */
 };
 
-enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags);
+/* On FAULT_DONE, *ptepp is va's PTE slot (present), for the caller. */
+enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags,
+			       pte_t **ptepp);
 
 /* The trap resolver registered with trap_install (native mode). */
 enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va, bool write);

@@ -92,9 +92,8 @@ static SIGSAFE void hmap_make_room(struct mm *mm)
 	}
 }
 
-SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va)
+SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep)
 {
-	pte_t *ptep = pt_walk(&mm->pt, va);
 	pte_t pte = *ptep;
 	unsigned idx = PT_INDEX(0, va);
 	long lo = 0, hi = 1;

@@ -114,9 +114,10 @@ void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
 /*
  * SIGSAFE, native.  Make the host mapping of va agree with its PTE
  * (read-only unless writable and dirty), mapping a run of neighbours with
- * consecutive frames at once.  0 or -errno.
+ * consecutive frames at once.  ptep is va's PTE slot (from the fault
+ * that just resolved it).  0 or -errno.
  */
-int mm_hmap_install(struct mm *mm, vaddr_t va);
+int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep);
 /* SIGSAFE, native.  Revoke/downgrade host mappings in [start, end). */
 void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end);
 void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end);
