@@ -1,61 +1,63 @@
 /*
- * mmu/hostmap.h - the budget of host map slots (vm.max_map_count) that the
- * windows of one machine may use.
+ * mmu/hostmap.h - host mappings of window pages: the entries of native
+ * mode's emulated hardware TLB, as the host kernel keeps them.
  *
- * Every host mapping inside a window is one of the process's map slots,
- * and once the process is at vm.max_map_count the kernel refuses every
- * mmap - the emulator's and everybody else's (thread stacks, malloc,
- * SQLite).  So the emulated TLB keeps below a budget: the limit minus a
- * reserve for the rest of the process.
+ * Operations (all SIGSAFE, on ranges of npages >= 1 inside one window):
+ *   hostmap_map     map memfd frames pfn..pfn+npages-1 at va..va+npages
+ *                   pages (MAP_SHARED|MAP_FIXED) with the given protection;
+ *   hostmap_protect change the host protection of mapped pages;
+ *   hostmap_revoke  replace with a fresh PROT_NONE anonymous mapping (never
+ *                   munmap inside a window): a TLB shootdown.
+ * When the host refuses a mapping for lack of map slots (vm.max_map_count),
+ * hostmap_map returns -ENOMEM; the emulated kernel treats the host mappings
+ * as a TLB of finite size and flushes (revokes whole windows) to make room
+ * (vm/hosttlb.c, with the budget of mmu/mapslots.h).
  *
- * Counting slots exactly would mean reading /proc/self/maps on every
- * fault.  Instead each host-mapping call is charged its worst case (two
- * slots: it can split one mapping into three); only when that estimate
- * crosses the budget is the real count read, and the estimate reset to
- * it.  Adjacent mappings the kernel merged were overcharged, so the
- * recount usually finds room; when it does not, the caller flushes
- * windows (mm.c) and recounts.
+ * Ballast: at vm.max_map_count the host refuses every mmap, even one that
+ * would replace many mappings by one, so a revoke (the very operation that
+ * frees map slots) fails too.  While any window exists this module keeps
+ * HOSTMAP_BALLAST_VMAS one-page mappings of its own; hostmap_revoke and
+ * hostmap_protect unmap one at a time when the host says ENOMEM and retry,
+ * and re-create them after a success.
  *
- * Locking: the machine lock guards a budget.  hostmap_charge and
- * hostmap_recount are SIGSAFE (open/read/close only).
+ * Locking: none of its own; the emulated kernel serialises changes to one
+ * window (the machine lock).  Ballast slots and statistics are atomics.
  */
 #ifndef VMEMU_HOSTMAP_H
 #define VMEMU_HOSTMAP_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 
-/* Slots a single host-mapping call may add. */
-#define HOSTMAP_CALL_COST 2
-/* Minimum slots left to the rest of the process. */
-#define HOSTMAP_MIN_RESERVE 512
-/* Charges without a check after the windows could not make room. */
-#define HOSTMAP_HOLDOFF 4096
+#include "base/types.h"
+#include "mmu/trap.h"
 
-struct hostmap_budget {
-	long limit;	   /* slots the process may hold */
-	long est;	   /* upper bound of the slots it holds now */
-	long holdoff;	   /* charges left before checking again */
-	uint64_t recounts; /* times /proc/self/maps was read */
+/* Spare map slots released when the host is at vm.max_map_count. */
+#define HOSTMAP_BALLAST_VMAS 4
+
+/* Host protections of a window page. */
+enum {
+	HOSTMAP_PROT_NONE = 0,
+	HOSTMAP_PROT_READ = 1,
+	HOSTMAP_PROT_RW = 3,
+	/* Or-ed into hostmap_map's prot: populate the host PTEs now (a run
+	 * the task is about to write, to save the host a fault per page). */
+	HOSTMAP_POPULATE = 0x10,
 };
 
-/* Budget for a host limit of max_map_count: limit - max(1/8, reserve). */
-void hostmap_budget_init(struct hostmap_budget *b, long max_map_count);
-/* SIGSAFE.  Number of mappings of this process now, or -errno. */
-long hostmap_count(void);
-/* SIGSAFE.  Reset the estimate to the real count; true if within budget. */
-bool hostmap_recount(struct hostmap_budget *b);
-/*
- * SIGSAFE.  Charge one host-mapping call; true while within budget (after
- * a recount if the estimate crossed it).
- */
-bool hostmap_charge(struct hostmap_budget *b);
-/*
- * SIGSAFE.  Flushing every window did not bring the process under budget:
- * the rest of the process holds the slots.  Stop checking for
- * HOSTMAP_HOLDOFF charges (a recount per fault would only cost time); the
- * host's own -ENOMEM still stops a mapping that does not fit.
- */
-void hostmap_give_up(struct hostmap_budget *b);
+/* SIGSAFE; 0 or -errno (-EINVAL for a range outside w or a bad prot). */
+int hostmap_map(struct trap_window *w, vaddr_t va, int memfd, pfn_t pfn,
+		size_t npages, int prot);
+int hostmap_protect(struct trap_window *w, vaddr_t va, size_t npages, int prot);
+int hostmap_revoke(struct trap_window *w, vaddr_t va, size_t npages);
+
+/* Ballast: trap.c fills it with the first window, drains after the last. */
+void hostmap_ballast_fill(void);
+void hostmap_ballast_drain(void);
+
+/* Host-mapping calls that succeeded, process-wide. */
+struct hostmap_stats {
+	uint64_t maps, protects, revokes;
+};
+void hostmap_get_stats(struct hostmap_stats *st);
 
 #endif /* VMEMU_HOSTMAP_H */

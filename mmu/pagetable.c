@@ -1,8 +1,9 @@
 /*
  * mmu/pagetable.c - 4-level page tables kept in emulated RAM.
  *
- * A table is one frame from s->alloc, read and written through the direct
- * map.  An upper entry is PTE_TABLE | pfn of the next table; a leaf is
+ * A table is one frame from s->mem.alloc, read and written at
+ * s->mem.frames (the kernel's direct map); its bookkeeping is the struct
+ * pt_meta the kernel keeps for the frame.  An upper entry is PTE_TABLE | pfn of the next table; a leaf is
  * whatever the caller stores (present PTE, swap entry, file marker).
  *
  *   pgd_pfn -> PGD[PT_INDEX(3, va)] -> PUD[..(2, va)] -> PMD[..(1, va)]
@@ -13,12 +14,13 @@
  * emptied one), cascading up to, never including, the PGD.
  *
  * Invariants (1-4 are the contract's, pt_check walks them all):
- *  1. A table's page->private = its number of non-none entries.
- *  2. No table below the PGD is empty; every table frame has PG_pgtable.
+ *  1. A table's meta nr_used = its number of non-none entries.
+ *  2. No table below the PGD is empty; every table's meta has the magic.
  *  3. s->nr_tables = tables reachable from the PGD = frames taken from
- *     s->alloc and not given back (every failing path frees what it took).
+ *     s->mem.alloc and not given back (every failing path frees what it
+ *     took).
  *  4. Upper entries are exactly PTE_TABLE | pfn of a valid frame.
- *  5. A table's page->index = table_tag(base va it maps, its level).
+ *  5. A table's meta tag = table_tag(base va it maps, its level).
  *
  * Recursion (range walks, destroy, check) is bounded by PT_LEVELS.
  *
@@ -46,7 +48,7 @@ static inline vaddr_t table_base(vaddr_t va, int level)
 	return va & ~(entry_span(level) * PT_ENTRIES - 1);
 }
 
-/* page->index of a table: its base va (page aligned) | its level. */
+/* The tag of a table: its base va (page aligned) | its level. */
 static inline uint64_t table_tag(vaddr_t base, int level)
 {
 	return base | (uint64_t)level;
@@ -54,39 +56,44 @@ static inline uint64_t table_tag(vaddr_t base, int level)
 
 static inline pte_t *table_of(const struct pt_space *s, pfn_t pfn)
 {
-	return phys_addr(s->ph, pfn);
+	return (pte_t *)(s->mem.frames + (pfn << PAGE_SHIFT));
 }
 
-static inline struct page *page_of(const struct pt_space *s, pfn_t pfn)
+static inline struct pt_meta *page_of(const struct pt_space *s, pfn_t pfn)
 {
-	return phys_page(s->ph, pfn);
+	return (struct pt_meta *)(s->mem.meta + pfn * s->mem.meta_stride);
 }
 
-/* Store val into a slot of the table whose struct page is pg (inv. 1). */
-static inline void entry_store(struct page *pg, pte_t *slot, pte_t val)
+static inline bool frame_valid(const struct pt_space *s, pfn_t pfn)
+{
+	return pfn < s->mem.nr_frames;
+}
+
+/* Store val into a slot of the table whose bookkeeping is pg (inv. 1). */
+static inline void entry_store(struct pt_meta *pg, pte_t *slot, pte_t val)
 {
 	if (pte_none(*slot) && !pte_none(val))
-		pg->private += 1;
+		pg->nr_used += 1;
 	else if (!pte_none(*slot) && pte_none(val))
-		pg->private -= 1;
+		pg->nr_used -= 1;
 	*slot = val;
 }
 
 /* SIGSAFE.  Take a zeroed table frame for (base, level); 0 or -ENOMEM. */
 static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 {
-	struct page *pg;
+	struct pt_meta *pg;
 	int err;
 
-	err = s->alloc.alloc(s->alloc.ctx, pfn);
+	err = s->mem.alloc(s->mem.ctx, pfn);
 	if (err)
 		return err;
-	BUG_ON(!phys_valid(s->ph, *pfn));
+	BUG_ON(!frame_valid(s, *pfn));
 	memset(table_of(s, *pfn), 0, PAGE_SIZE);
 	pg = page_of(s, *pfn);
-	pg->flags |= PG_pgtable;
-	pg->private = 0;
-	pg->index = table_tag(base, level);
+	pg->magic = PT_META_MAGIC;
+	pg->nr_used = 0;
+	pg->tag = table_tag(base, level);
 	s->nr_tables++;
 	return 0;
 }
@@ -94,12 +101,12 @@ static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 /* SIGSAFE.  Give a table frame back; its entries are not looked at. */
 static void table_free(struct pt_space *s, pfn_t pfn)
 {
-	struct page *pg = page_of(s, pfn);
+	struct pt_meta *pg = page_of(s, pfn);
 
-	pg->flags &= ~(uint32_t)PG_pgtable;
-	pg->private = 0;
-	pg->index = 0;
-	s->alloc.free(s->alloc.ctx, pfn);
+	pg->magic = 0;
+	pg->nr_used = 0;
+	pg->tag = 0;
+	s->mem.free(s->mem.ctx, pfn);
 	s->nr_tables--;
 }
 
@@ -112,10 +119,9 @@ static void table_unlink(struct pt_space *s, pfn_t parent, unsigned idx)
 	entry_store(page_of(s, parent), slot, 0);
 }
 
-int pt_init(struct pt_space *s, struct phys *ph, const struct pt_alloc *a)
+int pt_init(struct pt_space *s, const struct pt_mem *mem)
 {
-	s->ph = ph;
-	s->alloc = *a;
+	s->mem = *mem;
 	s->nr_tables = 0;
 	return table_new(s, 0, PT_TOP, &s->pgd_pfn);
 }
@@ -216,13 +222,13 @@ int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep)
 
 void pt_set(struct pt_space *s, pte_t *ptep, pte_t val)
 {
-	uintptr_t off = (uintptr_t)ptep - (uintptr_t)s->ph->direct_map;
+	uintptr_t off = (uintptr_t)ptep - (uintptr_t)s->mem.frames;
 	pfn_t pfn = (pfn_t)(off >> PAGE_SHIFT);
-	struct page *pg;
+	struct pt_meta *pg;
 
-	BUG_ON(!phys_valid(s->ph, pfn));
+	BUG_ON(!frame_valid(s, pfn));
 	pg = page_of(s, pfn);
-	BUG_ON(!(pg->flags & PG_pgtable) || (pg->index & PT_LEVEL_MASK) != 0);
+	BUG_ON(pg->magic != PT_META_MAGIC || (pg->tag & PT_LEVEL_MASK) != 0);
 	entry_store(pg, ptep, val);
 }
 
@@ -245,7 +251,7 @@ int pt_map(struct pt_space *s, vaddr_t va, pte_t val)
 static void prune(struct pt_space *s, vaddr_t va, const pfn_t path[], int level)
 {
 	for (; level < PT_TOP; level++) {
-		if (page_of(s, path[level])->private != 0)
+		if (page_of(s, path[level])->nr_used != 0)
 			break;
 		table_unlink(s, path[level + 1], PT_INDEX(level + 1, va));
 	}
@@ -295,7 +301,7 @@ static void range_indexes(const struct range *r, vaddr_t base, int level,
 static void range_leaves(const struct range *r, pfn_t pfn, vaddr_t base)
 {
 	pte_t *t = table_of(r->s, pfn);
-	struct page *pg = page_of(r->s, pfn);
+	struct pt_meta *pg = page_of(r->s, pfn);
 	unsigned i, last;
 
 	range_indexes(r, base, 0, &i, &last);
@@ -335,7 +341,7 @@ static void range_table(const struct range *r, pfn_t pfn, int level,
 		child = pte_pfn(t[i]);
 		range_table(r, child, level - 1,
 			    base + ((vaddr_t)i << PT_SHIFT(level)));
-		if (page_of(r->s, child)->private == 0)
+		if (page_of(r->s, child)->nr_used == 0)
 			table_unlink(r->s, pfn, i);
 	}
 }
@@ -375,7 +381,7 @@ static int check_table(const struct pt_space *s, pfn_t pfn, int level,
 static int check_upper(const struct pt_space *s, pte_t e, int level,
 		       vaddr_t base, uint64_t *nr)
 {
-	if ((e & ~PTE_PFN_MASK) != PTE_TABLE || !phys_valid(s->ph, pte_pfn(e)))
+	if ((e & ~PTE_PFN_MASK) != PTE_TABLE || !frame_valid(s, pte_pfn(e)))
 		return PT_CHECK_UPPER;
 	return check_table(s, pte_pfn(e), level - 1, base, nr);
 }
@@ -384,14 +390,14 @@ static int check_upper(const struct pt_space *s, pte_t e, int level,
 static int check_table(const struct pt_space *s, pfn_t pfn, int level,
 		       vaddr_t base, uint64_t *nr)
 {
-	const struct page *pg = page_of(s, pfn);
+	const struct pt_meta *pg = page_of(s, pfn);
 	const pte_t *t = table_of(s, pfn);
 	uint32_t used = 0;
 	int err;
 
-	if (!(pg->flags & PG_pgtable))
+	if (pg->magic != PT_META_MAGIC)
 		return PT_CHECK_FLAGS;
-	if (pg->index != table_tag(base, level))
+	if (pg->tag != table_tag(base, level))
 		return PT_CHECK_PLACE;
 	(*nr)++;
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
@@ -405,7 +411,7 @@ static int check_table(const struct pt_space *s, pfn_t pfn, int level,
 		if (err)
 			return err;
 	}
-	if (used != pg->private)
+	if (used != pg->nr_used)
 		return PT_CHECK_COUNT;
 	if (used == 0 && level < PT_TOP)
 		return PT_CHECK_EMPTY;
@@ -417,7 +423,7 @@ int pt_check(const struct pt_space *s)
 	uint64_t nr = 0;
 	int err;
 
-	if (!phys_valid(s->ph, s->pgd_pfn))
+	if (!frame_valid(s, s->pgd_pfn))
 		return PT_CHECK_UPPER;
 	err = check_table(s, s->pgd_pfn, PT_TOP, 0, &nr);
 	if (err)

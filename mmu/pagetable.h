@@ -7,10 +7,14 @@
  * +----------+----------+----------+----------+-------------+
  *     9 bits     9 bits     9 bits     9 bits     12 bits
  *
- * Every table is one buddy frame of 512 64-bit entries, reached through the
- * direct map.  A table's struct page has PG_pgtable set and `private` = the
- * number of its non-none entries, so a table that becomes empty on unmap is
- * freed at once (the PGD is freed only by pt_destroy).  Tables are counted
+ * Every table is one frame of 512 64-bit entries.  The walker is the
+ * hardware model: it knows nothing of the kernel's frame descriptors.  The
+ * kernel hands it a struct pt_mem - where frame bytes live (its direct
+ * map), where each frame's struct pt_meta lives (inside its own per-frame
+ * descriptor), and how to get and give back a frame.  A table's pt_meta
+ * holds a magic, the number of its non-none entries (so a table that
+ * becomes empty on unmap is freed at once; the PGD only by pt_destroy)
+ * and a tag (its base va | level).  Tables are counted
  * per address space (nr_tables, the PGD included): the OOM killer charges
  * them.
  *
@@ -27,14 +31,14 @@
  * Upper-level entries: PTE_PRESENT|PTE_WRITE|PTE_USER + pfn of the table.
  *
  * Invariants (pt_check walks them):
- *  1. Each table's `private` equals the count of its non-none entries.
- *  2. No table below the PGD is empty; every table frame has PG_pgtable.
+ *  1. Each table's nr_used equals the count of its non-none entries.
+ *  2. No table below the PGD is empty; every table's meta has the magic.
  *  3. nr_tables equals the number of tables reachable from the PGD.
  *  4. Upper-level entries are present and point at valid frames.
  *
- * A table's struct page also has `index` = base va of the range it maps |
- * its level (3 = PGD ... 0 = PTE table): pt_check finds misplaced tables
- * with it, pt_set checks that it stores into a PTE table.
+ * A table's tag = base va of the range it maps | its level (3 = PGD ...
+ * 0 = PTE table): pt_check finds misplaced tables with it, pt_set checks
+ * that it stores into a PTE table.
  *
  * Addresses: va >= PT_VA_LIMIT holds nothing: pt_walk returns NULL and
  * pt_clear returns none for it; pt_walk_alloc/pt_map BUG_ON it.  Ranges are
@@ -43,7 +47,7 @@
  * va is ignored.
  *
  * Locking: the machine lock guards every table.  Everything here except
- * pt_init/pt_destroy is SIGSAFE (allocation goes through pt_alloc, which
+ * pt_init/pt_destroy is SIGSAFE (allocation goes through pt_mem, which
  * must itself be SIGSAFE).  Mutate entries only through these functions
  * (pt_set keeps invariant 1).
  */
@@ -51,8 +55,9 @@
 #define VMEMU_PAGETABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "vm/phys.h"
+#include "base/types.h"
 
 #define PT_LEVELS     4
 #define PT_INDEX_BITS 9
@@ -144,25 +149,38 @@ static inline uint64_t pte_to_pgoff(pte_t p)
 	return (p >> SWP_OFFSET_SHIFT) & SWP_MAX_OFFSET;
 }
 
+/* A table frame's bookkeeping, kept by the kernel beside the frame. */
+#define PT_META_MAGIC 0x70746162u
+struct pt_meta {
+	uint32_t magic;	  /* PT_META_MAGIC while the frame is a table */
+	uint32_t nr_used; /* non-none entries (invariant 1) */
+	uint64_t tag;	  /* base va it maps | level */
+};
+
 /*
- * Where table frames come from.  SIGSAFE.  alloc returns 0 and a frame (any
- * contents: pt zeroes it) or -ENOMEM; free takes back such a frame.
+ * The memory tables live in, supplied by the kernel.  Frame pfn's bytes
+ * are at frames + (pfn << PAGE_SHIFT), its pt_meta at meta + pfn *
+ * meta_stride; pfn < nr_frames.  alloc (SIGSAFE) returns 0 and a frame
+ * (any contents: pt zeroes it) or -ENOMEM; free takes back such a frame.
  */
-struct pt_alloc {
+struct pt_mem {
+	uint8_t *frames;
+	uint8_t *meta;
+	size_t meta_stride;
+	uint64_t nr_frames;
 	int (*alloc)(void *ctx, pfn_t *pfn);
 	void (*free)(void *ctx, pfn_t pfn);
 	void *ctx;
 };
 
 struct pt_space {
-	struct phys *ph;
-	struct pt_alloc alloc;
+	struct pt_mem mem;
 	pfn_t pgd_pfn;
 	uint64_t nr_tables; /* table frames owned, PGD included */
 };
 
 /* Allocate the PGD.  0, or -ENOMEM with nothing allocated. */
-int pt_init(struct pt_space *s, struct phys *ph, const struct pt_alloc *a);
+int pt_init(struct pt_space *s, const struct pt_mem *mem);
 /*
  * Free every table, the PGD last.  Leaf entries are dropped without being
  * looked at: release what they reference first (pt_unmap_range).
@@ -221,7 +239,7 @@ void pt_unmap_range(struct pt_space *s, vaddr_t start, vaddr_t end,
 enum pt_check_err {
 	PT_CHECK_COUNT = -1,	 /* 1: `private` != non-none entries */
 	PT_CHECK_EMPTY = -2,	 /* 2: a table below the PGD is empty */
-	PT_CHECK_FLAGS = -3,	 /* 2: a table frame lacks PG_pgtable */
+	PT_CHECK_FLAGS = -3,	 /* 2: a table's meta lacks the magic */
 	PT_CHECK_NR_TABLES = -4, /* 3: nr_tables != tables reachable */
 	PT_CHECK_UPPER = -5,	 /* 4: upper entry not PTE_TABLE|valid pfn */
 	PT_CHECK_PLACE = -6,	 /* table's `index` tag names another place */

@@ -1,7 +1,8 @@
 /*
- * mmu/trap.c - the SIGSEGV trap, the window registry and the host-mapping
- * operations of native mode (see mmu/trap.h for the contract, docs/trap.md
- * for the measurements behind the choices).
+ * mmu/trap.c - the SIGSEGV trap and the window registry of native mode
+ * (see mmu/trap.h for the contract, docs/trap.md for the measurements
+ * behind the choices).  The host mappings inside windows are
+ * mmu/hostmap.c's.
  *
  * A window is one host reservation, PROT_NONE, with a guard zone on each
  * side that is never registered, so an overrun crashes for real instead of
@@ -29,13 +30,8 @@
  *                   TRAP_KILL:  siglongjmp to the thread's exit point, or
  *                               a real crash when it has none
  *
- * Ballast: at vm.max_map_count the kernel refuses every mmap, even one that
- * would replace many mappings by one, so a revoke (the very operation that
- * frees map slots) fails too.  The module keeps TRAP_BALLAST_VMAS one-page
- * shared anonymous mappings while any window exists; trap_revoke and
- * trap_protect unmap one at a time when the host says ENOMEM and retry, and
- * re-create them after a success.  Never munmap inside a window: a hole there
- * could be handed to an unrelated mmap of another thread.
+ * While any window exists, mmu/hostmap.c keeps its ballast of spare map
+ * slots (hostmap_ballast_fill on the first window, _drain after the last).
  *
  * Invariants:
  *  1. A registered slot covers exactly [base, base + size) of a live window
@@ -47,14 +43,16 @@
  *  4. The handler restores errno on every return path and on the jump.
  *
  * Locking: trap_reg.lock guards writes to slots, nr_slots, nr_windows, refs,
- * prev and resolve; the handler reads them lock-free.  Statistics and
- * ballast slots are atomics.  Thread-local state (alternate stack, exit
+ * prev and resolve; the handler reads them lock-free.  Statistics are
+ * atomics.  Thread-local state (alternate stack, exit
  * point) is only touched by its own thread.
  *
  * SIGSAFE: trap_handler and what it calls, trap_window_addr,
- * trap_window_size, trap_map, trap_protect, trap_revoke, trap_get_stats.
+ * trap_window_size, trap_get_stats.
  */
 #include "mmu/trap.h"
+
+#include "mmu/hostmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,13 +68,8 @@
 #define TRAP_ALTSTACK_BYTES (256UL * 1024)
 /* Unregistered PROT_NONE zone on each side of a window. */
 #define TRAP_GUARD_BYTES (64UL * 1024)
-/* Spare map slots released when the host is at vm.max_map_count. */
-#define TRAP_BALLAST_VMAS 4
 /* x86-64 page-fault error code: bit 1 set for a write access. */
 #define X86_PF_WRITE (1UL << 1)
-
-#define MAX_MAP_COUNT_PATH "/proc/sys/vm/max_map_count"
-#define DECIMAL_BASE	   10
 
 #define TRAP_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
@@ -107,8 +100,7 @@ static struct {
 	_Atomic(trap_resolve_fn) resolve;
 	atomic_uint nr_slots; /* invariant 2 */
 	struct trap_slot slot[TRAP_MAX_WINDOWS];
-	_Atomic(void *) ballast[TRAP_BALLAST_VMAS];
-	atomic_uint_fast64_t traps, kills, maps, protects, revokes;
+	atomic_uint_fast64_t traps, kills;
 } trap_reg = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -122,47 +114,6 @@ static TRAP_TLS unsigned tls_last_slot;	      /* lookup hint */
 static void stat_inc(atomic_uint_fast64_t *counter)
 {
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
-}
-
-/* ---- ballast (see the top comment) --------------------------------------- */
-
-/* SIGSAFE.  Fill the empty ballast slots; best effort. */
-static void ballast_refill(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *expect = NULL;
-		void *p;
-
-		if (atomic_load(&trap_reg.ballast[i]))
-			continue;
-		p = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS,
-			 -1, 0);
-		if (p == MAP_FAILED)
-			return;
-		if (!atomic_compare_exchange_strong(&trap_reg.ballast[i],
-						    &expect, p))
-			munmap(p, PAGE_SIZE);
-	}
-}
-
-/* SIGSAFE.  Give one map slot back to the host: false if none is left. */
-static bool ballast_release_one(void)
-{
-	for (unsigned i = 0; i < TRAP_BALLAST_VMAS; i++) {
-		void *p = atomic_exchange(&trap_reg.ballast[i], NULL);
-
-		if (p) {
-			munmap(p, PAGE_SIZE);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void ballast_drain(void)
-{
-	while (ballast_release_one())
-		;
 }
 
 /* ---- registry ---------------------------------------------------------- */
@@ -268,7 +219,7 @@ static int registry_add(struct trap_window *w)
 		atomic_store_explicit(&trap_reg.nr_slots, i + 1,
 				      memory_order_release);
 	if (trap_reg.nr_windows++ == 0)
-		ballast_refill();
+		hostmap_ballast_fill();
 	pthread_mutex_unlock(&trap_reg.lock);
 	return 0;
 }
@@ -284,7 +235,7 @@ static void registry_remove(const struct trap_window *w)
 		n--;
 	atomic_store_explicit(&trap_reg.nr_slots, n, memory_order_release);
 	if (--trap_reg.nr_windows == 0)
-		ballast_drain();
+		hostmap_ballast_drain();
 	pthread_mutex_unlock(&trap_reg.lock);
 }
 
@@ -548,139 +499,10 @@ uint64_t trap_window_size(const struct trap_window *w)
 	return w->size;
 }
 
-/* ---- host-mapping operations --------------------------------------------- */
-
-/* SIGSAFE: 0 if [va, va + npages pages) lies inside w, else -EINVAL. */
-static int range_check(const struct trap_window *w, vaddr_t va, size_t npages)
-{
-	if (!w || !PAGE_ALIGNED(va) || npages == 0 || va >= w->size)
-		return -EINVAL;
-	if (npages > (w->size - va) >> PAGE_SHIFT)
-		return -EINVAL;
-	return 0;
-}
-
-/* SIGSAFE: PROT_* for a TRAP_PROT_* value, or -1. */
-static int host_prot(int prot)
-{
-	switch (prot) {
-	case TRAP_PROT_NONE:
-		return PROT_NONE;
-	case TRAP_PROT_READ:
-		return PROT_READ;
-	case TRAP_PROT_RW:
-		return PROT_READ | PROT_WRITE;
-	default:
-		return -1;
-	}
-}
-
-/* SIGSAFE */
-static int host_protect(uint8_t *addr, size_t nbytes, int prot)
-{
-	return mprotect(addr, nbytes, prot) < 0 ? -errno : 0;
-}
-
-/* SIGSAFE: replace with a fresh reservation (prot is PROT_NONE). */
-static int host_revoke(uint8_t *addr, size_t nbytes, int prot)
-{
-	void *p = mmap(addr, nbytes, prot,
-		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-
-	return p == MAP_FAILED ? -errno : 0;
-}
-
-/* SIGSAFE: op, retried on ENOMEM with one ballast slot less each time. */
-static int host_op_rescued(int (*op)(uint8_t *, size_t, int), uint8_t *addr,
-			   size_t nbytes, int prot)
-{
-	int err = op(addr, nbytes, prot);
-
-	while (err == -ENOMEM && ballast_release_one())
-		err = op(addr, nbytes, prot);
-	if (err == 0)
-		ballast_refill();
-	return err;
-}
-
-int trap_map(struct trap_window *w, vaddr_t va, int memfd, pfn_t pfn,
-	     size_t npages, int prot)
-{
-	int hprot = host_prot(prot & ~TRAP_MAP_POPULATE);
-	int flags = MAP_SHARED | MAP_FIXED;
-	void *p;
-
-	if (range_check(w, va, npages) || hprot < 0)
-		return -EINVAL;
-	if (pfn > ((uint64_t)INT64_MAX >> PAGE_SHIFT) - npages)
-		return -EINVAL;
-	if (prot & TRAP_MAP_POPULATE)
-		flags |= MAP_POPULATE;
-	p = mmap(w->base + va, npages << PAGE_SHIFT, hprot, flags, memfd,
-		 (off_t)(pfn << PAGE_SHIFT));
-	if (p == MAP_FAILED)
-		return -errno;
-	stat_inc(&trap_reg.maps);
-	return 0;
-}
-
-int trap_protect(struct trap_window *w, vaddr_t va, size_t npages, int prot)
-{
-	int hprot = host_prot(prot);
-	int err;
-
-	if (range_check(w, va, npages) || hprot < 0)
-		return -EINVAL;
-	err = host_op_rescued(host_protect, w->base + va, npages << PAGE_SHIFT,
-			      hprot);
-	if (err == 0)
-		stat_inc(&trap_reg.protects);
-	return err;
-}
-
-int trap_revoke(struct trap_window *w, vaddr_t va, size_t npages)
-{
-	int err = range_check(w, va, npages);
-
-	if (err)
-		return err;
-	err = host_op_rescued(host_revoke, w->base + va, npages << PAGE_SHIFT,
-			      PROT_NONE);
-	if (err == 0)
-		stat_inc(&trap_reg.revokes);
-	return err;
-}
-
 /* ---- statistics ---------------------------------------------------------- */
 
 void trap_get_stats(struct trap_stats *st)
 {
 	st->traps = atomic_load(&trap_reg.traps);
 	st->kills = atomic_load(&trap_reg.kills);
-	st->maps = atomic_load(&trap_reg.maps);
-	st->protects = atomic_load(&trap_reg.protects);
-	st->revokes = atomic_load(&trap_reg.revokes);
-}
-
-long trap_max_map_count(void)
-{
-	char buf[32];
-	ssize_t n;
-	long val = 0;
-	int fd, err;
-
-	fd = open(MAX_MAP_COUNT_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	if (n == 0 || buf[0] < '0' || buf[0] > '9')
-		return -EINVAL;
-	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-		val = val * DECIMAL_BASE + (buf[i] - '0');
-	return val;
 }

@@ -1,6 +1,7 @@
 /*
- * mmu/trap.h - the narrow OS boundary of native mode: task windows, the
- * SIGSEGV trap, and host-mapping operations (the emulated hardware TLB).
+ * mmu/trap.h - the narrow OS boundary of native mode: task windows and the
+ * SIGSEGV trap.  The host mappings inside a window (the emulated hardware
+ * TLB) are mmu/hostmap.h's.
  *
  * A window is a range of host address space reserved PROT_NONE (anonymous,
  * MAP_NORESERVE) that stands for emulated VAs [0, size) of one address
@@ -8,22 +9,12 @@
  * and stores through it.  A touch of a page that has no host mapping, or
  * whose host protection forbids the access, raises SIGSEGV; the handler
  * finds the window, computes va, and calls the resolver the emulated kernel
- * registered.  The resolver installs a host mapping (trap_map/trap_protect)
- * and returns TRAP_RETRY: the handler returns and the instruction restarts.
+ * registered.  The resolver installs a host mapping (mmu/hostmap.h) and
+ * returns TRAP_RETRY: the handler returns and the instruction restarts.
  *
  *   host:  ... | window 1 (task 1)      | ... | window 2 (task 2)  | ...
  *              base1                          base2
  *              |<-- emulated VA 0..size -->|
- *
- * Host-mapping operations (all SIGSAFE, ranges of npages >= 1):
- *   trap_map     map memfd frames pfn..pfn+npages-1 at va..va+npages pages
- *                (MAP_SHARED|MAP_FIXED) with the given protection;
- *   trap_protect change the host protection of mapped pages;
- *   trap_revoke  replace with a fresh PROT_NONE anonymous mapping (never
- *                munmap inside a window): a TLB shootdown.
- * When the host refuses a mapping for lack of map slots (vm.max_map_count),
- * trap_map returns -ENOMEM; the emulated kernel treats the host mappings as
- * a TLB of finite size and flushes (revokes whole windows) to make room.
  *
  * Resolver verdicts: TRAP_RETRY (resolved: restart the access), TRAP_KILL
  * (the task must end: the handler siglongjmps to the exit point the
@@ -49,23 +40,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vm/types.h"
+#include "base/types.h"
 
 #define TRAP_MAX_WINDOWS 1024
 
 enum trap_verdict {
 	TRAP_RETRY = 0,
 	TRAP_KILL = 1,
-};
-
-/* Host protections (host mapping of a window page). */
-enum {
-	TRAP_PROT_NONE = 0,
-	TRAP_PROT_READ = 1,
-	TRAP_PROT_RW = 3,
-	/* Or-ed into trap_map's prot: populate the host PTEs now (a run the
-	 * task is about to write, to save the host a fault per page). */
-	TRAP_MAP_POPULATE = 0x10,
 };
 
 struct trap_window;
@@ -110,21 +91,11 @@ void trap_window_destroy(struct trap_window *w);
 void *trap_window_addr(const struct trap_window *w, vaddr_t va);
 uint64_t trap_window_size(const struct trap_window *w);
 
-/* SIGSAFE host-mapping operations; 0 or -errno. */
-int trap_map(struct trap_window *w, vaddr_t va, int memfd, pfn_t pfn,
-	     size_t npages, int prot);
-int trap_protect(struct trap_window *w, vaddr_t va, size_t npages, int prot);
-int trap_revoke(struct trap_window *w, vaddr_t va, size_t npages);
-
 /* Counters, process-wide (atomics). */
 struct trap_stats {
-	uint64_t traps;			  /* SIGSEGVs inside a window */
-	uint64_t kills;			  /* TRAP_KILL verdicts */
-	uint64_t maps, protects, revokes; /* host-mapping calls */
+	uint64_t traps; /* SIGSEGVs inside a window */
+	uint64_t kills; /* TRAP_KILL verdicts */
 };
 void trap_get_stats(struct trap_stats *st);
-
-/* Live value of /proc/sys/vm/max_map_count, or -errno. */
-long trap_max_map_count(void);
 
 #endif /* VMEMU_TRAP_H */

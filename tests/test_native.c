@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "mmu/mapslots.h"
 #include "mmu/hostmap.h"
 #include "mmu/trap.h"
 #include "tests/lib/vmtest.h"
@@ -489,7 +490,7 @@ static int scatter_fn(struct vm_task *t, void *arg)
 
 static void test_native_host_map_slots_exhausted(void **state)
 {
-	long max = trap_max_map_count(), have = hostmap_count();
+	long max = mapslots_host_limit(), have = mapslots_count();
 	long spare = 500, holes = (max - have - spare) / 2;
 	struct vm *vm;
 	struct vm_exit ex;
@@ -521,7 +522,7 @@ static int scatter_watch_fn(struct vm_task *t, void *arg)
 {
 	int bad = scatter_fn(t, arg);
 
-	max_seen_maps = hostmap_count();
+	max_seen_maps = mapslots_count();
 	return bad;
 }
 

@@ -60,8 +60,8 @@ static int setup(void **state)
 
 	if (!f || fstack_init(&f->fs, POOL_PAGES, true) != 0)
 		return -1;
-	struct pt_alloc a = fstack_pt_alloc(&f->fs);
-	if (pt_init(&f->s, &f->fs.ph, &a) != 0)
+	struct pt_mem m = fstack_pt_mem(&f->fs);
+	if (pt_init(&f->s, &m) != 0)
 		return -1;
 	f->live = true;
 	*state = f;
@@ -167,7 +167,8 @@ static pfn_t raw_table(const struct pt_space *s, vaddr_t va, int level)
 	pfn_t pfn = s->pgd_pfn;
 
 	for (int l = PT_LEVELS - 1; l > level; l--) {
-		const pte_t *t = phys_addr(s->ph, pfn);
+		const pte_t *t =
+			(const pte_t *)(s->mem.frames + (pfn << PAGE_SHIFT));
 		pte_t e = t[PT_INDEX(l, va)];
 
 		if (pte_none(e))
@@ -179,7 +180,7 @@ static pfn_t raw_table(const struct pt_space *s, vaddr_t va, int level)
 
 static pfn_t ptep_pfn(const struct pt_space *s, const pte_t *ptep)
 {
-	return ((uintptr_t)ptep - (uintptr_t)s->ph->direct_map) >> PAGE_SHIFT;
+	return ((uintptr_t)ptep - (uintptr_t)s->mem.frames) >> PAGE_SHIFT;
 }
 
 /* ---- checks against the model --------------------------------------- */
@@ -367,7 +368,7 @@ static void test_pagetable_level_boundaries(void **state)
 
 static void assert_table_zero(const struct pt_space *s, pfn_t pfn)
 {
-	const pte_t *t = phys_addr(s->ph, pfn);
+	const pte_t *t = (const pte_t *)(s->mem.frames + (pfn << PAGE_SHIFT));
 
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
 		assert_int_equal(t[i], 0);
@@ -388,10 +389,10 @@ static void test_pagetable_walk_alloc_and_undo(void **state)
 	assert_table_zero(&f->s, ptep_pfn(&f->s, p));
 	for (int level = 0; level < PT_LEVELS - 1; level++) {
 		pfn_t pfn = raw_table(&f->s, va, level);
-		const struct page *pg = phys_page(&f->fs.ph, pfn);
+		const struct pt_meta *pg = &phys_page(&f->fs.ph, pfn)->pt;
 
-		assert_true(pg->flags & PG_pgtable);
-		assert_int_equal(pg->private, level == 0 ? 0 : 1);
+		assert_int_equal(pg->magic, PT_META_MAGIC);
+		assert_int_equal(pg->nr_used, level == 0 ? 0 : 1);
 	}
 	/* Walking again allocates nothing. */
 	assert_int_equal(pt_walk_alloc(&f->s, va, &q), 0);
@@ -409,22 +410,22 @@ static void test_pagetable_set_counts(void **state)
 {
 	struct fixture *f = *state;
 	vaddr_t va = 5 * GiB + 7 * PAGE_SIZE;
-	const struct page *pg;
+	const struct pt_meta *pg;
 	pte_t *p;
 
 	assert_int_equal(pt_walk_alloc(&f->s, va, &p), 0);
-	pg = phys_page(&f->fs.ph, ptep_pfn(&f->s, p));
+	pg = &phys_page(&f->fs.ph, ptep_pfn(&f->s, p))->pt;
 	pt_set(&f->s, p, pfn_pte(42, PTE_PRESENT));
-	assert_int_equal(pg->private, 1);
+	assert_int_equal(pg->nr_used, 1);
 	pt_set(&f->s, p, pfn_pte(43, PTE_PRESENT | PTE_DIRTY));
-	assert_int_equal(pg->private, 1);
+	assert_int_equal(pg->nr_used, 1);
 	pt_set(&f->s, p, swp_entry_to_pte(swp_entry(0, 0)));
-	assert_int_equal(pg->private, 1);
+	assert_int_equal(pg->nr_used, 1);
 	assert_int_equal(pt_check(&f->s), 0);
 	assert_int_equal(pt_map(&f->s, va + PAGE_SIZE, pgoff_to_pte(0)), 0);
-	assert_int_equal(pg->private, 2);
+	assert_int_equal(pg->nr_used, 2);
 	pt_set(&f->s, p, 0);
-	assert_int_equal(pg->private, 1);
+	assert_int_equal(pg->nr_used, 1);
 	assert_int_equal(pt_check(&f->s), 0);
 	assert_int_equal(pt_clear(&f->s, va + PAGE_SIZE), pgoff_to_pte(0));
 	assert_int_equal(f->s.nr_tables, 1);
@@ -695,13 +696,13 @@ static void test_pagetable_destroy_returns_frames(void **state)
 static void test_pagetable_init_enomem(void **state)
 {
 	struct fixture *f = *state;
-	struct pt_alloc a = fstack_pt_alloc(&f->fs);
+	struct pt_mem m = fstack_pt_mem(&f->fs);
 	struct pt_space s2;
 
 	fstack_fail_nth(&f->fs, 1);
-	assert_int_equal(pt_init(&s2, &f->fs.ph, &a), -ENOMEM);
+	assert_int_equal(pt_init(&s2, &m), -ENOMEM);
 	assert_int_equal(fstack_in_use(&f->fs), 1); /* the fixture's PGD */
-	assert_int_equal(pt_init(&s2, &f->fs.ph, &a), 0);
+	assert_int_equal(pt_init(&s2, &m), 0);
 	assert_int_equal(s2.nr_tables, 1);
 	assert_int_equal(pt_check(&s2), 0);
 	pt_destroy(&s2);
@@ -868,38 +869,38 @@ static void test_pagetable_pfn_roundtrip(void **state)
 
 #define CORRUPT_VA (2 * TiB + 3 * GiB) /* PMD index 0 */
 
-static struct page *table_page(struct fixture *f, vaddr_t va, int level)
+static struct pt_meta *table_page(struct fixture *f, vaddr_t va, int level)
 {
-	return phys_page(&f->fs.ph, raw_table(&f->s, va, level));
+	return &phys_page(&f->fs.ph, raw_table(&f->s, va, level))->pt;
 }
 
-/* Invariants 1-3: counts, PG_pgtable, nr_tables. */
+/* Invariants 1-3: counts, the table magic, nr_tables. */
 static void corrupt_counts(struct fixture *f)
 {
-	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
-	struct page *pte_pg = table_page(f, CORRUPT_VA, 0);
-	struct page *pgd_pg = table_page(f, CORRUPT_VA, PT_LEVELS - 1);
+	struct pt_meta *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	struct pt_meta *pte_pg = table_page(f, CORRUPT_VA, 0);
+	struct pt_meta *pgd_pg = table_page(f, CORRUPT_VA, PT_LEVELS - 1);
 	pte_t *slot = pt_walk(&f->s, CORRUPT_VA), saved = *slot;
 
-	pmd_pg->private += 1;
+	pmd_pg->nr_used += 1;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_COUNT);
-	pmd_pg->private -= 1;
+	pmd_pg->nr_used -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
-	pte_pg->flags &= ~(uint32_t)PG_pgtable;
+	pte_pg->magic = 0;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
-	pte_pg->flags |= PG_pgtable;
-	pgd_pg->flags &= ~(uint32_t)PG_pgtable;
+	pte_pg->magic = PT_META_MAGIC;
+	pgd_pg->magic = 0;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_FLAGS);
-	pgd_pg->flags |= PG_pgtable;
+	pgd_pg->magic = PT_META_MAGIC;
 	f->s.nr_tables++;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_NR_TABLES);
 	f->s.nr_tables--;
 	/* An empty table left behind (bypassing pt_set). */
 	*slot = 0;
-	pte_pg->private = 0;
+	pte_pg->nr_used = 0;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_EMPTY);
 	*slot = saved;
-	pte_pg->private = 1;
+	pte_pg->nr_used = 1;
 	assert_int_equal(pt_check(&f->s), 0);
 }
 
@@ -907,7 +908,7 @@ static void corrupt_counts(struct fixture *f)
 static void corrupt_upper(struct fixture *f)
 {
 	pte_t *pmd = phys_addr(&f->fs.ph, raw_table(&f->s, CORRUPT_VA, 1));
-	struct page *pmd_pg = table_page(f, CORRUPT_VA, 1);
+	struct pt_meta *pmd_pg = table_page(f, CORRUPT_VA, 1);
 	pte_t *slot = &pmd[PT_INDEX(1, CORRUPT_VA)], saved = *slot;
 
 	*slot = saved & ~PTE_WRITE;
@@ -917,10 +918,10 @@ static void corrupt_upper(struct fixture *f)
 	*slot = saved;
 	/* The next 2 MiB range's slot points at the same PTE table. */
 	slot[1] = saved;
-	pmd_pg->private += 1;
+	pmd_pg->nr_used += 1;
 	assert_int_equal(pt_check(&f->s), PT_CHECK_PLACE);
 	slot[1] = 0;
-	pmd_pg->private -= 1;
+	pmd_pg->nr_used -= 1;
 	assert_int_equal(pt_check(&f->s), 0);
 }
 

@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "mmu/mapslots.h"
 #include "mmu/hostmap.h"
 #include "mmu/trap.h"
 #include "vm/phys.h"
@@ -114,15 +115,15 @@ static void tk_record(struct tk *tk, vaddr_t va, bool write)
 /* tk->lock held.  Make page i accessible for this access. */
 static int tk_fix(struct tk *tk, size_t i, bool write)
 {
-	int want = write ? TRAP_PROT_RW : tk->read_prot;
+	int want = write ? HOSTMAP_PROT_RW : tk->read_prot;
 	vaddr_t va = (vaddr_t)i << PAGE_SHIFT;
 	int err;
 
-	if (tk->prot[i] == TRAP_PROT_RW || (tk->prot[i] && !write))
+	if (tk->prot[i] == HOSTMAP_PROT_RW || (tk->prot[i] && !write))
 		return 0; /* another thread resolved it meanwhile */
-	if (tk->prot[i] == TRAP_PROT_READ) {
+	if (tk->prot[i] == HOSTMAP_PROT_READ) {
 		atomic_fetch_add(&tk->upgrades, 1);
-		err = trap_protect(tk->w, va, 1, TRAP_PROT_RW);
+		err = hostmap_protect(tk->w, va, 1, HOSTMAP_PROT_RW);
 	} else {
 		if (tk->pte[i] == 0) {
 			pfn_t pfn = atomic_fetch_add(&tk->pool->next_pfn, 1);
@@ -133,8 +134,8 @@ static int tk_fix(struct tk *tk, size_t i, bool write)
 		} else {
 			atomic_fetch_add(&tk->refills, 1);
 		}
-		err = trap_map(tk->w, va, tk->pool->ph.memfd, tk->pte[i] - 1, 1,
-			       want);
+		err = hostmap_map(tk->w, va, tk->pool->ph.memfd, tk->pte[i] - 1,
+				  1, want);
 	}
 	if (err == 0)
 		tk->prot[i] = want;
@@ -195,9 +196,9 @@ static int tk_revoke(struct tk *tk, size_t first, size_t npages)
 	int err;
 
 	pthread_mutex_lock(&tk->lock);
-	err = trap_revoke(tk->w, (vaddr_t)first << PAGE_SHIFT, npages);
+	err = hostmap_revoke(tk->w, (vaddr_t)first << PAGE_SHIFT, npages);
 	for (size_t i = first; err == 0 && i < first + npages; i++)
-		tk->prot[i] = TRAP_PROT_NONE;
+		tk->prot[i] = HOSTMAP_PROT_NONE;
 	pthread_mutex_unlock(&tk->lock);
 	return err;
 }
@@ -258,7 +259,7 @@ static uint64_t traps_now(void)
 /* Number of lines of /proc/self/maps (open/read: no allocation). */
 static int maps_count(void)
 {
-	return (int)hostmap_count();
+	return (int)mapslots_count();
 }
 
 static void trap_begin(void)
@@ -285,7 +286,7 @@ static void test_trap_demand_map_direct_map_coherent(void **state)
 	(void)state;
 	pool_init(&pool, NPAGES * 2);
 	trap_begin();
-	tk = tk_new(&pool, NPAGES, TRAP_PROT_RW);
+	tk = tk_new(&pool, NPAGES, HOSTMAP_PROT_RW);
 	t0 = traps_now();
 	errno = 0;
 	for (size_t pg = 0; pg < NPAGES; pg++)
@@ -324,7 +325,7 @@ static void test_trap_write_detection(void **state)
 	(void)state;
 	pool_init(&pool, 8);
 	trap_begin();
-	tk = tk_new(&pool, 4, TRAP_PROT_READ);
+	tk = tk_new(&pool, 4, HOSTMAP_PROT_READ);
 	base = trap_window_addr(tk->w, 0);
 	assert_int_equal(load64(base + 24), 0); /* load: mapped read-only */
 	assert_int_equal(load64(base + 32), 0); /* resident: no trap */
@@ -354,7 +355,7 @@ static void test_trap_revoke_refaults_and_keeps_data(void **state)
 	(void)state;
 	pool_init(&pool, NPAGES);
 	trap_begin();
-	tk = tk_new(&pool, NPAGES, TRAP_PROT_RW);
+	tk = tk_new(&pool, NPAGES, HOSTMAP_PROT_RW);
 	for (size_t pg = 0; pg < NPAGES; pg++)
 		fill_page(tk, pg, 3);
 	t0 = traps_now();
@@ -395,15 +396,15 @@ static void test_trap_ranges(void **state)
 	(void)state;
 	pool_init(&pool, 2 * NPAGES);
 	trap_begin();
-	tk = tk_new(&pool, NPAGES, TRAP_PROT_READ);
+	tk = tk_new(&pool, NPAGES, HOSTMAP_PROT_READ);
 	maps0 = maps_count();
-	assert_int_equal(trap_map(tk->w, FIRST << PAGE_SHIFT, pool.ph.memfd,
-				  PFN0, RANGE_PAGES, TRAP_PROT_RW),
+	assert_int_equal(hostmap_map(tk->w, FIRST << PAGE_SHIFT, pool.ph.memfd,
+				     PFN0, RANGE_PAGES, HOSTMAP_PROT_RW),
 			 0);
 	assert_int_equal(maps_count() - maps0, 2);
 	for (size_t pg = FIRST; pg < FIRST + RANGE_PAGES; pg++) {
 		tk->pte[pg] = PFN0 + (pg - FIRST) + 1;
-		tk->prot[pg] = TRAP_PROT_RW;
+		tk->prot[pg] = HOSTMAP_PROT_RW;
 	}
 	atomic_store(&pool.next_pfn, PFN0 + RANGE_PAGES);
 	t0 = traps_now();
@@ -415,11 +416,11 @@ static void test_trap_ranges(void **state)
 
 	/* Read-only over the range: each page's first store traps once. */
 	pthread_mutex_lock(&tk->lock);
-	assert_int_equal(trap_protect(tk->w, FIRST << PAGE_SHIFT, RANGE_PAGES,
-				      TRAP_PROT_READ),
+	assert_int_equal(hostmap_protect(tk->w, FIRST << PAGE_SHIFT,
+					 RANGE_PAGES, HOSTMAP_PROT_READ),
 			 0);
 	for (size_t pg = FIRST; pg < FIRST + RANGE_PAGES; pg++)
-		tk->prot[pg] = TRAP_PROT_READ;
+		tk->prot[pg] = HOSTMAP_PROT_READ;
 	pthread_mutex_unlock(&tk->lock);
 	assert_int_equal(maps_count() - maps0, 2);
 	for (size_t pg = FIRST; pg < FIRST + RANGE_PAGES; pg++)
@@ -515,9 +516,9 @@ static void test_trap_kill_lands_at_exit_point(void **state)
 	(void)state;
 	pool_init(&pool, 2 * RANGE_PAGES);
 	trap_begin();
-	kc.tk = tk_new(&pool, 2, TRAP_PROT_RW);
+	kc.tk = tk_new(&pool, 2, HOSTMAP_PROT_RW);
 	kc.tk->deny_va = PAGE_SIZE;
-	by.tk = tk_new(&pool, RANGE_PAGES, TRAP_PROT_RW);
+	by.tk = tk_new(&pool, RANGE_PAGES, HOSTMAP_PROT_RW);
 	trap_get_stats(&st0);
 	assert_int_equal(pthread_create(&t1, NULL, killed_thread, &kc), 0);
 	assert_int_equal(pthread_create(&t2, NULL, bystander_thread, &by), 0);
@@ -612,9 +613,10 @@ static void test_trap_threads_concurrent(void **state)
 	(void)state;
 	pool_init(&pool, POOL_PAGES);
 	trap_begin();
-	shared = tk_new(&pool, nstripes + COMMON_PAGES, TRAP_PROT_READ);
+	shared = tk_new(&pool, nstripes + COMMON_PAGES, HOSTMAP_PROT_READ);
 	for (unsigned i = 0; i < NR_THREADS; i++)
-		wk[i] = (struct worker){ tk_new(&pool, OWN_PAGES, TRAP_PROT_RW),
+		wk[i] = (struct worker){ tk_new(&pool, OWN_PAGES,
+						HOSTMAP_PROT_RW),
 					 shared, i, &failures };
 	t0 = traps_now();
 	for (unsigned i = 0; i < NR_THREADS; i++)
@@ -682,7 +684,7 @@ static void crash_child(enum crash_kind k)
 		sigaction(SIGSEGV, &sa, NULL);
 	pool_init(&pool, 4);
 	trap_begin();
-	tk = tk_new(&pool, 2, TRAP_PROT_RW);
+	tk = tk_new(&pool, 2, HOSTMAP_PROT_RW);
 	tk->deny_va = 0;
 	base = trap_window_addr(tk->w, 0);
 	store64(base + PAGE_SIZE, 1); /* a good trap first */
@@ -798,23 +800,27 @@ static void test_trap_bad_input(void **state)
 	assert_int_equal(trap_window_create(UINT64_MAX & PAGE_MASK, NULL, &w),
 			 -ENOMEM);
 	assert_int_equal(trap_window_create(4 * PAGE_SIZE, NULL, &w), 0);
-	assert_int_equal(trap_map(w, 4 * PAGE_SIZE, fd, 0, 1, TRAP_PROT_RW),
+	assert_int_equal(hostmap_map(w, 4 * PAGE_SIZE, fd, 0, 1,
+				     HOSTMAP_PROT_RW),
 			 -EINVAL);
-	assert_int_equal(trap_map(w, 3 * PAGE_SIZE, fd, 0, 2, TRAP_PROT_RW),
+	assert_int_equal(hostmap_map(w, 3 * PAGE_SIZE, fd, 0, 2,
+				     HOSTMAP_PROT_RW),
 			 -EINVAL);
-	assert_int_equal(trap_map(w, 0, fd, 0, 0, TRAP_PROT_RW), -EINVAL);
-	assert_int_equal(trap_map(w, 1, fd, 0, 1, TRAP_PROT_RW), -EINVAL);
-	assert_int_equal(trap_map(w, 0, fd, 0, 1, 2), -EINVAL);
-	assert_int_equal(trap_map(w, 0, fd, UINT64_MAX >> 4, 1, TRAP_PROT_RW),
+	assert_int_equal(hostmap_map(w, 0, fd, 0, 0, HOSTMAP_PROT_RW), -EINVAL);
+	assert_int_equal(hostmap_map(w, 1, fd, 0, 1, HOSTMAP_PROT_RW), -EINVAL);
+	assert_int_equal(hostmap_map(w, 0, fd, 0, 1, 2), -EINVAL);
+	assert_int_equal(hostmap_map(w, 0, fd, UINT64_MAX >> 4, 1,
+				     HOSTMAP_PROT_RW),
 			 -EINVAL);
-	assert_int_equal(trap_map(w, 0, -1, 0, 1, TRAP_PROT_RW), -EBADF);
-	assert_int_equal(trap_map(NULL, 0, fd, 0, 1, TRAP_PROT_RW), -EINVAL);
-	assert_int_equal(trap_protect(w, 0, 5, TRAP_PROT_READ), -EINVAL);
-	assert_int_equal(trap_protect(w, 0, 1, -1), -EINVAL);
-	assert_int_equal(trap_revoke(w, 2 * PAGE_SIZE, SIZE_MAX), -EINVAL);
-	assert_int_equal(trap_revoke(w, UINT64_MAX & PAGE_MASK, 1), -EINVAL);
-	assert_int_equal(trap_map(w, 0, fd, 0, 4, TRAP_PROT_RW), 0);
-	assert_int_equal(trap_revoke(w, 0, 4), 0);
+	assert_int_equal(hostmap_map(w, 0, -1, 0, 1, HOSTMAP_PROT_RW), -EBADF);
+	assert_int_equal(hostmap_map(NULL, 0, fd, 0, 1, HOSTMAP_PROT_RW),
+			 -EINVAL);
+	assert_int_equal(hostmap_protect(w, 0, 5, HOSTMAP_PROT_READ), -EINVAL);
+	assert_int_equal(hostmap_protect(w, 0, 1, -1), -EINVAL);
+	assert_int_equal(hostmap_revoke(w, 2 * PAGE_SIZE, SIZE_MAX), -EINVAL);
+	assert_int_equal(hostmap_revoke(w, UINT64_MAX & PAGE_MASK, 1), -EINVAL);
+	assert_int_equal(hostmap_map(w, 0, fd, 0, 4, HOSTMAP_PROT_RW), 0);
+	assert_int_equal(hostmap_revoke(w, 0, 4), 0);
 	trap_window_destroy(w);
 	trap_window_destroy(NULL);
 	phys_fini(&pool.ph);
@@ -831,13 +837,13 @@ static void test_trap_registry_exhaustion(void **state)
 	pool_init(&pool, 4);
 	trap_begin();
 	for (size_t i = 0; i < TRAP_MAX_WINDOWS; i++)
-		tks[i] = tk_new(&pool, 1, TRAP_PROT_RW);
+		tks[i] = tk_new(&pool, 1, HOSTMAP_PROT_RW);
 	assert_int_equal(trap_window_create(PAGE_SIZE, NULL, &extra), -ENOMEM);
 	assert_null(extra);
 	store64(tk_page(tks[TRAP_MAX_WINDOWS - 1], 0), 9);
 	assert_int_equal(atomic_load(&tks[TRAP_MAX_WINDOWS - 1]->traps), 1);
 	tk_free(tks[7]);
-	tks[7] = tk_new(&pool, 1, TRAP_PROT_RW);
+	tks[7] = tk_new(&pool, 1, HOSTMAP_PROT_RW);
 	store64(tk_page(tks[7], 0), 10);
 	assert_int_equal(atomic_load(&tks[7]->traps), 1);
 	assert_int_equal(tk_frame(tks[7], 0)[0], 10);
@@ -856,7 +862,7 @@ static void test_trap_max_map_count(void **state)
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%ld", &want), 1);
 	fclose(f);
-	assert_int_equal(trap_max_map_count(), want);
+	assert_int_equal(mapslots_host_limit(), want);
 }
 
 /*
@@ -869,7 +875,7 @@ static void test_trap_max_map_count(void **state)
  */
 static void test_trap_map_count_limit(void **state)
 {
-	long max = trap_max_map_count();
+	long max = mapslots_host_limit();
 	struct trap_window *w;
 	struct pool pool;
 	size_t npages, pg;
@@ -885,17 +891,17 @@ static void test_trap_map_count_limit(void **state)
 	assert_int_equal(trap_window_create(npages << PAGE_SHIFT, NULL, &w), 0);
 	maps0 = maps_count();
 	for (pg = 0; pg < npages; pg++) {
-		err = trap_map(w, pg << PAGE_SHIFT, pool.ph.memfd, 0, 1,
-			       TRAP_PROT_READ);
+		err = hostmap_map(w, pg << PAGE_SHIFT, pool.ph.memfd, 0, 1,
+				  HOSTMAP_PROT_READ);
 		if (err)
 			break;
 	}
 	/* No allocation and no assertion until the count is down again. */
 	hole = madvise(trap_window_addr(w, pg << PAGE_SHIFT), PAGE_SIZE,
 		       MADV_NORMAL);
-	mid_revoke = trap_revoke(w, (pg / 2) << PAGE_SHIFT, 1);
-	last_revoke = trap_revoke(w, (pg - 1) << PAGE_SHIFT, 1);
-	all_revoke = trap_revoke(w, 0, npages);
+	mid_revoke = hostmap_revoke(w, (pg / 2) << PAGE_SHIFT, 1);
+	last_revoke = hostmap_revoke(w, (pg - 1) << PAGE_SHIFT, 1);
+	all_revoke = hostmap_revoke(w, 0, npages);
 	assert_int_equal(err, -ENOMEM);
 	assert_true(pg > 0 && pg < npages);
 	assert_int_equal(hole, 0);
@@ -903,8 +909,8 @@ static void test_trap_map_count_limit(void **state)
 	assert_int_equal(last_revoke, 0);
 	assert_int_equal(all_revoke, 0);
 	assert_int_equal(maps_count(), maps0);
-	assert_int_equal(trap_map(w, 0, pool.ph.memfd, 0, 1, TRAP_PROT_READ),
-			 0);
+	assert_int_equal(
+		hostmap_map(w, 0, pool.ph.memfd, 0, 1, HOSTMAP_PROT_READ), 0);
 	trap_window_destroy(w);
 	phys_fini(&pool.ph);
 }

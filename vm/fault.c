@@ -17,7 +17,7 @@
  * sequence gives the same pgfault in both modes.  tlb_refill and
  * dirty_trap are native-only, emulator-only counters.
  *
- * Host mappings: a native fault ends with mm_hmap_install, which replaces
+ * Host mappings: a native fault ends with hosttlb_fill, which replaces
  * the host mapping of va (MAP_FIXED) in the same lock section, so a PTE
  * whose frame changed never leaves a stale host mapping behind.  A
  * non-native fault that changes a frame revokes the host mapping first.
@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vm/hosttlb.h"
 #include "vm/rmap.h"
 
 static bool vma_allows(const struct vma *v, bool write)
@@ -130,7 +131,7 @@ static SIGSAFE void replace_pte(struct mm *mm, pte_t *ptep, vaddr_t va,
 				pte_t val, unsigned flags)
 {
 	if ((*ptep & PTE_HMAP) && !(flags & FAULT_NATIVE))
-		mm_hmap_revoke(mm, va, va + PAGE_SIZE);
+		hosttlb_shootdown(mm, va, va + PAGE_SIZE);
 	mm_set_pte(mm, ptep, va, val & ~PTE_HMAP);
 }
 
@@ -282,8 +283,7 @@ SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 	}
 	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0),
 			 &ptep);
-	if (r == FAULT_DONE &&
-	    mm_hmap_install(mm, PAGE_ROUND_DOWN(va), ptep) < 0)
+	if (r == FAULT_DONE && hosttlb_fill(mm, PAGE_ROUND_DOWN(va), ptep) < 0)
 		r = FAULT_OOM; /* the host refused a mapping even after a flush */
 	if (r != FAULT_DONE && self)
 		fault_kill(self, r, va);
@@ -301,7 +301,7 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
 	mm = t->mm;
-	if (likely(va < mm->task_size) && tlb_lookup(&mm->tlb, va, write))
+	if (likely(va < mm->task_size) && swtlb_lookup(&mm->swtlb, va, write))
 		return 0;
 	vm = t->vm;
 	vm_lock(vm);
@@ -313,8 +313,8 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	r = fault_handle(mm, va, write ? FAULT_WRITE : 0, &ptep);
 	if (r == FAULT_DONE) {
 		pte = *ptep;
-		tlb_fill(&mm->tlb, PAGE_ROUND_DOWN(va),
-			 (pte & PTE_WRITE) && (pte & PTE_DIRTY));
+		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
+			   (pte & PTE_WRITE) && (pte & PTE_DIRTY));
 		vm_unlock(vm);
 		return 0;
 	}

@@ -23,9 +23,9 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 
-#include "mmu/hostmap.h"
+#include "mmu/mapslots.h"
 #include "vm/buddy.h"
-#include "vm/list.h"
+#include "base/list.h"
 #include "vm/phys.h"
 #include "vm/slab.h"
 #include "vm/vm.h"
@@ -72,9 +72,9 @@ struct vm {
 	pfn_t zero_pfn;		/* the shared zero frame */
 	struct list_head tasks; /* every task not yet waited for */
 	int next_pid;
-	uint64_t task_size;	    /* emulated VA span of each task */
-	long max_map_count;	    /* host sysctl, native mode */
-	struct hostmap_budget hmap; /* host map slots windows may use */
+	uint64_t task_size;	  /* emulated VA span of each task */
+	long max_map_count;	  /* host sysctl, native mode */
+	struct mapslots mapslots; /* host map slots windows may use */
 	bool trap_installed;
 	struct vm_stat st; /* event counters; gauges filled by vm_stat */
 };

@@ -7,7 +7,7 @@
  * the frame when the last reference goes.  The shared zero frame
  * (PTE_SPECIAL) is never counted.
  *
- * Host mappings (native mode, vm/hmap.c).  Every path here that removes a
+ * Host mappings (native mode, vm/hosttlb.c).  Every path here that removes a
  * PTE or changes its frame revokes the host mapping first, so no window
  * ever maps a frame that was freed (invariant 4).
  *
@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vm/hosttlb.h"
 #include "vm/rmap.h"
 #include "vm/vma.h"
 
@@ -26,12 +27,20 @@
 
 static SIGSAFE int mm_pt_alloc(void *ctx, pfn_t *pfn)
 {
-	return vm_page_alloc(ctx, pfn);
+	struct vm *vm = ctx;
+	int err = vm_page_alloc(vm, pfn);
+
+	if (!err)
+		phys_page(&vm->phys, *pfn)->flags = PG_pgtable;
+	return err;
 }
 
 static SIGSAFE void mm_pt_free(void *ctx, pfn_t pfn)
 {
-	vm_page_free(ctx, pfn);
+	struct vm *vm = ctx;
+
+	phys_page(&vm->phys, pfn)->flags = 0;
+	vm_page_free(vm, pfn);
 }
 
 static SIGSAFE void page_put(struct vm *vm, struct page *pg)
@@ -61,7 +70,7 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 
 SIGSAFE void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
 {
-	tlb_flush_page(&mm->tlb, va);
+	swtlb_flush_page(&mm->swtlb, va);
 	pt_set(&mm->pt, ptep, val);
 }
 
@@ -73,8 +82,8 @@ static SIGSAFE void release_visit(void *arg, vaddr_t va, pte_t old)
 /* Drop every PTE in [start, end): host mappings first, then frames. */
 static void mm_zap_range(struct mm *mm, vaddr_t start, vaddr_t end)
 {
-	mm_hmap_revoke(mm, start, end);
-	tlb_flush_all(&mm->tlb);
+	hosttlb_shootdown(mm, start, end);
+	swtlb_flush_all(&mm->swtlb);
 	pt_unmap_range(&mm->pt, start, end, release_visit, mm);
 }
 
@@ -100,7 +109,7 @@ SIGSAFE uint64_t mm_clear_young(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct clear_ctx c = { mm, PTE_ACCESSED, 0 };
 
-	mm_hmap_revoke(mm, start, end);
+	hosttlb_shootdown(mm, start, end);
 	pt_for_each(&mm->pt, start, end, clear_bit_visit, &c);
 	return c.n;
 }
@@ -109,7 +118,7 @@ SIGSAFE uint64_t mm_clean(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct clear_ctx c = { mm, PTE_DIRTY, 0 };
 
-	mm_hmap_wrprotect(mm, start, end);
+	hosttlb_wrprotect(mm, start, end);
 	pt_for_each(&mm->pt, start, end, clear_bit_visit, &c);
 	return c.n;
 }
@@ -118,7 +127,7 @@ SIGSAFE uint64_t mm_clean(struct mm *mm, vaddr_t start, vaddr_t end)
 
 static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 {
-	struct pt_alloc pa = { mm_pt_alloc, mm_pt_free, vm };
+	struct pt_mem pm = phys_pt_mem(&vm->phys, mm_pt_alloc, mm_pt_free, vm);
 	struct mm *mm = slab_alloc(vm->mm_cache);
 	int err;
 
@@ -129,8 +138,8 @@ static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 	mm->owner = owner;
 	mm->task_size = vm->task_size;
 	list_init(&mm->vmas);
-	tlb_init(&mm->tlb);
-	err = pt_init(&mm->pt, &vm->phys, &pa);
+	swtlb_init(&mm->swtlb);
+	err = pt_init(&mm->pt, &pm);
 	if (err)
 		goto out_mm;
 	if (vm->cfg.mode == VM_MODE_NATIVE) {
@@ -177,9 +186,9 @@ void mm_destroy(struct mm *mm)
 	pt_unmap_range(&mm->pt, 0, mm->task_size, release_visit, mm);
 	pt_destroy(&mm->pt);
 	vma_free_all(mm);
-	vm->st.tlb_hit += mm->tlb.hits;
-	vm->st.tlb_miss += mm->tlb.misses;
-	vm->st.tlb_flush += mm->tlb.flushes;
+	vm->st.tlb_hit += mm->swtlb.hits;
+	vm->st.tlb_miss += mm->swtlb.misses;
+	vm->st.tlb_flush += mm->swtlb.flushes;
 	slab_free(vm->mm_cache, mm);
 }
 
@@ -233,8 +242,8 @@ int mm_dup(struct mm *parent, struct vm_task *owner, struct mm **out)
 		goto out_child;
 	pt_for_each(&parent->pt, 0, parent->task_size, dup_visit, &c);
 	/* The parent's writable host mappings are now stale: downgrade. */
-	tlb_flush_all(&parent->tlb);
-	mm_hmap_wrprotect(parent, 0, parent->task_size);
+	swtlb_flush_all(&parent->swtlb);
+	hosttlb_wrprotect(parent, 0, parent->task_size);
 	err = c.err;
 	if (err)
 		goto out_child;
@@ -381,13 +390,13 @@ int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot)
 	if (err)
 		return err;
 	/* More rights: the next access faults them in.  Fewer: shoot down. */
-	tlb_flush_all(&mm->tlb);
+	swtlb_flush_all(&mm->swtlb);
 	if (!(prot & VM_PROT_WRITE)) {
-		mm_hmap_wrprotect(mm, va, va + len);
+		hosttlb_wrprotect(mm, va, va + len);
 		pt_for_each(&mm->pt, va, va + len, wrprotect_pte_visit, mm);
 	}
 	if (prot == VM_PROT_NONE) /* write implies read, as on x86 */
-		mm_hmap_revoke(mm, va, va + len);
+		hosttlb_shootdown(mm, va, va + len);
 	return 0;
 }
 

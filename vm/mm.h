@@ -1,7 +1,7 @@
 /*
  * vm/mm.h - address spaces: VMAs, layout, mmap/munmap/mprotect/brk, fork
- * (copy-on-write), teardown, and the host mapping (emulated hardware TLB)
- * of native mode.
+ * (copy-on-write), teardown.  The host mappings of native mode (the
+ * emulated hardware TLB) are vm/hosttlb.h's.
  *
  * Layout of one address space (task_size = TASK_SIZE of this machine):
  *
@@ -32,13 +32,14 @@
  *     freed only after every host mapping of it is revoked.
  *
  * Locking: every function here runs under the machine lock.  The fault
- * path (mm_find_vma, mm_grow_stack, mm_hmap_*) is SIGSAFE.
+ * path (mm_find_vma, mm_grow_stack) is SIGSAFE.
  */
 #ifndef VMEMU_MM_H
 #define VMEMU_MM_H
 
 #include "mmu/pagetable.h"
-#include "mmu/tlb.h"
+#include "mmu/hostmap.h"
+#include "mmu/swtlb.h"
 #include "mmu/trap.h"
 #include "vm/machine.h"
 
@@ -80,7 +81,7 @@ struct mm {
 	uint64_t map_count;	 /* number of VMAs */
 	struct vma *vma_cache;	 /* last VMA found */
 	struct trap_window *win; /* native mode; NULL in trace mode */
-	struct tlb tlb;		 /* software TLB of vm_access */
+	struct swtlb swtlb;	 /* software TLB of vm_access */
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
 	uint64_t rss_anon; /* present PTEs mapping anon frames */
@@ -110,17 +111,6 @@ uint64_t mm_brk(struct mm *mm, vaddr_t new_end);
 void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old);
 /* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */
 void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
-
-/*
- * SIGSAFE, native.  Make the host mapping of va agree with its PTE
- * (read-only unless writable and dirty), mapping a run of neighbours with
- * consecutive frames at once.  ptep is va's PTE slot (from the fault
- * that just resolved it).  0 or -errno.
- */
-int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep);
-/* SIGSAFE, native.  Revoke/downgrade host mappings in [start, end). */
-void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end);
-void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end);
 
 /*
  * SIGSAFE.  Accessed/dirty emulation for reclaim (DESIGN §3), over

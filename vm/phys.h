@@ -29,8 +29,9 @@
 
 #include <stdbool.h>
 
-#include "vm/list.h"
-#include "vm/types.h"
+#include "base/list.h"
+#include "base/types.h"
+#include "mmu/pagetable.h"
 
 /* struct page flags (page->flags). */
 enum {
@@ -58,9 +59,7 @@ struct slab_cache;
  *                       lru unused (free lists are bitmaps, vm/buddy.c).
  *  - slab (PG_slab):    see vm/slab.c for its overlay of the union, and
  *                       of lru (slab_lru_word) on a slab's tail pages.
- *  - page table:        private = number of non-empty entries in the table,
- *                       index = the table's base va and level
- *                       (mmu/pagetable.c).
+ *  - page table:        pt = the walker's bookkeeping (mmu/pagetable.h).
  *  - anon/file memory:  lru = LRU link, rmap = reverse-map chain,
  *                       swap = swap slot while PG_swapcache,
  *                       index = va (anon) or file offset of the page.
@@ -85,6 +84,7 @@ struct page {
 			struct slab_cache *slab_cache;
 			uint64_t slab_word[3];
 		};
+		struct pt_meta pt; /* PG_pgtable */
 	};
 };
 
@@ -132,6 +132,23 @@ static inline void *phys_addr(const struct phys *ph, pfn_t pfn)
 static inline bool phys_valid(const struct phys *ph, pfn_t pfn)
 {
 	return pfn < ph->nr_pages;
+}
+
+/* The table memory of page tables in this pool, frames from alloc/free. */
+static inline struct pt_mem phys_pt_mem(const struct phys *ph,
+					int (*alloc)(void *ctx, pfn_t *pfn),
+					void (*free)(void *ctx, pfn_t pfn),
+					void *ctx)
+{
+	return (struct pt_mem){
+		.frames = ph->direct_map,
+		.meta = (uint8_t *)&ph->mem_map[0].pt,
+		.meta_stride = sizeof(struct page),
+		.nr_frames = ph->nr_pages,
+		.alloc = alloc,
+		.free = free,
+		.ctx = ctx,
+	};
 }
 
 #endif /* VMEMU_PHYS_H */

@@ -138,7 +138,7 @@ static int create_caches(struct vm *vm)
  */
 static uint64_t vm_map_count_wanted(const struct vm *vm)
 {
-	uint64_t n = 2 * vm->phys.nr_pages + HOSTMAP_MIN_RESERVE;
+	uint64_t n = 2 * vm->phys.nr_pages + MAPSLOTS_MIN_RESERVE;
 
 	return n + n / 7; /* so that the 1/8 reserve leaves n */
 }
@@ -146,7 +146,7 @@ static uint64_t vm_map_count_wanted(const struct vm *vm)
 /* Native mode: install the trap; check the host's map-slot budget. */
 static int setup_native(struct vm *vm, char *err, size_t len)
 {
-	long have = trap_max_map_count();
+	long have = mapslots_host_limit();
 	int rc;
 
 	if (have < 0) {
@@ -166,7 +166,7 @@ static int setup_native(struct vm *vm, char *err, size_t len)
 		return -EINVAL;
 	}
 	vm->max_map_count = have;
-	hostmap_budget_init(&vm->hmap, have);
+	mapslots_init(&vm->mapslots, have);
 	rc = trap_install(fault_trap_resolve);
 	if (rc < 0) {
 		say(err, len, "cannot install the SIGSEGV trap: %s",
@@ -341,9 +341,9 @@ void vm_stat(struct vm *vm, struct vm_stat *st)
 		if (!mm)
 			continue;
 		st->nr_page_table_pages += mm->pt.nr_tables;
-		st->tlb_hit += mm->tlb.hits;
-		st->tlb_miss += mm->tlb.misses;
-		st->tlb_flush += mm->tlb.flushes;
+		st->tlb_hit += mm->swtlb.hits;
+		st->tlb_miss += mm->swtlb.misses;
+		st->tlb_flush += mm->swtlb.flushes;
 	}
 	vm_unlock(vm);
 }

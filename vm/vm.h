@@ -31,6 +31,9 @@
 struct vm;
 struct vm_task;
 
+/* The emulated page size (bytes). */
+#define VM_PAGE_SIZE 4096ULL
+
 enum vm_mode {
 	VM_MODE_NATIVE = 0, /* workload code touches real memory; traps */
 	VM_MODE_TRACE = 1,  /* accesses go through vm_access() */

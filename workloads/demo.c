@@ -4,8 +4,6 @@
  */
 #include "workloads/demo.h"
 
-#include "vm/types.h"
-
 #define RW   (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
 
@@ -40,7 +38,7 @@ static int wl_check(struct vm_task *t, uint64_t va, uint64_t v)
 static void wl_fill(struct vm_task *t, uint64_t base, uint64_t npages, int pid)
 {
 	for (uint64_t i = 0; i < npages; i++) {
-		uint64_t va = base + i * PAGE_SIZE;
+		uint64_t va = base + i * VM_PAGE_SIZE;
 
 		wl_store(t, va, wl_pattern(pid, va));
 	}
@@ -51,7 +49,7 @@ static int wl_verify(struct vm_task *t, uint64_t base, uint64_t npages, int pid)
 	int bad = 0;
 
 	for (uint64_t i = 0; i < npages; i++) {
-		uint64_t va = base + i * PAGE_SIZE;
+		uint64_t va = base + i * VM_PAGE_SIZE;
 
 		bad += wl_check(t, va, wl_pattern(pid, va));
 	}
@@ -61,7 +59,7 @@ static int wl_verify(struct vm_task *t, uint64_t base, uint64_t npages, int pid)
 int wl_fill_verify(struct vm_task *t, void *arg)
 {
 	const struct wl_demo_args *a = arg;
-	uint64_t base = vm_mmap(t, 0, a->npages * PAGE_SIZE, RW, ANON);
+	uint64_t base = vm_mmap(t, 0, a->npages * VM_PAGE_SIZE, RW, ANON);
 
 	if (vm_mmap_failed(base))
 		return -1;
@@ -81,15 +79,16 @@ static int wl_cow_child_fn(struct vm_task *t, void *arg)
 	int bad = wl_verify(t, c->base, c->npages, c->parent);
 
 	/* Overwrite our half: each store breaks COW on that page. */
-	wl_fill(t, c->base + c->first * PAGE_SIZE, half, vm_getpid(t));
-	bad += wl_verify(t, c->base + c->first * PAGE_SIZE, half, vm_getpid(t));
+	wl_fill(t, c->base + c->first * VM_PAGE_SIZE, half, vm_getpid(t));
+	bad += wl_verify(t, c->base + c->first * VM_PAGE_SIZE, half,
+			 vm_getpid(t));
 	return bad;
 }
 
 int wl_fork_cow(struct vm_task *t, void *arg)
 {
 	const struct wl_demo_args *a = arg;
-	uint64_t base = vm_mmap(t, 0, a->npages * PAGE_SIZE, RW, ANON);
+	uint64_t base = vm_mmap(t, 0, a->npages * VM_PAGE_SIZE, RW, ANON);
 	struct wl_cow_child c[2];
 	struct vm_exit ex;
 	int bad = 0, pid[2];
@@ -116,13 +115,13 @@ int wl_zero_reader(struct vm_task *t, void *arg)
 {
 	const struct wl_demo_args *a = arg;
 	uint64_t base =
-		vm_mmap(t, 0, a->npages * PAGE_SIZE, VM_PROT_READ, ANON);
+		vm_mmap(t, 0, a->npages * VM_PAGE_SIZE, VM_PROT_READ, ANON);
 	int bad = 0;
 
 	if (vm_mmap_failed(base))
 		return -1;
 	for (uint64_t i = 0; i < a->npages; i++)
-		bad += wl_check(t, base + i * PAGE_SIZE, 0);
+		bad += wl_check(t, base + i * VM_PAGE_SIZE, 0);
 	return bad;
 }
 

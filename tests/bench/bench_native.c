@@ -48,7 +48,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#include "mmu/trap.h" /* internal, linked for the trap counters only */
+#include "mmu/hostmap.h" /* internal: the trap and host-mapping counters */
+#include "mmu/trap.h"
 #include "tests/lib/benchutil.h"
 #include "vm/vm.h"
 
@@ -72,6 +73,7 @@
 struct snap {
 	struct vm_stat vs;
 	struct trap_stats ts;
+	struct hostmap_stats hs;
 	uint64_t minflt;
 };
 
@@ -125,6 +127,7 @@ static void snap_take(struct vm *vm, struct snap *s)
 	if (vm)
 		vm_stat(vm, &s->vs);
 	trap_get_stats(&s->ts);
+	hostmap_get_stats(&s->hs);
 	getrusage(RUSAGE_THREAD, &ru);
 	s->minflt = (uint64_t)ru.ru_minflt;
 }
@@ -152,7 +155,7 @@ static void timer_stop(struct timer *tm, uint64_t n, struct meas *m)
 	m->ns = t1 - tm->t0;
 	m->n = n;
 	m->traps = a.ts.traps - b->ts.traps;
-	m->maps = a.ts.maps - b->ts.maps;
+	m->maps = a.hs.maps - b->hs.maps;
 	m->minflt = a.minflt - b->minflt;
 	m->pgfault = a.vs.pgfault - b->vs.pgfault;
 	m->zero_map = a.vs.zero_page_map - b->vs.zero_page_map;

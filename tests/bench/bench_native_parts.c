@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "tests/lib/benchutil.h"
-#include "vm/types.h"
+#include "base/types.h"
 
 #define REPS	  7
 #define NPAGES	  4096UL

@@ -354,7 +354,7 @@ int main(void)
 {
 	static struct bench b;
 	const char *env = getenv("SEED");
-	struct pt_alloc a;
+	struct pt_mem m;
 	int err;
 
 	b.rng = env && *env ? strtoull(env, NULL, 0) : 42;
@@ -363,8 +363,8 @@ int main(void)
 	       b.rng, NR_CHUNKS, CHUNK_PAGES, LOOKUPS);
 	if (fstack_init(&b.fs, NR_DATA + TABLE_HEADROOM, false) != 0)
 		return 1;
-	a = fstack_pt_alloc(&b.fs);
-	err = bench_setup(&b) || pt_init(&b.s, &b.fs.ph, &a) ||
+	m = fstack_pt_mem(&b.fs);
+	err = bench_setup(&b) || pt_init(&b.s, &m) ||
 	      bench_build_visit_unmap(&b) || bench_walks(&b) || bench_dense(&b);
 	if (!err)
 		pt_destroy(&b.s);

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "mmu/hostmap.h"
 #include "mmu/trap.h"
 #include "vm/phys.h"
 
@@ -164,14 +165,15 @@ static enum trap_verdict map_frame(void *owner, vaddr_t va, bool write)
 	(void)owner;
 	(void)write;
 	va = PAGE_ROUND_DOWN(va);
-	if (trap_map(win, va, ph.memfd, va >> PAGE_SHIFT, 1, TRAP_PROT_RW))
+	if (hostmap_map(win, va, ph.memfd, va >> PAGE_SHIFT, 1,
+			HOSTMAP_PROT_RW))
 		return TRAP_KILL;
 	return TRAP_RETRY;
 }
 
 static double rep_trap(void)
 {
-	if (trap_revoke(win, 0, NPAGES))
+	if (hostmap_revoke(win, 0, NPAGES))
 		die("trap_revoke", EINVAL);
 	return touch_pages(trap_window_addr(win, 0));
 }
@@ -182,13 +184,13 @@ static double revoke_rep(size_t chunk)
 	double t0;
 	int err;
 
-	err = trap_map(win, 0, ph.memfd, 0, NPAGES, TRAP_PROT_RW);
+	err = hostmap_map(win, 0, ph.memfd, 0, NPAGES, HOSTMAP_PROT_RW);
 	if (err)
 		die("trap_map", -err);
 	touch_pages(trap_window_addr(win, 0));
 	t0 = now_us();
 	for (size_t pg = 0; pg < NPAGES; pg += chunk)
-		if (trap_revoke(win, pg << PAGE_SHIFT, chunk))
+		if (hostmap_revoke(win, pg << PAGE_SHIFT, chunk))
 			die("trap_revoke", EINVAL);
 	return (now_us() - t0) / NPAGES;
 }

@@ -73,7 +73,7 @@ void fstack_free(void *ctx, pfn_t pfn)
 	struct frame_stack *fs = ctx;
 
 	if (!phys_valid(&fs->ph, pfn) || !fs->in_use[pfn] ||
-	    (phys_page(&fs->ph, pfn)->flags & PG_pgtable)) {
+	    phys_page(&fs->ph, pfn)->pt.magic == PT_META_MAGIC) {
 		fs->bad_frees++;
 		return;
 	}
@@ -82,9 +82,7 @@ void fstack_free(void *ctx, pfn_t pfn)
 	fs->nr_frees++;
 }
 
-struct pt_alloc fstack_pt_alloc(struct frame_stack *fs)
+struct pt_mem fstack_pt_mem(struct frame_stack *fs)
 {
-	return (struct pt_alloc){ .alloc = fstack_alloc,
-				  .free = fstack_free,
-				  .ctx = fs };
+	return phys_pt_mem(&fs->ph, fstack_alloc, fstack_free, fs);
 }

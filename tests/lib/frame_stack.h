@@ -6,7 +6,7 @@
  *
  * It keeps score instead of asserting (its callbacks run inside library
  * code): bad_frees counts frees of a frame not handed out, or still marked
- * PG_pgtable.  Not thread-safe; SIGSAFE (no malloc after fstack_init).
+ * marked as a page table.  Not thread-safe; SIGSAFE (no malloc after fstack_init).
  */
 #ifndef VMEMU_TESTS_FRAME_STACK_H
 #define VMEMU_TESTS_FRAME_STACK_H
@@ -35,9 +35,9 @@ void fstack_fini(struct frame_stack *fs);
 void fstack_fail_nth(struct frame_stack *fs, uint64_t n);
 /* Frames handed out and not given back. */
 uint64_t fstack_in_use(const struct frame_stack *fs);
-/* struct pt_alloc callbacks; ctx is the struct frame_stack. */
+/* Page-table memory callbacks; ctx is the struct frame_stack. */
 int fstack_alloc(void *ctx, pfn_t *pfn);
 void fstack_free(void *ctx, pfn_t pfn);
-struct pt_alloc fstack_pt_alloc(struct frame_stack *fs);
+struct pt_mem fstack_pt_mem(struct frame_stack *fs);
 
 #endif /* VMEMU_TESTS_FRAME_STACK_H */

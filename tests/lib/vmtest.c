@@ -228,17 +228,17 @@ uint64_t vmtest_clean(struct vm_task *t, uint64_t va, unsigned npages)
 void vmtest_shrink_map_budget(struct vm *vm, long room)
 {
 	vm_lock(vm);
-	hostmap_recount(&vm->hmap);
-	vm->hmap.limit = vm->hmap.est + room;
+	mapslots_recount(&vm->mapslots);
+	vm->mapslots.limit = vm->mapslots.est + room;
 	vm_unlock(vm);
 }
 
 long vmtest_map_budget_limit(struct vm *vm)
 {
-	return vm->hmap.limit;
+	return vm->mapslots.limit;
 }
 
 uint64_t vmtest_map_budget_recounts(struct vm *vm)
 {
-	return vm->hmap.recounts;
+	return vm->mapslots.recounts;
 }

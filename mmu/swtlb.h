@@ -3,10 +3,10 @@
  * cache of va -> "may access without a walk" per address space.
  *
  *   va:  | ... vpn ... | set (6 bits) | page offset (12) |
- *   set = vpn % TLB_SETS; TLB_WAYS ways per set, round-robin replacement.
- *   entry = (vpn << 2) | TLB_E_WRITE | TLB_E_VALID, 0 when invalid.
+ *   set = vpn % SWTLB_SETS; SWTLB_WAYS ways per set, round-robin replacement.
+ *   entry = (vpn << 2) | SWTLB_E_WRITE | SWTLB_E_VALID, 0 when invalid.
  *
- * An entry means: the PTE is present and accessed; with TLB_E_WRITE it is
+ * An entry means: the PTE is present and accessed; with SWTLB_E_WRITE it is
  * also writable and dirty.  So a hit never needs to touch the PTE: exactly
  * the accesses a hardware TLB would serve without a page walk.  Whoever
  * changes a PTE (or clears A/D) flushes that page first, as a shootdown.
@@ -24,30 +24,30 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "vm/types.h"
+#include "base/types.h"
 
-#define TLB_SETS_SHIFT	6
-#define TLB_SETS	(1u << TLB_SETS_SHIFT)
-#define TLB_WAYS	4
-#define TLB_E_VALID	1ULL
-#define TLB_E_WRITE	2ULL
-#define TLB_E_TAG_SHIFT 2
+#define SWTLB_SETS_SHIFT  6
+#define SWTLB_SETS	  (1u << SWTLB_SETS_SHIFT)
+#define SWTLB_WAYS	  4
+#define SWTLB_E_VALID	  1ULL
+#define SWTLB_E_WRITE	  2ULL
+#define SWTLB_E_TAG_SHIFT 2
 
-struct tlb {
-	_Atomic uint64_t entry[TLB_SETS][TLB_WAYS];
-	uint8_t next_way[TLB_SETS];
+struct swtlb {
+	_Atomic uint64_t entry[SWTLB_SETS][SWTLB_WAYS];
+	uint8_t next_way[SWTLB_SETS];
 	_Atomic uint64_t hits, misses, flushes;
 };
 
-void tlb_init(struct tlb *tlb);
+void swtlb_init(struct swtlb *tlb);
 
-static inline unsigned tlb_set(vaddr_t va)
+static inline unsigned swtlb_set(vaddr_t va)
 {
-	return (unsigned)(va >> PAGE_SHIFT) & (TLB_SETS - 1);
+	return (unsigned)(va >> PAGE_SHIFT) & (SWTLB_SETS - 1);
 }
 
 /* Bump a single-writer counter without a locked instruction. */
-static inline void tlb_count(_Atomic uint64_t *c)
+static inline void swtlb_count(_Atomic uint64_t *c)
 {
 	atomic_store_explicit(c,
 			      atomic_load_explicit(c, memory_order_relaxed) + 1,
@@ -55,31 +55,32 @@ static inline void tlb_count(_Atomic uint64_t *c)
 }
 
 /* SIGSAFE.  True when the access can complete without a page walk. */
-static inline bool tlb_lookup(struct tlb *tlb, vaddr_t va, bool write)
+static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 {
-	uint64_t want = ((va >> PAGE_SHIFT) << TLB_E_TAG_SHIFT) | TLB_E_VALID;
-	uint64_t mask = write ? ~0ULL : ~TLB_E_WRITE;
-	unsigned set = tlb_set(va);
+	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
+			SWTLB_E_VALID;
+	uint64_t mask = write ? ~0ULL : ~SWTLB_E_WRITE;
+	unsigned set = swtlb_set(va);
 
 	if (write)
-		want |= TLB_E_WRITE;
-	for (unsigned w = 0; w < TLB_WAYS; w++) {
+		want |= SWTLB_E_WRITE;
+	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
 		uint64_t e = atomic_load_explicit(&tlb->entry[set][w],
 						  memory_order_relaxed);
 		if ((e & mask) == want) {
-			tlb_count(&tlb->hits);
+			swtlb_count(&tlb->hits);
 			return true;
 		}
 	}
-	tlb_count(&tlb->misses);
+	swtlb_count(&tlb->misses);
 	return false;
 }
 
 /* SIGSAFE, machine lock held.  Cache va (writable: PTE is W and D). */
-void tlb_fill(struct tlb *tlb, vaddr_t va, bool writable);
+void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable);
 /* SIGSAFE, machine lock held.  Drop va's entry, if any. */
-void tlb_flush_page(struct tlb *tlb, vaddr_t va);
+void swtlb_flush_page(struct swtlb *tlb, vaddr_t va);
 /* SIGSAFE, machine lock held.  Drop every entry. */
-void tlb_flush_all(struct tlb *tlb);
+void swtlb_flush_all(struct swtlb *tlb);
 
 #endif /* VMEMU_TLB_H */

@@ -1,5 +1,6 @@
 /*
- * vm/hmap.c - host mappings in native mode: the emulated hardware TLB.
+ * vm/hosttlb.c - host mappings in native mode: the emulated hardware TLB
+ * (see hosttlb.h).
  *
  * A page's host mapping (memfd frame mapped at window base + va) is its TLB
  * entry.  PTE_HMAP_R/PTE_HMAP_W record what it grants (mm.h invariant 4):
@@ -14,14 +15,14 @@
  * consecutive frames in one call (fault-around; such runs are also what
  * the host merges into one mapping).  Downgrades and revokes work on
  * ranges, one host call per run.  When the host is short of map slots
- * (mmu/hostmap.h), a window is flushed whole: one mmap over it gives back
+ * (mmu/mapslots.h), a window is flushed whole: one mmap over it gives back
  * every slot it held and every page's next touch is a refill.
  *
  * Locking: the machine lock, held by every caller.  Everything is SIGSAFE.
  */
 #include <errno.h>
 
-#include "vm/mm.h"
+#include "vm/hosttlb.h"
 
 #define FAULT_AROUND_PAGES 16
 
@@ -59,9 +60,9 @@ static SIGSAFE void hmap_clear_visit(void *arg, vaddr_t va, pte_t *ptep)
  * step with the PTEs (a stale writable mapping could leak a COW write),
  * so it is a bug, not an error to carry on from.
  */
-static SIGSAFE void mm_hmap_flush(struct mm *mm)
+SIGSAFE void hosttlb_flush_mm(struct mm *mm)
 {
-	int err = trap_revoke(mm->win, 0, mm->task_size >> PAGE_SHIFT);
+	int err = hostmap_revoke(mm->win, 0, mm->task_size >> PAGE_SHIFT);
 
 	BUG_ON(err);
 	pt_for_each(&mm->pt, 0, mm->task_size, hmap_clear_visit, mm);
@@ -69,7 +70,7 @@ static SIGSAFE void mm_hmap_flush(struct mm *mm)
 }
 
 /* Flush every window of the machine (the host is out of map slots). */
-static SIGSAFE void mm_hmap_flush_all(struct vm *vm)
+static SIGSAFE void hosttlb_flush_all(struct vm *vm)
 {
 	struct list_head *n;
 
@@ -77,22 +78,22 @@ static SIGSAFE void mm_hmap_flush_all(struct vm *vm)
 		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
 
 		if (mm && mm->win)
-			mm_hmap_flush(mm);
+			hosttlb_flush_mm(mm);
 	}
 }
 
 /* Over the map-slot budget: flush this window, then all if need be. */
 static SIGSAFE void hmap_make_room(struct mm *mm)
 {
-	mm_hmap_flush(mm);
-	if (!hostmap_recount(&mm->vm->hmap)) {
-		mm_hmap_flush_all(mm->vm);
-		if (!hostmap_recount(&mm->vm->hmap))
-			hostmap_give_up(&mm->vm->hmap);
+	hosttlb_flush_mm(mm);
+	if (!mapslots_recount(&mm->vm->mapslots)) {
+		hosttlb_flush_all(mm->vm);
+		if (!mapslots_recount(&mm->vm->mapslots))
+			mapslots_give_up(&mm->vm->mapslots);
 	}
 }
 
-SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep)
+SIGSAFE int hosttlb_fill(struct mm *mm, vaddr_t va, pte_t *ptep)
 {
 	pte_t pte = *ptep;
 	unsigned idx = PT_INDEX(0, va);
@@ -100,9 +101,9 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep)
 	int prot, err;
 
 	BUG_ON(!pte_present(pte));
-	if (!hostmap_charge(&mm->vm->hmap))
+	if (!mapslots_charge(&mm->vm->mapslots))
 		hmap_make_room(mm);
-	prot = hmap_want(pte) == PTE_HMAP ? TRAP_PROT_RW : TRAP_PROT_READ;
+	prot = hmap_want(pte) == PTE_HMAP ? HOSTMAP_PROT_RW : HOSTMAP_PROT_READ;
 	/* Fault-around inside this PTE table, over consecutive frames. */
 	while (hi - lo < FAULT_AROUND_PAGES && idx + hi < PT_ENTRIES &&
 	       hmap_joinable(pte, ptep[hi], hi))
@@ -111,25 +112,25 @@ SIGSAFE int mm_hmap_install(struct mm *mm, vaddr_t va, pte_t *ptep)
 	       hmap_joinable(pte, ptep[lo - 1], lo - 1))
 		lo--;
 	/* The host has no fault-around for writes to shared mappings. */
-	err = trap_map(mm->win, va + (vaddr_t)lo * PAGE_SIZE,
-		       mm->vm->phys.memfd, pte_pfn(pte) + (pfn_t)lo,
-		       (size_t)(hi - lo),
-		       prot | (hi - lo > 1 && prot == TRAP_PROT_RW ?
-				       TRAP_MAP_POPULATE :
-				       0));
+	err = hostmap_map(mm->win, va + (vaddr_t)lo * PAGE_SIZE,
+			  mm->vm->phys.memfd, pte_pfn(pte) + (pfn_t)lo,
+			  (size_t)(hi - lo),
+			  prot | (hi - lo > 1 && prot == HOSTMAP_PROT_RW ?
+					  HOSTMAP_POPULATE :
+					  0));
 	if (err == -ENOMEM) {
 		/* Out of host map slots: flush this TLB, map just va. */
-		mm_hmap_flush(mm);
+		hosttlb_flush_mm(mm);
 		lo = 0;
 		hi = 1;
-		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte), 1,
-			       prot);
+		err = hostmap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
+				  1, prot);
 	}
 	if (err == -ENOMEM) {
 		/* Other windows hold the slots: flush them all. */
-		mm_hmap_flush_all(mm->vm);
-		err = trap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte), 1,
-			       prot);
+		hosttlb_flush_all(mm->vm);
+		err = hostmap_map(mm->win, va, mm->vm->phys.memfd, pte_pfn(pte),
+				  1, prot);
 	}
 	if (err)
 		return err;
@@ -158,7 +159,7 @@ static SIGSAFE void revoke_visit(void *arg, vaddr_t va, pte_t *ptep)
 	s->hi = va + PAGE_SIZE;
 }
 
-SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
+SIGSAFE void hosttlb_shootdown(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct hmap_span s = { .mm = mm };
 
@@ -166,19 +167,19 @@ SIGSAFE void mm_hmap_revoke(struct mm *mm, vaddr_t start, vaddr_t end)
 		return;
 	pt_for_each(&mm->pt, start, end, revoke_visit, &s);
 	if (s.hi > s.lo &&
-	    trap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT) < 0)
-		mm_hmap_flush(mm); /* no slot to split with: revoke it all */
+	    hostmap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT) < 0)
+		hosttlb_flush_mm(mm); /* no slot to split with: revoke it all */
 }
 
 static SIGSAFE void wrprotect_flush(struct hmap_span *s)
 {
 	if (s->run_end > s->run_start)
-		hostmap_charge(
-			&s->mm->vm->hmap); /* a split: next install checks */
+		mapslots_charge(
+			&s->mm->vm->mapslots); /* a split: next install checks */
 	if (s->run_end > s->run_start &&
-	    trap_protect(s->mm->win, s->run_start,
-			 (s->run_end - s->run_start) >> PAGE_SHIFT,
-			 TRAP_PROT_READ) < 0)
+	    hostmap_protect(s->mm->win, s->run_start,
+			    (s->run_end - s->run_start) >> PAGE_SHIFT,
+			    HOSTMAP_PROT_READ) < 0)
 		s->failed = true;
 	s->run_start = s->run_end = 0;
 }
@@ -197,7 +198,7 @@ static SIGSAFE void wrprotect_visit(void *arg, vaddr_t va, pte_t *ptep)
 	s->run_end = va + PAGE_SIZE;
 }
 
-SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
+SIGSAFE void hosttlb_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct hmap_span s = { .mm = mm };
 
@@ -206,5 +207,5 @@ SIGSAFE void mm_hmap_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end)
 	pt_for_each(&mm->pt, start, end, wrprotect_visit, &s);
 	wrprotect_flush(&s);
 	if (s.failed)
-		mm_hmap_flush(mm);
+		hosttlb_flush_mm(mm);
 }

@@ -1,5 +1,5 @@
 /*
- * vm/list.h - intrusive circular doubly linked lists, as in Linux.
+ * base/list.h - intrusive circular doubly linked lists, as in Linux.
  *
  * A `struct list_head` embedded in an object links it into one list; an
  * empty list (or an unlinked node after list_del_init) points at itself.
@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "vm/types.h"
+#include "base/types.h"
 
 struct list_head {
 	struct list_head *next, *prev;

@@ -1,5 +1,5 @@
 /*
- * vm/types.h - the vocabulary every vmemu module shares.
+ * base/types.h - the vocabulary every vmemu module shares.
  *
  * Scalar typedefs (pfn_t, vaddr_t, pte_t, swp_entry_t), the page geometry
  * (PAGE_SHIFT and friends), a few helpers (ARRAY_SIZE, container_of,

@@ -1,5 +1,5 @@
 /*
- * vm/cli.c - the vmemu command line.
+ * cli/main.c - the vmemu command line.
  *
  * This build has `vmemu run`, which runs the built-in demonstration of what
  * exists so far (native or trace mode, demand paging, the zero frame, fork
@@ -19,7 +19,6 @@
 
 #define EXIT_USAGE	 2
 #define FAULT_AROUND_MAX 64 /* vm_config.anon_fault_around */
-#define PAGE		 4096ULL
 
 static const char usage[] =
 	"usage: vmemu run [--mem SIZE] [--mode native|trace] [--seed N]\n"
@@ -174,7 +173,7 @@ static void print_proc(struct vm *vm, const char *name)
 
 static int run_demo(const struct vm_config *cfg)
 {
-	uint64_t frames = cfg->mem_bytes / PAGE, np = frames / 16;
+	uint64_t frames = cfg->mem_bytes / VM_PAGE_SIZE, np = frames / 16;
 	const struct demo_task demo[] = {
 		{ "fill-verify", wl_fill_verify, np,
 		  "writes and verifies its pages" },

@@ -1,11 +1,11 @@
 /*
- * vm/bug.c - BUG_ON()'s slow path.  SIGSAFE: write(2) and abort() only.
+ * base/bug.c - BUG_ON()'s slow path.  SIGSAFE: write(2) and abort() only.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/types.h"
+#include "base/types.h"
 
 static void put(const char *s)
 {
