@@ -5,6 +5,7 @@
 #   make test       build and run every cmocka test binary
 #   make asan       the tests under AddressSanitizer + UBSan (build/asan)
 #   make tsan       the tests under ThreadSanitizer (build/tsan)
+#   make coverage   line coverage of base/ mmu/ vm/ reclaim/ swap/ (gcov)
 #   make bench      build and run the benchmarks (tests/bench)
 #   make format     clang-format every source file in place
 #   make clean
@@ -73,7 +74,7 @@ ALL_SRCS := $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(TESTLIB_SRCS) \
 ALL_HDRS := $(wildcard base/*.h mmu/*.h vm/*.h reclaim/*.h swap/*.h user/*.h \
 	workloads/*.h cli/*.h tests/lib/*.h)
 
-.PHONY: all run test asan tsan bench format clean
+.PHONY: all run test asan tsan coverage bench format clean
 all: vmemu $(LIB)
 
 $(BUILD)/%.o: %.c
@@ -116,6 +117,13 @@ asan:
 
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" test
+
+# Line coverage of the emulated kernel and the hardware model under the
+# tests (gcov); the summary lands in build/cov/coverage.txt.
+coverage:
+	rm -rf build/cov
+	$(MAKE) BUILD=build/cov OPT="-O0 -g" SAN=--coverage test
+	@tests/coverage.sh build/cov | tee build/cov/coverage.txt
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
