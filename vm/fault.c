@@ -323,3 +323,67 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	task_exit_if_killed(t);
 	return r == FAULT_SEGV ? -EFAULT : -ENOMEM;
 }
+
+/*
+ * One page of vm_read/vm_write: fault it in as t's access would, then copy
+ * through the direct map in the same lock section (so the frame cannot
+ * change in between).  0 or vm_access's error.
+ */
+static int copy_page(struct vm_task *t, uint64_t va, void *buf, size_t n,
+		     bool write)
+{
+	struct vm *vm = t->vm;
+	uint8_t *frame;
+	pte_t *ptep;
+	int err;
+
+	for (;;) {
+		err = vm_access(t, va, write);
+		if (err)
+			return err;
+		vm_lock(vm);
+		ptep = t->mm ? pt_walk(&t->mm->pt, va) : NULL;
+		if (ptep && pte_present(*ptep) &&
+		    (!write || (*ptep & PTE_WRITE)))
+			break;
+		vm_unlock(vm); /* changed since the access: again */
+	}
+	frame = (uint8_t *)phys_addr(&vm->phys, pte_pfn(*ptep)) +
+		(va & (PAGE_SIZE - 1));
+	if (write)
+		memcpy(frame, buf, n);
+	else
+		memcpy(buf, frame, n);
+	vm_unlock(vm);
+	return 0;
+}
+
+static int vm_copy(struct vm_task *t, uint64_t va, void *buf, size_t len,
+		   bool write)
+{
+	uint8_t *p = buf;
+
+	if (!task_valid(t) || (!buf && len))
+		return -EINVAL;
+	while (len) {
+		size_t n = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+		int err = copy_page(t, va, p, n, write);
+
+		if (err)
+			return err;
+		va += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vm_read(struct vm_task *t, uint64_t va, void *buf, size_t len)
+{
+	return vm_copy(t, va, buf, len, false);
+}
+
+int vm_write(struct vm_task *t, uint64_t va, const void *buf, size_t len)
+{
+	return vm_copy(t, va, (void *)(uintptr_t)buf, len, true);
+}

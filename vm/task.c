@@ -49,6 +49,14 @@ void task_exit_if_killed(struct vm_task *t)
 		siglongjmp(t->exit_point, 1);
 }
 
+_Noreturn void vm_abort(struct vm_task *t, const char *msg)
+{
+	BUG_ON(!task_valid(t) || t != vm_current);
+	snprintf(t->exit.msg, sizeof(t->exit.msg), "%s", msg ? msg : "");
+	task_mark_killed(t, VM_EXIT_ABORT, 0);
+	siglongjmp(t->exit_point, 1);
+}
+
 static void task_exit(struct vm_task *t, int code)
 {
 	struct vm *vm = t->vm;

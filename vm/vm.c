@@ -43,6 +43,8 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->kswapd = true;
 	cfg->mode = VM_MODE_NATIVE;
 	cfg->seed = 1;
+	cfg->page_cluster = 3;
+	cfg->log_sample_ms = 100;
 }
 
 bool vm_valid(const struct vm *vm)

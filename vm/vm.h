@@ -57,18 +57,41 @@ struct vm_config {
 				      write fault on untouched anonymous
 				      memory maps at once, like Linux's
 				      multi-size THP; 0 or 1: off (default) */
+	int page_cluster;	    /* vm.page-cluster: swap readahead of
+				       2^n pages, 0..10 (default 3) */
+	bool panic_on_oom;	    /* vm.panic_on_oom */
+	bool oom_kill_allocating_task; /* vm.oom_kill_allocating_task */
+	long max_map_count;	    /* native: host map slots the machine may
+				       assume (0: read vm.max_map_count) */
+	bool buddy_pcp;		    /* order-0 per-cpu-style frame cache */
+	bool buddy_lazy;	    /* lazy buddy coalescing */
+	/* Event log (log_path != NULL). */
+	const char *log_events;	    /* kinds to log, comma-separated; NULL
+				       or "all": every kind */
+	unsigned log_sample_ms;	    /* vmstat sample period (default 100) */
+	unsigned log_ring;	    /* ring records, power of two; 0: default */
+	const char *log_cmdline;    /* recorded in the runs table */
 };
 
 enum vm_exit_reason {
 	VM_EXIT_NORMAL = 0,	/* the task function returned; code = value */
 	VM_EXIT_OOM_KILLED = 1, /* chosen by the OOM killer */
 	VM_EXIT_SEGV = 2,	/* emulated SIGSEGV (bad address/permission) */
+	VM_EXIT_SIGBUS = 3,	/* its page could not be read back (swap or
+				   file I/O error, access beyond a file) */
+	VM_EXIT_HOST_NOMEM = 4, /* the host refused memory the emulator
+				   needed for it (mmap ENOMEM): not an
+				   emulated OOM */
+	VM_EXIT_ABORT = 5,	/* the task called vm_abort (e.g. its C
+				   library found a corrupted heap) */
+	VM_EXIT_PANIC = 6,	/* the machine panicked (vm.panic_on_oom) */
 };
 
 struct vm_exit {
 	enum vm_exit_reason reason;
 	int code;	   /* return value of the task function */
-	uint64_t fault_va; /* VM_EXIT_SEGV: the offending address */
+	uint64_t fault_va; /* SEGV/SIGBUS: the offending address */
+	char msg[64];	   /* VM_EXIT_ABORT: the task's message */
 };
 
 /* Protections and flags for vm_mmap / vm_mprotect. */
@@ -135,6 +158,17 @@ uint64_t vm_brk(struct vm_task *t, uint64_t new_end);
 int vm_fork(struct vm_task *t, vm_task_fn child, void *arg);
 void *vm_ptr(struct vm_task *t, uint64_t va);
 int vm_access(struct vm_task *t, uint64_t va, int write);
+/*
+ * Copy len bytes from / to t's memory at va, page by page as t's own
+ * loads and stores would go (each page accessed as by vm_access: faults,
+ * A and D bits), the bytes through the kernel's direct map.  Both modes;
+ * called by t's thread.  0, or vm_access's error (a bad address is t's
+ * emulated SIGSEGV, as it would be for its own store).
+ */
+int vm_read(struct vm_task *t, uint64_t va, void *buf, size_t len);
+int vm_write(struct vm_task *t, uint64_t va, const void *buf, size_t len);
+/* End the calling task t with VM_EXIT_ABORT and msg (like abort(3)). */
+_Noreturn void vm_abort(struct vm_task *t, const char *msg);
 int vm_getpid(const struct vm_task *t);
 void vm_stat(struct vm *vm, struct vm_stat *st);
 /*
