@@ -56,6 +56,7 @@ struct vm_task {
 	sigjmp_buf exit_point;	 /* where a killed task's thread lands */
 	_Atomic int kill_reason; /* 0, or VM_EXIT_SEGV / VM_EXIT_OOM_KILLED */
 	uint64_t kill_va;
+	struct vm_rusage ru; /* what it used so far (machine lock) */
 	struct vm_exit exit;
 };
 

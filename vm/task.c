@@ -67,6 +67,7 @@ static void task_exit(struct vm_task *t, int code)
 	t->exit.reason = reason ? (enum vm_exit_reason)reason : VM_EXIT_NORMAL;
 	t->exit.code = reason ? 0 : code;
 	t->exit.fault_va = reason ? t->kill_va : 0;
+	t->exit.ru = t->ru;
 	mm_destroy(t->mm);
 	t->mm = NULL;
 	t->state = TASK_ZOMBIE;
@@ -234,6 +235,48 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
 	pthread_cond_broadcast(&vm->task_exited); /* vm_destroy may wait */
 	vm_unlock(vm);
 	return pid;
+}
+
+int vm_kill(struct vm *vm, int pid)
+{
+	struct vm_task *t;
+
+	if (!vm_valid(vm))
+		return -EINVAL;
+	vm_lock(vm);
+	t = task_find(vm, pid);
+	if (t && t->state != TASK_ZOMBIE)
+		task_mark_killed(t, VM_EXIT_KILLED, 0);
+	vm_unlock(vm);
+	return t ? 0 : -ESRCH;
+}
+
+int vm_task_info(struct vm *vm, int pid, struct vm_task_info *info)
+{
+	struct vm_task *t;
+
+	if (!vm_valid(vm) || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	vm_lock(vm);
+	t = task_find(vm, pid);
+	if (t) {
+		info->pid = t->pid;
+		info->ppid = t->ppid;
+		snprintf(info->name, sizeof(info->name), "%s", t->comm);
+		info->oom_score_adj = t->oom_score_adj;
+		info->exited = t->state == TASK_ZOMBIE;
+		info->ru = t->ru;
+		if (t->mm) {
+			info->rss_anon = t->mm->rss_anon;
+			info->rss_file = t->mm->rss_file;
+			info->rss_shmem = t->mm->rss_shmem;
+			info->swapents = t->mm->swapents;
+			info->pgtables = t->mm->pt.nr_tables;
+		}
+	}
+	vm_unlock(vm);
+	return t ? 0 : -ESRCH;
 }
 
 int vm_getpid(const struct vm_task *t)

@@ -85,6 +85,14 @@ enum vm_exit_reason {
 	VM_EXIT_ABORT = 5,	/* the task called vm_abort (e.g. its C
 				   library found a corrupted heap) */
 	VM_EXIT_PANIC = 6,	/* the machine panicked (vm.panic_on_oom) */
+	VM_EXIT_KILLED = 7,	/* vm_kill (SIGKILL from outside) */
+};
+
+/* What a task used, as wait4(2)'s rusage reports it (pages, not KiB). */
+struct vm_rusage {
+	uint64_t maxrss;	  /* peak resident pages (VmHWM) */
+	uint64_t minflt, majflt;  /* faults in its address space */
+	uint64_t swapins;	  /* pages it read back from swap */
 };
 
 struct vm_exit {
@@ -92,6 +100,18 @@ struct vm_exit {
 	int code;	   /* return value of the task function */
 	uint64_t fault_va; /* SEGV/SIGBUS: the offending address */
 	char msg[64];	   /* VM_EXIT_ABORT: the task's message */
+	struct vm_rusage ru;
+};
+
+/* A live task, as /proc/PID/status and /proc/PID/stat show it. */
+struct vm_task_info {
+	int pid, ppid;
+	char name[16];
+	int oom_score_adj;
+	bool exited;	   /* a zombie: memory released, waiting for vm_wait */
+	uint64_t rss_anon; /* pages */
+	uint64_t rss_file, rss_shmem, swapents, pgtables; /* pages */
+	struct vm_rusage ru;
 };
 
 /* Protections and flags for vm_mmap / vm_mprotect. */
@@ -141,6 +161,13 @@ void vm_destroy(struct vm *vm);
 int vm_spawn(struct vm *vm, const char *name, int oom_score_adj, vm_task_fn fn,
 	     void *arg);
 int vm_wait(struct vm *vm, int pid, struct vm_exit *ex);
+/*
+ * Kill task pid (SIGKILL): its memory is reclaimed at once and its thread
+ * leaves with VM_EXIT_KILLED at its next trap or vm_* call.  0 or -ESRCH.
+ */
+int vm_kill(struct vm *vm, int pid);
+/* Snapshot of task pid (not yet waited for); 0 or -ESRCH. */
+int vm_task_info(struct vm *vm, int pid, struct vm_task_info *info);
 
 uint64_t vm_mmap(struct vm_task *t, uint64_t hint, size_t len, int prot,
 		 int flags);
