@@ -72,8 +72,8 @@ static bool take_time(struct fault_attr *a)
 
 bool should_fail(struct fault_attr *a, size_t size)
 {
-	unsigned prob = atomic_load_explicit(&a->probability,
-					     memory_order_relaxed);
+	unsigned prob =
+		atomic_load_explicit(&a->probability, memory_order_relaxed);
 	unsigned long interval;
 
 	if (prob == 0 || atomic_load(&a->times) == 0)

@@ -396,50 +396,67 @@ static void test_mm_stack_grows(void **state)
 }
 
 /*
- * Out of frames (until reclaim lands): the faulting task ends
+ * Out of frames (nothing to reclaim yet): the faulting task ends
  * OOM_KILLED, its address space stays consistent up to its exit, and a
- * bystander is untouched.  `leave` frames are left free before a write to
- * a fresh 2 MiB region, which needs a PTE table and a data frame: with 1
- * left the table takes it and the data frame fails (the walk's new table
- * must not stay behind, empty); with 0 the walk itself fails.
+ * bystander is untouched.  With min_free_kbytes = 16 the min watermark is
+ * exactly 4 frames: a task's pages stop there (each allocation must leave
+ * 4 free).  A write to a fresh 2 MiB region then needs a PTE table and a
+ * data frame: the table may dip into the reserve below min (down to 2),
+ * the data frame may not; the fault fails, gives the table back (no empty
+ * table stays behind) and, reclaim having nothing, the OOM killer ends
+ * the allocating task.
  */
-static void oom_run(uint64_t leave)
+#define OOM_MIN_FREE_KBYTES 16
+#define OOM_MIN_PAGES	    4
+
+static void test_mm_oom_kills_the_faulting_task(void **state)
 {
-	struct vm *vm = vmtest_create(VM_MODE_TRACE, 96 * PAGE_SIZE);
+	struct vm_config cfg;
 	struct parked hog, bystander;
 	struct vm_exit ex;
+	struct vm *vm;
 	uint64_t a, b, i, pt0;
 	uint8_t v;
 
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 96 * PAGE_SIZE;
+	cfg.min_free_kbytes = OOM_MIN_FREE_KBYTES;
+	vm = vmtest_create_cfg(&cfg);
 	assert_true(park_spawn(vm, &bystander, "bystander") > 0);
 	b = vm_mmap(bystander.t, 0, PAGE_SIZE, RW, ANON);
 	assert_int_equal(vmtest_store(bystander.t, b, 0x77), 0);
 	assert_true(park_spawn(vm, &hog, "hog") > 0);
 	a = vm_mmap(hog.t, 0, 4ULL << 20, RW, ANON);
 	assert_int_equal(a % (2ULL << 20), 0);
-	for (i = 0; stat_of(vm).nr_free_pages > leave; i++)
+	for (i = 0; stat_of(vm).nr_free_pages > OOM_MIN_PAGES; i++)
 		assert_int_equal(vm_access(hog.t, a + i * PAGE_SIZE, 1), 0);
-	assert_int_equal(stat_of(vm).nr_free_pages, leave);
+	/* Ordinary pages never take the last min frames. */
+	assert_int_equal(vm_access(hog.t, a + i * PAGE_SIZE, 1), -ENOMEM);
+	assert_int_equal(stat_of(vm).oom_kill, 1);
+	assert_int_equal(stat_of(vm).nr_free_pages, OOM_MIN_PAGES);
+	assert_int_equal(park_release(&hog, &ex), hog.pid);
+	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
+
+	/* The table from the reserve is given back when the data fails. */
+	assert_true(park_spawn(vm, &hog, "hog2") > 0);
+	a = vm_mmap(hog.t, 0, 4ULL << 20, RW, ANON);
+	for (i = 0; stat_of(vm).nr_free_pages > OOM_MIN_PAGES; i++)
+		assert_int_equal(vm_access(hog.t, a + i * PAGE_SIZE, 1), 0);
 	pt0 = stat_of(vm).nr_page_table_pages;
 	assert_int_equal(vm_access(hog.t, a + (2ULL << 20), 1), -ENOMEM);
 	assert_int_equal(stat_of(vm).nr_page_table_pages, pt0);
-	assert_int_equal(stat_of(vm).nr_free_pages, leave);
+	assert_int_equal(stat_of(vm).nr_free_pages, OOM_MIN_PAGES);
 	assert_int_equal(vmtest_check(hog.t), 0);
-	assert_int_equal(stat_of(vm).oom_kill, 1);
+	assert_int_equal(stat_of(vm).oom_kill, 2);
 	assert_int_equal(park_release(&hog, &ex), hog.pid);
 	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
 	assert_int_equal(vmtest_load(bystander.t, b, &v), 0);
 	assert_int_equal(v, 0x77);
 	assert_int_equal(vmtest_check(bystander.t), 0);
-	park_release(&bystander, NULL);
+	assert_int_equal(park_release(&bystander, NULL), bystander.pid);
 	vm_destroy(vm);
-}
-
-static void test_mm_oom_kills_the_faulting_task(void **state)
-{
-	(void)state;
-	oom_run(1);
-	oom_run(0);
 }
 
 /* ---- randomized differential test ----------------------------------- */

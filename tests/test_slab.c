@@ -22,6 +22,7 @@
 
 #include "tests/lib/vmtest.h"
 #include "vm/slab.h"
+#include "vm/slab_internal.h" /* the corruption tests reach inside */
 
 struct env {
 	struct phys ph;
@@ -34,7 +35,8 @@ static void env_up_cfg(struct env *e, uint64_t nr_pages,
 {
 	assert_int_equal(phys_init(&e->ph, nr_pages, NULL), 0);
 	assert_int_equal(buddy_create(&e->ph, cfg, &e->b), 0);
-	assert_int_equal(slab_allocator_create(&e->ph, e->b, &e->sa), 0);
+	assert_int_equal(
+		slab_allocator_create(&e->ph, e->b, NULL, NULL, &e->sa), 0);
 }
 
 static void env_up(struct env *e, uint64_t nr_pages)
@@ -862,11 +864,12 @@ static void test_slab_allocator_create_enomem(void **state)
 	buddy_config_init(&cfg);
 	assert_int_equal(buddy_create(&ph, &cfg, &b), 0);
 	assert_int_equal(buddy_alloc(b, 2, &pfn), 0);
-	assert_int_equal(slab_allocator_create(&ph, b, &sa), -ENOMEM);
+	assert_int_equal(slab_allocator_create(&ph, b, NULL, NULL, &sa),
+			 -ENOMEM);
 	assert_null(sa);
 	assert_int_equal(buddy_nr_free(b), 0);
 	buddy_free(b, pfn, 2);
-	assert_int_equal(slab_allocator_create(&ph, b, &sa), 0);
+	assert_int_equal(slab_allocator_create(&ph, b, NULL, NULL, &sa), 0);
 	assert_int_equal(buddy_nr_free(b), 3);
 	slab_allocator_destroy(sa);
 	assert_int_equal(buddy_nr_free(b), 4);
@@ -924,17 +927,30 @@ static void test_slab_check_catches_corruption(void **state)
 	assert_int_equal(slab_check(c), 0);
 
 	head->slab_word[0] |= 1ULL << 7; /* slot 7 >= objperslab 5 */
-	assert_int_equal(slab_check(c), -2);
+	assert_int_equal(slab_check(c), SLAB_CHECK_BITMAP);
 	head->slab_word[0] &= ~(1ULL << 7);
 	head->slab_word[0] |= 1ULL << 3; /* a free slot marked used */
-	assert_int_equal(slab_check(c), -2);
+	assert_int_equal(slab_check(c), SLAB_CHECK_BITMAP);
 	head->slab_word[0] &= ~(1ULL << 3);
 	head[2].flags &= ~(uint32_t)PG_slab;
-	assert_int_equal(slab_check(c), -4);
+	assert_int_equal(slab_check(c), SLAB_CHECK_FRAMES);
 	head[2].flags |= PG_slab;
 	head->private = 5; /* inuse says full, but it is on slabs_partial */
-	assert_int_equal(slab_check(c), -1);
+	assert_int_equal(slab_check(c), SLAB_CHECK_LIST);
 	head->private = 2;
+	assert_int_equal(slab_check(c), 0);
+	c->active_objs++; /* the cache's total disagrees with its slabs */
+	assert_int_equal(slab_check(c), SLAB_CHECK_COUNT);
+	c->active_objs--;
+	c->nr_slabs[SLABS_PARTIAL]++;
+	assert_int_equal(slab_check(c), SLAB_CHECK_COUNT);
+	c->nr_slabs[SLABS_PARTIAL]--;
+	c->size += 1; /* not a multiple of the alignment */
+	assert_int_equal(slab_check(c), SLAB_CHECK_GEOMETRY);
+	c->size -= 1;
+	c->objperslab -= 1;
+	assert_int_equal(slab_check(c), SLAB_CHECK_GEOMETRY);
+	c->objperslab += 1;
 	assert_int_equal(slab_check(c), 0);
 
 	slab_free(c, a);
@@ -970,7 +986,7 @@ static void do_bad_op(enum bad_op op)
 
 	buddy_config_init(&cfg);
 	if (phys_init(&e.ph, 64, NULL) || buddy_create(&e.ph, &cfg, &e.b) ||
-	    slab_allocator_create(&e.ph, e.b, &e.sa) ||
+	    slab_allocator_create(&e.ph, e.b, NULL, NULL, &e.sa) ||
 	    slab_cache_create(e.sa, "a", 3000, &a) ||
 	    slab_cache_create(e.sa, "b", 3000, &b) || !(obj = slab_alloc(a)) ||
 	    buddy_alloc(e.b, 0, &pfn))

@@ -12,19 +12,26 @@
  *                        zero/shared: copy      TLB refill (not pgfault)
  *                        sole owner: reuse
  *
- * Counting: pgfault counts faults that change what a PTE maps or grants
- * (demand-zero, zero-frame map, COW copy or reuse); the same access
- * sequence gives the same pgfault in both modes.  tlb_refill and
- * dirty_trap are native-only, emulator-only counters.
+ * Counting (vm/vmstat.h): a fault that changes what a PTE maps or grants
+ * is one event of its kind - anon_fault (a fresh zeroed frame; arg: pages
+ * mapped), zero_page_map, cow_fault, cow_reuse - and moves pgfault with
+ * it, counted when it succeeds (a fault retried after reclaim counts
+ * once); the same access sequence gives the same pgfault in both modes.
+ * tlb_refill and dirty_trap are native-only events that are not faults.
  *
  * Host mappings: a native fault ends with hosttlb_fill, which replaces
  * the host mapping of va (MAP_FIXED) in the same lock section, so a PTE
  * whose frame changed never leaves a stale host mapping behind.  A
  * non-native fault that changes a frame revokes the host mapping first.
  *
- * Running out of frames is not an error here: FAULT_OOM goes back to the
- * caller, which (until reclaim and the OOM killer land) kills the faulting
- * task as vm.oom_kill_allocating_task would.
+ * A restartable fault.  Running out of frames is not an error here: the
+ * resolver undoes what it started (tables the walk made are freed again)
+ * and returns FAULT_NOMEM; the entry points drop the lock, let reclaim
+ * work (reclaim/reclaim.h) and run the fault again from the start, or,
+ * when reclaim cannot help, call the OOM killer (reclaim/oom.h).  The
+ * host refusing a mapping (mmap ENOMEM) is a different outcome: the task
+ * ends with VM_EXIT_HOST_NOMEM, since no emulated reclaim frees host
+ * memory.
  *
  * Locking: the machine lock, taken by the entry points.  SIGSAFE.
  */
@@ -33,8 +40,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "reclaim/oom.h"
+#include "reclaim/reclaim.h"
 #include "vm/hosttlb.h"
+#include "vm/page_alloc.h"
 #include "vm/rmap.h"
+#include "vm/vmstat.h"
 
 static bool vma_allows(const struct vma *v, bool write)
 {
@@ -55,8 +66,8 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 	pg->_refcount = 1;
 	pg->_mapcount = 1;
 	pg->index = va;
-	vm->st.nr_anon_pages++;
-	mm->rss_anon++;
+	vm->nr_anon_pages++;
+	mm_rss_add(mm, 1);
 	return 0;
 }
 
@@ -65,7 +76,7 @@ static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
 {
 	pfn_t pfn;
 
-	if (vm_page_alloc(mm->vm, &pfn) < 0)
+	if (vm_page_alloc(mm->vm, GFP_USER, &pfn) < 0)
 		return -ENOMEM;
 	if (anon_page_init(mm, pfn, va) < 0) {
 		vm_page_free(mm->vm, pfn);
@@ -85,11 +96,13 @@ static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER | PTE_ACCESSED |
  * the VMA and all its PTEs are none: Linux's multi-size THP for anonymous
  * memory, except that the block is split at once (buddy_split) and each
  * frame is an ordinary page from then on.  It costs one pgfault for n
- * pages; fault_around counts the n - 1 mapped ahead.  Any condition unmet,
- * no block free, or no rmap item: false, and the caller maps one page.
+ * pages; fault_around counts the n - 1 mapped ahead.  The block is taken
+ * opportunistically (__GFP_NORETRY: no reclaim for it).  Any condition
+ * unmet, no block free, or no rmap item: 0, and the caller maps one page;
+ * else the number of pages mapped.
  */
-static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v, pte_t *ptep,
-				      vaddr_t va)
+static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
+					  pte_t *ptep, vaddr_t va)
 {
 	struct vm *vm = mm->vm;
 	unsigned n = vm->cfg.anon_fault_around, i, k;
@@ -98,14 +111,14 @@ static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v, pte_t *ptep,
 	pfn_t pfn;
 
 	if (n < 2 || start < v->start || start + n * PAGE_SIZE > v->end)
-		return false;
+		return 0;
 	for (i = 0; i < n; i++)
 		if (!pte_none(first[i]))
-			return false;
-	if (buddy_alloc(vm->buddy, (unsigned)__builtin_ctz(n), &pfn) < 0)
-		return false;
+			return 0;
+	if (vm_alloc_pages(vm, (unsigned)__builtin_ctz(n),
+			   GFP_USER | __GFP_NORETRY, &pfn) < 0)
+		return 0;
 	buddy_split(vm->buddy, pfn, (unsigned)__builtin_ctz(n));
-	vm->st.pgalloc_normal += n;
 	for (i = 0; i < n; i++)
 		if (anon_page_init(mm, pfn + i, start + i * PAGE_SIZE) < 0)
 			goto out_unwind;
@@ -113,8 +126,8 @@ static SIGSAFE bool anon_fault_around(struct mm *mm, struct vma *v, pte_t *ptep,
 	for (i = 0; i < n; i++)
 		mm_set_pte(mm, first + i, start + i * PAGE_SIZE,
 			   pfn_pte(pfn + i, anon_rw));
-	vm->st.fault_around += n - 1;
-	return true;
+	vm_count(vm, VME_FAULT_AROUND, n - 1);
+	return n;
 
 out_unwind:
 	for (k = 0; k < n; k++) {
@@ -124,7 +137,7 @@ out_unwind:
 		else
 			vm_page_free(vm, pfn + k);
 	}
-	return false;
+	return 0;
 }
 
 static SIGSAFE void replace_pte(struct mm *mm, pte_t *ptep, vaddr_t va,
@@ -140,23 +153,29 @@ static SIGSAFE enum fault_result do_anonymous(struct mm *mm, struct vma *v,
 					      unsigned flags)
 {
 	struct vm *vm = mm->vm;
+	unsigned n;
 	pfn_t pfn;
 
-	vm->st.pgfault++;
-	if ((flags & FAULT_WRITE) && anon_fault_around(mm, v, ptep, va))
-		return FAULT_DONE;
 	if (!(flags & FAULT_WRITE)) {
-		vm->st.zero_page_map++;
 		mm_set_pte(mm, ptep, va,
 			   pfn_pte(vm->zero_pfn, PTE_PRESENT | PTE_USER |
 							 PTE_ACCESSED |
 							 PTE_SPECIAL));
+		vm_count_fault(vm, VME_ZERO_PAGE_MAP, mm, va, vm->zero_pfn,
+			       false, 0);
+		return FAULT_DONE;
+	}
+	n = anon_fault_around(mm, v, ptep, va);
+	if (n) {
+		vm_count_fault(vm, VME_ANON_FAULT, mm, va, pte_pfn(*ptep),
+			       false, n);
 		return FAULT_DONE;
 	}
 	if (new_anon_page(mm, va, &pfn) < 0)
-		return FAULT_OOM;
+		return FAULT_NOMEM;
 	memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
 	mm_set_pte(mm, ptep, va, pfn_pte(pfn, anon_rw));
+	vm_count_fault(vm, VME_ANON_FAULT, mm, va, pfn, false, 1);
 	return FAULT_DONE;
 }
 
@@ -169,24 +188,26 @@ static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 	const pte_t rw = anon_rw;
 	pfn_t pfn;
 
-	vm->st.pgfault++;
 	if (!(old & PTE_SPECIAL) &&
 	    phys_page(&vm->phys, pte_pfn(old))->_refcount == 1) {
-		vm->st.cow_reuse++;
 		mm_set_pte(mm, ptep, va, (old | rw) & ~PTE_COW);
+		vm_count_fault(vm, VME_COW_REUSE, mm, va, pte_pfn(old), false,
+			       0);
 		return FAULT_DONE;
 	}
 	if (new_anon_page(mm, va, &pfn) < 0)
-		return FAULT_OOM;
-	if (old & PTE_SPECIAL) {
+		return FAULT_NOMEM;
+	if (old & PTE_SPECIAL)
 		memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
-	} else {
+	else
 		memcpy(phys_addr(&vm->phys, pfn),
 		       phys_addr(&vm->phys, pte_pfn(old)), PAGE_SIZE);
-		vm->st.cow_fault++;
-	}
 	replace_pte(mm, ptep, va, pfn_pte(pfn, rw), flags);
 	mm_release_pte(mm, va, old);
+	/* Over the zero frame it is a fresh zeroed page: demand-zero. */
+	vm_count_fault(vm, (old & PTE_SPECIAL) ? VME_ANON_FAULT : VME_COW_FAULT,
+		       mm, va, pfn, false,
+		       (old & PTE_SPECIAL) ? 1 : (int64_t)pte_pfn(old));
 	return FAULT_DONE;
 }
 
@@ -203,9 +224,11 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
 		pte_t need = (flags & FAULT_WRITE) ? PTE_HMAP_W : PTE_HMAP_R;
 
 		if ((flags & FAULT_WRITE) && !(old & PTE_DIRTY))
-			vm->st.dirty_trap++;
+			vm_event(vm, VME_DIRTY_TRAP, mm, va, pte_pfn(old), 0,
+				 0);
 		else if (!(old & need))
-			vm->st.tlb_refill++;
+			vm_event(vm, VME_TLB_REFILL, mm, va, pte_pfn(old), 0,
+				 0);
 		/* else: another thread resolved it first; nothing to count */
 	}
 	if (val != old)
@@ -220,7 +243,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 	struct vma *v;
 	pte_t *ptep;
 
-	if (va >= mm->task_size)
+	if (va >= mm->task_size || mm->reaped)
 		return FAULT_SEGV;
 	va = PAGE_ROUND_DOWN(va);
 	v = mm_find_vma(mm, va);
@@ -229,7 +252,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 	if (!v || !vma_allows(v, write))
 		return FAULT_SEGV;
 	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
-		return FAULT_OOM;
+		return FAULT_NOMEM;
 	*ptepp = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
 	if (pte_none(*ptep)) {
 		enum fault_result r = do_anonymous(mm, v, ptep, va, flags);
@@ -238,7 +261,8 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 			pt_clear(&mm->pt, va);
 		return r;
 	}
-	BUG_ON(!pte_present(*ptep)); /* swap entries: the swap issue */
+	if (!pte_present(*ptep)) /* swap and file entries: their issues */
+		vm_bug(__FILE__, __LINE__, "fault on a swap or file entry");
 	if (write && !(*ptep & PTE_WRITE))
 		return do_wp_page(mm, ptep, va, flags);
 	return do_access(mm, ptep, va, flags);
@@ -246,16 +270,67 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 
 /* ---- entry points ---------------------------------------------------- */
 
-static SIGSAFE void fault_kill(struct vm_task *t, enum fault_result r,
+/* SIGSAFE, lock held.  The fault ended self's life: say why. */
+static SIGSAFE void fault_kill(struct vm_task *self, enum fault_result r,
 			       vaddr_t va)
 {
-	if (r == FAULT_SEGV) {
-		t->vm->st.segv++;
-		task_mark_killed(t, VM_EXIT_SEGV, va);
-	} else {
-		t->vm->st.oom_kill++;
-		task_mark_killed(t, VM_EXIT_OOM_KILLED, va);
+	switch (r) {
+	case FAULT_SEGV:
+		if (task_mark_killed(self, VM_EXIT_SEGV, va))
+			vm_event_task(self->vm, VME_SEGV, self, va, 0);
+		break;
+	case FAULT_HOST_NOMEM:
+		task_mark_killed(self, VM_EXIT_HOST_NOMEM, va);
+		break;
+	case FAULT_OOM:	   /* out_of_memory marked whom it chose */
+	case FAULT_KILLED: /* already marked */
+	case FAULT_DONE:
+	case FAULT_NOMEM:
+		break;
 	}
+}
+
+/*
+ * SIGSAFE.  Resolve a fault of mm at va on behalf of self (the task whose
+ * access it is; NULL on a thread that is no task's), restarting it after
+ * reclaim while it runs out of frames.  Called without the machine lock;
+ * returns with it held.  FAULT_DONE: *ptepp is va's present PTE and, in
+ * native mode, the host mapping is installed.  Anything else: self (if
+ * any) is marked killed, or already was (FAULT_KILLED).
+ */
+enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
+				struct vm_task *self, pte_t **ptepp)
+{
+	struct vm *vm = mm->vm;
+	struct reclaim_retry rr;
+	enum fault_result r;
+
+	reclaim_retry_init(&rr, 0, GFP_USER);
+	vm_lock(vm);
+	for (;;) {
+		if (self && atomic_load(&self->kill_reason))
+			return FAULT_KILLED;
+		r = fault_handle(mm, va, flags, ptepp);
+		if (r == FAULT_DONE && (flags & FAULT_NATIVE) &&
+		    hosttlb_fill(mm, PAGE_ROUND_DOWN(va), *ptepp) < 0)
+			r = FAULT_HOST_NOMEM; /* even after flushing windows */
+		if (r != FAULT_NOMEM)
+			break;
+		vm_unlock(vm);
+		if (reclaim_retry(vm, &rr)) {
+			vm_lock(vm);
+			continue;
+		}
+		vm_lock(vm);
+		if (!out_of_memory(vm, self, rr.order)) {
+			r = FAULT_OOM;
+			break;
+		}
+		rr.no_progress_loops = 0; /* a victim's memory comes back */
+	}
+	if (r != FAULT_DONE && self)
+		fault_kill(self, r, va);
+	return r;
 }
 
 /*
@@ -264,36 +339,35 @@ static SIGSAFE void fault_kill(struct vm_task *t, enum fault_result r,
  * address space all the same (the controlling thread may read a task's
  * memory).  A bad access is an emulated SIGSEGV of the *faulting* task -
  * never of the window's owner - and on a thread that is no task's, a real
- * crash.
+ * crash.  A trap taken while this thread holds the machine lock means
+ * emulator code touched a window (DESIGN §8): a bug, said loudly instead
+ * of a silent self-deadlock.
  */
 SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 					     bool write)
 {
 	struct mm *mm = owner;
-	struct vm *vm = mm->vm;
-	struct vm_task *self = vm_current;
-	bool own = self && self->mm == mm;
 	enum fault_result r;
 	pte_t *ptep;
 
-	vm_lock(vm);
-	if (own && atomic_load(&self->kill_reason)) {
-		vm_unlock(vm);
-		return TRAP_KILL;
-	}
-	r = fault_handle(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0),
-			 &ptep);
-	if (r == FAULT_DONE && hosttlb_fill(mm, PAGE_ROUND_DOWN(va), ptep) < 0)
-		r = FAULT_OOM; /* the host refused a mapping even after a flush */
-	if (r != FAULT_DONE && self)
-		fault_kill(self, r, va);
-	vm_unlock(vm);
+	if (vm_lock_held())
+		vm_bug(__FILE__, __LINE__,
+		       "trap taken with the machine lock held: emulator "
+		       "code touched a task window");
+	r = fault_resolve(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0),
+			  vm_current, &ptep);
+	vm_unlock(mm->vm);
 	return r == FAULT_DONE ? TRAP_RETRY : TRAP_KILL;
+}
+
+/* The errno a failed access reports (when the caller does not leave). */
+static int fault_errno(enum fault_result r)
+{
+	return r == FAULT_OOM ? -ENOMEM : -EFAULT;
 }
 
 int vm_access(struct vm_task *t, uint64_t va, int write)
 {
-	struct vm *vm;
 	struct mm *mm;
 	enum fault_result r;
 	pte_t pte, *ptep;
@@ -303,59 +377,48 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	mm = t->mm;
 	if (likely(va < mm->task_size) && swtlb_lookup(&mm->swtlb, va, write))
 		return 0;
-	vm = t->vm;
-	vm_lock(vm);
-	if (atomic_load(&t->kill_reason)) {
-		vm_unlock(vm);
-		task_exit_if_killed(t);
-		return -EFAULT;
-	}
-	r = fault_handle(mm, va, write ? FAULT_WRITE : 0, &ptep);
+	r = fault_resolve(mm, va, write ? FAULT_WRITE : 0, t, &ptep);
 	if (r == FAULT_DONE) {
 		pte = *ptep;
 		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
 			   (pte & PTE_WRITE) && (pte & PTE_DIRTY));
-		vm_unlock(vm);
-		return 0;
 	}
-	fault_kill(t, r, va);
-	vm_unlock(vm);
+	vm_unlock(t->vm);
+	if (r == FAULT_DONE)
+		return 0;
 	task_exit_if_killed(t);
-	return r == FAULT_SEGV ? -EFAULT : -ENOMEM;
+	return fault_errno(r);
 }
 
 /*
- * One page of vm_read/vm_write: fault it in as t's access would, then copy
- * through the direct map in the same lock section (so the frame cannot
+ * One page of vm_read/vm_write: fault it in as t's own access would, then
+ * copy through the direct map in the same lock section (the frame cannot
  * change in between).  0 or vm_access's error.
  */
 static int copy_page(struct vm_task *t, uint64_t va, void *buf, size_t n,
 		     bool write)
 {
 	struct vm *vm = t->vm;
+	enum fault_result r;
 	uint8_t *frame;
 	pte_t *ptep;
-	int err;
 
-	for (;;) {
-		err = vm_access(t, va, write);
-		if (err)
-			return err;
-		vm_lock(vm);
-		ptep = t->mm ? pt_walk(&t->mm->pt, va) : NULL;
-		if (ptep && pte_present(*ptep) &&
-		    (!write || (*ptep & PTE_WRITE)))
-			break;
-		vm_unlock(vm); /* changed since the access: again */
+	if (!t->mm)
+		return -EINVAL;
+	r = fault_resolve(t->mm, va, write ? FAULT_WRITE : 0, t, &ptep);
+	if (r == FAULT_DONE) {
+		frame = (uint8_t *)phys_addr(&vm->phys, pte_pfn(*ptep)) +
+			(va & (PAGE_SIZE - 1));
+		if (write)
+			memcpy(frame, buf, n);
+		else
+			memcpy(buf, frame, n);
 	}
-	frame = (uint8_t *)phys_addr(&vm->phys, pte_pfn(*ptep)) +
-		(va & (PAGE_SIZE - 1));
-	if (write)
-		memcpy(frame, buf, n);
-	else
-		memcpy(buf, frame, n);
 	vm_unlock(vm);
-	return 0;
+	if (r == FAULT_DONE)
+		return 0;
+	task_exit_if_killed(t);
+	return fault_errno(r);
 }
 
 static int vm_copy(struct vm_task *t, uint64_t va, void *buf, size_t len,

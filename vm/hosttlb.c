@@ -23,6 +23,7 @@
 #include <errno.h>
 
 #include "vm/hosttlb.h"
+#include "vm/vmstat.h"
 
 #define FAULT_AROUND_PAGES 16
 
@@ -66,7 +67,7 @@ SIGSAFE void hosttlb_flush_mm(struct mm *mm)
 
 	BUG_ON(err);
 	pt_for_each(&mm->pt, 0, mm->task_size, hmap_clear_visit, mm);
-	mm->vm->st.hmap_flush++;
+	vm_event(mm->vm, VME_HMAP_FLUSH, mm, 0, 0, 0, 0);
 }
 
 /* Flush every window of the machine (the host is out of map slots). */

@@ -23,14 +23,17 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 
+#include "base/fault_inject.h"
 #include "mmu/mapslots.h"
 #include "vm/buddy.h"
 #include "base/list.h"
 #include "vm/phys.h"
 #include "vm/slab.h"
 #include "vm/vm.h"
+#include "vm/vm_events.h"
 
 struct mm;
+struct evlog;
 
 #define TASK_COMM_LEN 16
 
@@ -77,18 +80,27 @@ struct vm {
 	long max_map_count;	  /* host sysctl, native mode */
 	struct mapslots mapslots; /* host map slots windows may use */
 	bool trap_installed;
-	struct vm_stat st; /* event counters; gauges filled by vm_stat */
+	uint64_t ev[NR_VM_EVENTS]; /* counters: only vm/vmstat.h moves them */
+	uint64_t t0_ns;		   /* CLOCK_MONOTONIC at creation */
+	struct evlog *log;	   /* the event log, or NULL */
+	uint64_t nr_anon_pages;	   /* gauge: anonymous frames in use */
+	struct {
+		uint64_t min, low, high; /* pages (vm/page_alloc.h) */
+	} wmark;
+	uint64_t min_free_kbytes;
+	uint64_t nr_alloc_short; /* allocations that found frames short */
+	struct fault_attr fail_page_alloc, failslab; /* injection points */
 };
 
 extern _Thread_local struct vm_task *vm_current;
+/* How many times this thread holds a machine lock (0 or 1). */
+extern _Thread_local unsigned vm_lock_depth;
 
-/* SIGSAFE, lock held.  One frame for the kernel or a process; 0/-ENOMEM. */
-int vm_page_alloc(struct vm *vm, pfn_t *pfn);
-/* SIGSAFE, lock held.  Give a frame back (flags cleared by the caller). */
-void vm_page_free(struct vm *vm, pfn_t pfn);
-
-/* SIGSAFE, lock held.  Mark t killed (first reason wins). */
-void task_mark_killed(struct vm_task *t, int reason, uint64_t va);
+/*
+ * SIGSAFE, lock held.  Mark t killed (the first reason wins; true when
+ * this call set it).  t leaves at its next trap or vm_* call.
+ */
+bool task_mark_killed(struct vm_task *t, int reason, uint64_t va);
 /*
  * Lock NOT held.  If the calling thread is t's and t was killed, leave
  * through t's exit point (does not return).
@@ -99,14 +111,27 @@ void task_exit_if_killed(struct vm_task *t);
 bool vm_valid(const struct vm *vm);
 bool task_valid(const struct vm_task *t);
 
+/*
+ * The machine lock.  Each thread counts what it holds, so that a trap
+ * taken with the lock held (emulator code touching a window: a bug that
+ * would self-deadlock) is caught and said (fault.c).
+ */
 static inline void vm_lock(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
+	vm_lock_depth++;
 }
 
 static inline void vm_unlock(struct vm *vm)
 {
+	vm_lock_depth--;
 	pthread_mutex_unlock(&vm->lock);
+}
+
+/* SIGSAFE.  Does this thread hold a machine lock? */
+static inline bool vm_lock_held(void)
+{
+	return vm_lock_depth != 0;
 }
 
 #endif /* VMEMU_MACHINE_H */

@@ -19,16 +19,19 @@
 #include <errno.h>
 #include <string.h>
 
+#include "swap/swap.h"
 #include "vm/hosttlb.h"
+#include "vm/page_alloc.h"
 #include "vm/rmap.h"
 #include "vm/vma.h"
+#include "vm/vmstat.h"
 
 /* ---- frames and PTEs ---------------------------------------------- */
 
 static SIGSAFE int mm_pt_alloc(void *ctx, pfn_t *pfn)
 {
 	struct vm *vm = ctx;
-	int err = vm_page_alloc(vm, pfn);
+	int err = vm_page_alloc(vm, GFP_FAULT_META, pfn);
 
 	if (!err)
 		phys_page(&vm->phys, *pfn)->flags = PG_pgtable;
@@ -50,21 +53,36 @@ static SIGSAFE void page_put(struct vm *vm, struct page *pg)
 		return;
 	BUG_ON(pg->_mapcount != 0 || pg->rmap);
 	if (pg->flags & PG_anon)
-		vm->st.nr_anon_pages--;
+		vm->nr_anon_pages--;
 	pg->flags = 0;
 	vm_page_free(vm, phys_pfn(&vm->phys, pg));
+}
+
+SIGSAFE void mm_rss_add(struct mm *mm, long n)
+{
+	uint64_t rss;
+
+	mm->rss_anon += (uint64_t)n;
+	rss = mm->rss_anon + mm->rss_file + mm->rss_shmem;
+	if (mm->owner && rss > mm->owner->ru.maxrss)
+		mm->owner->ru.maxrss = rss;
 }
 
 SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 {
 	struct page *pg;
 
+	if (pte_is_swap(old)) {
+		swap_entry_free(mm->vm, pte_to_swp_entry(old));
+		mm->swapents--;
+		return;
+	}
 	if (!pte_present(old) || (old & PTE_SPECIAL))
 		return;
 	pg = phys_page(&mm->vm->phys, pte_pfn(old));
 	rmap_del(mm->vm, pg, mm, va);
 	pg->_mapcount--;
-	mm->rss_anon--;
+	mm_rss_add(mm, -1);
 	page_put(mm->vm, pg);
 }
 
@@ -186,10 +204,21 @@ void mm_destroy(struct mm *mm)
 	pt_unmap_range(&mm->pt, 0, mm->task_size, release_visit, mm);
 	pt_destroy(&mm->pt);
 	vma_free_all(mm);
-	vm->st.tlb_hit += mm->swtlb.hits;
-	vm->st.tlb_miss += mm->swtlb.misses;
-	vm->st.tlb_flush += mm->swtlb.flushes;
+	vm_count(vm, VME_TLB_HIT, mm->swtlb.hits);
+	vm_count(vm, VME_TLB_MISS, mm->swtlb.misses);
+	vm_count(vm, VME_TLB_FLUSH, mm->swtlb.flushes);
 	slab_free(vm->mm_cache, mm);
+}
+
+SIGSAFE void mm_reap(struct mm *mm)
+{
+	if (mm->reaped)
+		return;
+	mm->reaped = true; /* first: no fault maps anything from now on */
+	if (mm->win)
+		hosttlb_flush_mm(mm);
+	swtlb_flush_all(&mm->swtlb);
+	pt_unmap_range(&mm->pt, 0, mm->task_size, release_visit, mm);
 }
 
 struct dup_ctx {
@@ -205,17 +234,24 @@ static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
 	pte_t *cptep;
 	struct page *pg;
 
-	if (c->err || !pte_present(pte))
+	if (c->err || !(pte_present(pte) || pte_is_swap(pte)))
 		return;
 	if (pt_walk_alloc(&c->child->pt, va, &cptep) < 0)
 		goto out_nomem;
+	if (pte_is_swap(pte)) { /* the slot gains a reference */
+		if (swap_entry_dup(c->parent->vm, pte_to_swp_entry(pte)) < 0)
+			goto out_clear;
+		pt_set(&c->child->pt, cptep, pte);
+		c->child->swapents++;
+		return;
+	}
 	if (!(pte & PTE_SPECIAL)) {
 		pg = phys_page(&c->parent->vm->phys, pte_pfn(pte));
 		if (rmap_add(c->parent->vm, pg, c->child, va) < 0)
-			goto out_nomem;
+			goto out_clear;
 		pg->_refcount++;
 		pg->_mapcount++;
-		c->child->rss_anon++;
+		mm_rss_add(c->child, 1);
 		if (pte & PTE_WRITE)
 			pte = (pte & ~PTE_WRITE) | PTE_COW;
 		pt_set(&c->parent->pt, ptep, pte);
@@ -223,6 +259,8 @@ static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
 	cpte = pte & ~PTE_HMAP;
 	pt_set(&c->child->pt, cptep, cpte);
 	return;
+out_clear:
+	pt_clear(&c->child->pt, va); /* frees the tables the walk made */
 out_nomem:
 	c->err = -ENOMEM;
 }
@@ -419,91 +457,4 @@ uint64_t mm_brk(struct mm *mm, vaddr_t new_end)
 	}
 	mm->brk = new_end;
 	return mm->brk;
-}
-
-/* ---- invariant walker ---------------------------------------------- */
-
-struct check_ctx {
-	struct mm *mm;
-	uint64_t rss;
-	int err;
-};
-
-static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
-{
-	struct vma *v = vma_find(mm, va);
-	struct page *pg;
-
-	if (!pte_present(pte))
-		return (pte & PTE_HMAP) ? -20 : 0;
-	if (!v)
-		return -21; /* present PTE outside every VMA */
-	if ((pte & PTE_WRITE) && !(v->prot & VM_PROT_WRITE))
-		return -22;
-	if ((pte & PTE_HMAP_W) && !((pte & PTE_WRITE) && (pte & PTE_DIRTY)))
-		return -23;
-	if ((pte & PTE_HMAP) && !mm->win)
-		return -24;
-	if ((pte & PTE_HMAP) && !(pte & PTE_ACCESSED))
-		return -29; /* a TLB entry for a page that is not young */
-	if (pte & PTE_SPECIAL)
-		return pte_pfn(pte) == mm->vm->zero_pfn ? 0 : -25;
-	pg = phys_page(&mm->vm->phys, pte_pfn(pte));
-	if (!(pg->flags & PG_anon) || pg->_mapcount < 1 ||
-	    pg->_refcount < pg->_mapcount)
-		return -26;
-	if ((pte & PTE_WRITE) && pg->_refcount != 1)
-		return -27; /* writable but shared */
-	if (rmap_walk(pg, NULL, NULL) != (unsigned)pg->_mapcount)
-		return -28;
-	return 0;
-}
-
-static void check_visit(void *arg, vaddr_t va, pte_t *ptep)
-{
-	struct check_ctx *c = arg;
-	int err = check_pte(c->mm, va, *ptep);
-
-	if (err && !c->err)
-		c->err = err;
-	if (pte_present(*ptep) && !(*ptep & PTE_SPECIAL))
-		c->rss++;
-}
-
-static int check_vmas(struct mm *mm)
-{
-	struct list_head *n;
-	struct vma *prev = NULL;
-	uint64_t count = 0;
-
-	list_for_each(n, &mm->vmas) {
-		struct vma *v = list_entry(n, struct vma, node);
-
-		if (!PAGE_ALIGNED(v->start) || !PAGE_ALIGNED(v->end) ||
-		    v->start >= v->end || v->end > mm->task_size)
-			return -10;
-		if (prev && prev->end > v->start)
-			return -11; /* unsorted or overlapping */
-		if (prev && prev->end == v->start && prev->prot == v->prot &&
-		    prev->flags == v->flags)
-			return -12; /* should have been merged */
-		prev = v;
-		count++;
-	}
-	return count == mm->map_count ? 0 : -13;
-}
-
-int mm_check(struct mm *mm)
-{
-	struct check_ctx c = { .mm = mm };
-	int err = check_vmas(mm);
-
-	if (err)
-		return err;
-	pt_for_each(&mm->pt, 0, mm->task_size, check_visit, &c);
-	if (c.err)
-		return c.err;
-	if (c.rss != mm->rss_anon)
-		return -30;
-	return pt_check(&mm->pt) ? -31 : 0;
 }

@@ -84,6 +84,7 @@ struct mm {
 	struct swtlb swtlb;	 /* software TLB of vm_access */
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
+	bool reaped;	   /* mm_reap ran: no fault maps anything any more */
 	uint64_t rss_anon; /* present PTEs mapping anon frames */
 	uint64_t rss_file, rss_shmem, swapents; /* 0 until file, shmem and
 						   swap pages exist */
@@ -93,8 +94,16 @@ struct mm {
 int mm_create(struct vm *vm, struct vm_task *owner, struct mm **out);
 /* Fork: a COW copy of parent for owner.  0, or -ENOMEM with no change. */
 int mm_dup(struct mm *parent, struct vm_task *owner, struct mm **out);
-/* Release every frame, table, VMA and the window. */
+/* Release every frame, table, VMA and the window (the owner's exit). */
 void mm_destroy(struct mm *mm);
+/*
+ * SIGSAFE.  The oom_reaper's job, from any thread: revoke the whole window
+ * (so the owner's threads can never touch a freed frame again), then drop
+ * every PTE - frames, swap slots, page tables.  The struct mm, its VMAs
+ * and its window reservation stay until the owner leaves (mm_destroy); a
+ * fault on a reaped mm is a SEGV (its owner, killed, leaves first).
+ */
+void mm_reap(struct mm *mm);
 
 /* SIGSAFE.  The VMA containing va, or NULL. */
 struct vma *mm_find_vma(struct mm *mm, vaddr_t va);
@@ -109,6 +118,8 @@ uint64_t mm_brk(struct mm *mm, vaddr_t new_end);
 
 /* SIGSAFE.  Drop one present/swap PTE's references (not the PTE). */
 void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old);
+/* SIGSAFE.  rss_anon moves by n; the owner's peak rss follows. */
+void mm_rss_add(struct mm *mm, long n);
 /* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */
 void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
 
@@ -126,7 +137,28 @@ void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
 uint64_t mm_clear_young(struct mm *mm, vaddr_t start, vaddr_t end);
 uint64_t mm_clean(struct mm *mm, vaddr_t start, vaddr_t end);
 
-/* Walk invariants 1-4 (and pt_check); 0 when all hold. */
+/* mm_check() results: which invariant broke (the first one found). */
+enum mm_check_err {
+	MM_CHECK_VMA_RANGE = -1301,   /* 3: a VMA unaligned/empty/too high */
+	MM_CHECK_VMA_ORDER = -1302,   /* 3: unsorted or overlapping VMAs */
+	MM_CHECK_VMA_MERGE = -1303,   /* 3: adjacent equal VMAs unmerged */
+	MM_CHECK_MAP_COUNT = -1304,   /* 2: map_count != number of VMAs */
+	MM_CHECK_HMAP_ABSENT = -1305, /* 4: HMAP bits on a non-present PTE */
+	MM_CHECK_NO_VMA = -1306,      /* 1: present PTE outside every VMA */
+	MM_CHECK_WRITE_PROT = -1307,  /* 1: writable PTE in a read-only VMA */
+	MM_CHECK_HMAP_W = -1308,      /* 4: host RW without W and D */
+	MM_CHECK_HMAP_NOWIN = -1309,  /* 4: HMAP bits without a window */
+	MM_CHECK_HMAP_OLD = -1310,    /* 4: host mapping of a page not young */
+	MM_CHECK_ZERO = -1311,	      /* special PTE not the zero frame */
+	MM_CHECK_PAGE = -1312,	      /* frame not anon, or bad counts */
+	MM_CHECK_SHARED_W = -1313,    /* 1: writable but shared */
+	MM_CHECK_RMAP = -1314,	      /* rmap chain != _mapcount */
+	MM_CHECK_RSS = -1315,	      /* 2: rss_anon != present anon PTEs */
+	MM_CHECK_SWAPENTS = -1316,    /* swapents != swap PTEs */
+	MM_CHECK_PT = -1317,	      /* pt_check failed */
+};
+
+/* Walk invariants 1-4 (and pt_check); 0, or an enum mm_check_err. */
 int mm_check(struct mm *mm);
 
 #endif /* VMEMU_MM_H */

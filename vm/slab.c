@@ -42,7 +42,7 @@
  * over.  So kmem_cache counts itself among its objects.  Only the small
  * struct slab_allocator is host memory (malloc, once).
  *
- * Invariants (slab_check returns -N when invariant N breaks):
+ * Invariants (slab_check names the one that broke: enum slab_check_err):
  *  1. Every slab of a cache is on exactly the list its inuse selects.
  *  2. A slab's bitmap has popcount == inuse and no bit >= objperslab set.
  *  3. nr_slabs[l] == length of list l; active_objs == sum of inuse.
@@ -53,11 +53,16 @@
  *  6. size is a multiple of SLAB_ALIGN in [SLAB_MIN_SIZE, SLAB_MAX_SIZE];
  *     objperslab == (PAGE_SIZE << order) / size, >= 1, <= the bitmap's room.
  *
+ * Frames come from a page source: the buddy directly, or (in a machine)
+ * vm_alloc_pages with the cache's gfp.  The invariant walker is
+ * vm/slab_check.c; the private structures are vm/slab_internal.h.
+ *
  * Locking: none inside; the machine lock guards every cache, its slabs and
- * their struct pages.  SIGSAFE: slab_alloc, slab_free (and the buddy calls
- * they make).
+ * their struct pages.  SIGSAFE: slab_alloc, slab_free (and the page-source
+ * calls they make).
  */
 #include "vm/slab.h"
+#include "vm/slab_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -65,42 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLAB_ALIGN	    8
-#define SLAB_WASTE_FRACTION 8
-#define BITS_PER_WORD	    64
-#define HEAD_WORDS	    3 /* head->slab_word[0..2] */
-#define TAIL_SW_WORDS	    3 /* tail->slab_word[0..2] */
-#define TAIL_WORDS	    5 /* ... then tail->slab_lru_word[0..1] */
-#define KMEM_CACHE_NAME	    "kmem_cache"
-
-enum { SLABS_FULL, SLABS_PARTIAL, SLABS_FREE, NR_SLAB_LISTS };
-
-struct slab_cache {
-	char name[SLAB_NAME_MAX];
-	struct slab_allocator *sa;
-	struct list_head list;		       /* in sa->caches */
-	struct list_head slabs[NR_SLAB_LISTS]; /* head pages, by lru */
-	uint64_t nr_slabs[NR_SLAB_LISTS];
-	uint64_t active_objs;
-	uint32_t size;	     /* bytes per object */
-	uint32_t order;	     /* slab = 2^order frames */
-	uint32_t objperslab; /* objects per slab */
-	uint32_t nr_words;   /* bitmap words covering objperslab */
-};
-
-struct slab_allocator {
-	struct phys *ph;
-	struct buddy *b;
-	struct slab_cache *kmem_cache; /* the cache of caches */
-	struct list_head caches;       /* every cache, creation order */
-};
-
 /* ---- geometry ---------------------------------------------------------- */
-
-static unsigned slab_bitmap_words(unsigned order)
-{
-	return HEAD_WORDS + TAIL_WORDS * ((1u << order) - 1);
-}
 
 static bool order_fits(size_t size, unsigned order, unsigned fraction)
 {
@@ -141,39 +111,6 @@ static void cache_init(struct slab_allocator *sa, struct slab_cache *c,
 
 /* ---- one slab ---------------------------------------------------------- */
 
-/* SIGSAFE: bitmap word w of the slab at head (see the figure above). */
-static uint64_t *slab_word(struct page *head, unsigned w)
-{
-	struct page *tail;
-	unsigned slot;
-
-	if (w < HEAD_WORDS)
-		return &head->slab_word[w];
-	w -= HEAD_WORDS;
-	tail = head + 1 + w / TAIL_WORDS;
-	slot = w % TAIL_WORDS;
-	if (slot < TAIL_SW_WORDS)
-		return &tail->slab_word[slot];
-	return &tail->slab_lru_word[slot - TAIL_SW_WORDS];
-}
-
-/* SIGSAFE: the bits of word w that name real slots. */
-static uint64_t slab_word_mask(const struct slab_cache *c, unsigned w)
-{
-	unsigned first = w * BITS_PER_WORD;
-
-	if (first + BITS_PER_WORD <= c->objperslab)
-		return ~0ULL;
-	return (1ULL << (c->objperslab - first)) - 1;
-}
-
-static int slab_list_of(const struct slab_cache *c, uint32_t inuse)
-{
-	if (inuse == 0)
-		return SLABS_FREE;
-	return inuse == c->objperslab ? SLABS_FULL : SLABS_PARTIAL;
-}
-
 /* SIGSAFE: a fresh empty slab on SLABS_FREE, or NULL when no frame. */
 static struct page *slab_grow(struct slab_cache *c)
 {
@@ -182,7 +119,7 @@ static struct page *slab_grow(struct slab_cache *c)
 	struct page *head;
 	pfn_t pfn;
 
-	if (buddy_alloc(sa->b, c->order, &pfn) != 0)
+	if (sa->pages.alloc(sa->pages.ctx, c->order, c->gfp, &pfn) != 0)
 		return NULL;
 	head = phys_page(sa->ph, pfn);
 	for (unsigned i = 0; i < nr_frames; i++) {
@@ -218,7 +155,7 @@ static void slab_release(struct slab_cache *c, struct page *head)
 		list_init(&pg->lru);
 	}
 	/* c may live in this very slab (kmem_cache's last one): no c below. */
-	buddy_free(sa->b, phys_pfn(sa->ph, head), order);
+	sa->pages.free(sa->pages.ctx, phys_pfn(sa->ph, head), order);
 }
 
 /* SIGSAFE: after inuse changed from old_inuse, put head on its list. */
@@ -268,6 +205,8 @@ SIGSAFE void *slab_alloc(struct slab_cache *c)
 	uint32_t old_inuse;
 	unsigned slot;
 
+	if (c->sa->failslab && should_fail(c->sa->failslab, c->size))
+		return NULL;
 	if (!list_empty(&c->slabs[SLABS_PARTIAL]))
 		head = list_first_entry(&c->slabs[SLABS_PARTIAL], struct page,
 					lru);
@@ -345,7 +284,22 @@ static void cache_adopt_slabs(struct slab_cache *dst, struct slab_cache *src)
 	}
 }
 
+/* The default page source: the buddy allocator itself. */
+static SIGSAFE int buddy_pages_alloc(void *ctx, unsigned order, gfp_t gfp,
+				     pfn_t *pfn)
+{
+	(void)gfp;
+	return buddy_alloc(ctx, order, pfn);
+}
+
+static SIGSAFE void buddy_pages_free(void *ctx, pfn_t pfn, unsigned order)
+{
+	buddy_free(ctx, pfn, order);
+}
+
 int slab_allocator_create(struct phys *ph, struct buddy *b,
+			  const struct slab_page_source *pages,
+			  struct fault_attr *failslab,
 			  struct slab_allocator **out)
 {
 	struct slab_allocator *sa;
@@ -355,7 +309,10 @@ int slab_allocator_create(struct phys *ph, struct buddy *b,
 	if (!sa)
 		return -ENOMEM;
 	sa->ph = ph;
-	sa->b = b;
+	sa->pages = pages ? *pages :
+			    (struct slab_page_source){ buddy_pages_alloc,
+						       buddy_pages_free, b };
+	sa->failslab = NULL; /* the bootstrap below must not fail on it */
 	list_init(&sa->caches);
 	cache_init(sa, &boot, KMEM_CACHE_NAME, sizeof(struct slab_cache));
 	kc = slab_alloc(&boot);
@@ -368,6 +325,7 @@ int slab_allocator_create(struct phys *ph, struct buddy *b,
 	list_init(&kc->list);
 	list_add_tail(&kc->list, &sa->caches);
 	sa->kmem_cache = kc;
+	sa->failslab = failslab;
 	*out = sa;
 	return 0;
 }
@@ -428,6 +386,11 @@ int slab_cache_create(struct slab_allocator *sa, const char *name, size_t size,
 	list_add_tail(&c->list, &sa->caches);
 	*out = c;
 	return 0;
+}
+
+void slab_cache_set_gfp(struct slab_cache *c, gfp_t gfp)
+{
+	c->gfp = gfp;
 }
 
 void slab_cache_destroy(struct slab_cache *c)
@@ -519,88 +482,4 @@ int slab_info(const struct slab_allocator *sa, char *buf, size_t len)
 		n = info_cache(list_entry(pos, struct slab_cache, list), buf,
 			       len, n);
 	return (int)n;
-}
-
-/* ---- invariant walker -------------------------------------------------- */
-
-/* Invariant 4 for one slab. */
-static int check_frames(const struct slab_cache *c, const struct page *head)
-{
-	const struct phys *ph = c->sa->ph;
-	pfn_t pfn = phys_pfn(ph, head);
-
-	if (pfn & ((1u << c->order) - 1) ||
-	    pfn + (1u << c->order) > ph->nr_pages)
-		return -4;
-	for (unsigned i = 0; i < (1u << c->order); i++) {
-		uint32_t want = PG_slab | (i == 0 ? PG_head : 0);
-
-		if ((head[i].flags & (PG_slab | PG_head)) != want ||
-		    head[i].slab_cache != c || (i > 0 && head[i].private != i))
-			return -4;
-	}
-	return 0;
-}
-
-/* Invariants 1 (given list l), 2 and 4 for one slab. */
-static int check_slab(const struct slab_cache *c, struct page *head, int l)
-{
-	unsigned popcount = 0;
-	int err = check_frames(c, head);
-
-	if (err)
-		return err;
-	if (head->private > c->objperslab ||
-	    slab_list_of(c, head->private) != l)
-		return -1;
-	for (unsigned w = 0; w < slab_bitmap_words(c->order); w++) {
-		uint64_t word = *slab_word(head, w);
-		uint64_t mask = w < c->nr_words ? slab_word_mask(c, w) : 0;
-
-		if (word & ~mask)
-			return -2;
-		popcount += (unsigned)__builtin_popcountll(word);
-	}
-	return popcount == head->private ? 0 : -2;
-}
-
-static int check_geometry(const struct slab_cache *c)
-{
-	if (c->size % SLAB_ALIGN || c->size < SLAB_MIN_SIZE ||
-	    c->size > SLAB_MAX_SIZE || c->order > SLAB_MAX_ORDER)
-		return -6;
-	if (c->objperslab != (PAGE_SIZE << c->order) / c->size ||
-	    c->objperslab == 0 ||
-	    c->objperslab > slab_bitmap_words(c->order) * BITS_PER_WORD)
-		return -6;
-	return 0;
-}
-
-int slab_check(const struct slab_cache *c)
-{
-	uint64_t bound = c->sa->ph->nr_pages, objs = 0;
-	int err = check_geometry(c);
-
-	for (int l = 0; l < NR_SLAB_LISTS && !err; l++) {
-		struct list_head *pos;
-		uint64_t n = 0;
-
-		list_for_each(pos, &c->slabs[l]) {
-			struct page *head = list_entry(pos, struct page, lru);
-
-			if (++n > bound)
-				return -3; /* a cycle that misses the head */
-			err = check_slab(c, head, l);
-			if (err)
-				return err;
-			objs += head->private;
-		}
-		if (n != c->nr_slabs[l])
-			return -3;
-	}
-	if (!err && objs != c->active_objs)
-		err = -3;
-	if (!err && c->nr_slabs[SLABS_FREE] > SLAB_FREE_KEPT)
-		err = -5;
-	return err;
 }

@@ -25,6 +25,9 @@
 #include <stddef.h>
 
 #include "vm/buddy.h"
+#include "vm/gfp.h"
+
+struct fault_attr;
 
 #define SLAB_NAME_MAX  24 /* bytes of a name, with its NUL */
 #define SLAB_MAX_ORDER 3  /* slabs are 1..8 frames */
@@ -35,8 +38,25 @@
 struct slab_cache;
 struct slab_allocator;
 
-/* Bring up the allocator (and its cache of caches).  0 or -ENOMEM. */
+/*
+ * Where slab frames come from: alloc (SIGSAFE) returns 0 and a block of
+ * 2^order frames (struct pages clear) or -ENOMEM; free takes it back.
+ */
+struct slab_page_source {
+	int (*alloc)(void *ctx, unsigned order, gfp_t gfp, pfn_t *pfn);
+	void (*free)(void *ctx, pfn_t pfn, unsigned order);
+	void *ctx;
+};
+
+/*
+ * Bring up the allocator (and its cache of caches) over the buddy b, or
+ * over `pages` when not NULL (the machine's page allocator: watermarks and
+ * accounting).  failslab, when not NULL, is consulted by every slab_alloc
+ * (Linux's failslab).  0 or -ENOMEM.
+ */
 int slab_allocator_create(struct phys *ph, struct buddy *b,
+			  const struct slab_page_source *pages,
+			  struct fault_attr *failslab,
 			  struct slab_allocator **out);
 /* Destroys every cache; all objects must have been freed.  */
 void slab_allocator_destroy(struct slab_allocator *sa);
@@ -49,6 +69,8 @@ void slab_allocator_destroy(struct slab_allocator *sa);
  */
 int slab_cache_create(struct slab_allocator *sa, const char *name, size_t size,
 		      struct slab_cache **out);
+/* How hard growing c may try (default GFP_KERNEL). */
+void slab_cache_set_gfp(struct slab_cache *c, gfp_t gfp);
 /* The cache must be empty (no live objects).  Frees its slabs. */
 void slab_cache_destroy(struct slab_cache *c);
 
@@ -74,7 +96,17 @@ struct slab_cache_stats {
 void slab_cache_get_stats(const struct slab_cache *c,
 			  struct slab_cache_stats *st);
 
-/* Walk every invariant of the cache; 0 when all hold. */
+/* slab_check() results: the invariant of slab.c that broke (first found). */
+enum slab_check_err {
+	SLAB_CHECK_LIST = -1201,      /* 1: a slab on the wrong list */
+	SLAB_CHECK_BITMAP = -1202,    /* 2: bitmap vs inuse */
+	SLAB_CHECK_COUNT = -1203,     /* 3: list lengths / active_objs */
+	SLAB_CHECK_FRAMES = -1204,    /* 4: frame flags, owner, alignment */
+	SLAB_CHECK_FREE_KEPT = -1205, /* 5: too many empty slabs kept */
+	SLAB_CHECK_GEOMETRY = -1206,  /* 6: size, order, objperslab */
+};
+
+/* Walk every invariant of the cache; 0, or an enum slab_check_err. */
 int slab_check(const struct slab_cache *c);
 
 #endif /* VMEMU_SLAB_H */

@@ -27,20 +27,29 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "reclaim/reclaim.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
+#include "vm/page_alloc.h"
+#include "vm/vmstat.h"
 
 _Thread_local struct vm_task *vm_current;
+_Thread_local unsigned vm_lock_depth;
 
-#define TASK_MAGIC 0x7461736bu
+#define TASK_MAGIC   0x7461736bu
+#define WAIT_POLL_NS 10000000L /* 10 ms */
+#define NSEC_PER_SEC 1000000000L
 
-SIGSAFE void task_mark_killed(struct vm_task *t, int reason, uint64_t va)
+SIGSAFE bool task_mark_killed(struct vm_task *t, int reason, uint64_t va)
 {
 	int none = 0;
 
-	if (atomic_compare_exchange_strong(&t->kill_reason, &none, reason))
-		t->kill_va = va;
+	if (!atomic_compare_exchange_strong(&t->kill_reason, &none, reason))
+		return false;
+	t->kill_va = va;
+	return true;
 }
 
 void task_exit_if_killed(struct vm_task *t)
@@ -68,6 +77,7 @@ static void task_exit(struct vm_task *t, int code)
 	t->exit.code = reason ? 0 : code;
 	t->exit.fault_va = reason ? t->kill_va : 0;
 	t->exit.ru = t->ru;
+	vm_event_task(vm, VME_TASK_EXIT, t, t->exit.fault_va, t->exit.reason);
 	mm_destroy(t->mm);
 	t->mm = NULL;
 	t->state = TASK_ZOMBIE;
@@ -151,46 +161,86 @@ bool task_valid(const struct vm_task *t)
 	return t && t->magic == TASK_MAGIC;
 }
 
+/* Lock held.  A new task with a fresh address space; 0 or -errno. */
+static int spawn_locked(struct vm *vm, const char *name, int adj, vm_task_fn fn,
+			void *arg, struct vm_task **out)
+{
+	struct vm_task *t = task_new(vm, name, adj, fn, arg);
+	int err = t ? mm_create(vm, t, &t->mm) : -ENOMEM;
+
+	if (err && t)
+		task_free(t);
+	if (!err) {
+		vm_event_task(vm, VME_TASK_SPAWN, t, 0, 0);
+		*out = t;
+	}
+	return err;
+}
+
 int vm_spawn(struct vm *vm, const char *name, int oom_score_adj, vm_task_fn fn,
 	     void *arg)
 {
-	struct vm_task *t;
+	struct reclaim_retry rr;
+	struct vm_task *t = NULL;
+	uint64_t shortages;
 	int err;
 
 	if (!vm_valid(vm) || !fn || oom_score_adj < -1000 ||
 	    oom_score_adj > 1000)
 		return -EINVAL;
+	reclaim_retry_init(&rr, 0, GFP_KERNEL);
 	vm_lock(vm);
-	t = task_new(vm, name ? name : "task", oom_score_adj, fn, arg);
-	err = t ? mm_create(vm, t, &t->mm) : -ENOMEM;
-	if (err && t)
-		task_free(t);
+	do {
+		shortages = vm->nr_alloc_short;
+		err = spawn_locked(vm, name ? name : "task", oom_score_adj, fn,
+				   arg, &t);
+	} while (vm_nomem_retry(vm, err, shortages, &rr));
 	vm_unlock(vm);
 	return err ? err : task_start(t);
 }
 
+/* Lock held.  A child with a COW copy of parent's memory; 0 or -errno. */
+static int fork_locked(struct vm_task *parent, vm_task_fn fn, void *arg,
+		       struct vm_task **out)
+{
+	struct vm *vm = parent->vm;
+	struct vm_task *t;
+	int err;
+
+	if (atomic_load(&parent->kill_reason))
+		return -EINTR; /* killed (while reclaim ran): it leaves */
+	t = task_new(vm, parent->comm, parent->oom_score_adj, fn, arg);
+	err = t ? mm_dup(parent->mm, t, &t->mm) : -ENOMEM;
+	if (err && t)
+		task_free(t);
+	if (!err) {
+		t->ppid = parent->pid;
+		vm_event_task(vm, VME_TASK_FORK, t, 0, parent->pid);
+		*out = t;
+	}
+	return err;
+}
+
 int vm_fork(struct vm_task *parent, vm_task_fn child, void *arg)
 {
+	struct reclaim_retry rr;
+	struct vm_task *t = NULL;
+	uint64_t shortages;
 	struct vm *vm;
-	struct vm_task *t;
 	int err;
 
 	if (!task_valid(parent) || !child || !parent->mm)
 		return -EINVAL;
 	vm = parent->vm;
+	reclaim_retry_init(&rr, 0, GFP_KERNEL);
 	vm_lock(vm);
-	if (atomic_load(&parent->kill_reason)) {
-		vm_unlock(vm);
-		task_exit_if_killed(parent);
-		return -EPERM;
-	}
-	t = task_new(vm, parent->comm, parent->oom_score_adj, child, arg);
-	err = t ? mm_dup(parent->mm, t, &t->mm) : -ENOMEM;
-	if (err && t)
-		task_free(t);
-	if (!err)
-		t->ppid = parent->pid;
+	do {
+		shortages = vm->nr_alloc_short;
+		err = fork_locked(parent, child, arg, &t);
+	} while (vm_nomem_retry(vm, err, shortages, &rr));
 	vm_unlock(vm);
+	if (err)
+		task_exit_if_killed(parent);
 	return err ? err : task_start(t);
 }
 
@@ -205,6 +255,24 @@ static struct vm_task *task_find(struct vm *vm, int pid)
 			return t;
 	}
 	return NULL;
+}
+
+/*
+ * Lock held.  Sleep on task_exited, but never longer than WAIT_POLL_NS: a
+ * waiter killed meanwhile (the kill may come from inside a signal handler,
+ * which cannot signal a condition variable) notices within that time.
+ */
+static void wait_a_while(struct vm *vm)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += WAIT_POLL_NS;
+	if (ts.tv_nsec >= NSEC_PER_SEC) {
+		ts.tv_sec++;
+		ts.tv_nsec -= NSEC_PER_SEC;
+	}
+	pthread_cond_timedwait(&vm->task_exited, &vm->lock, &ts);
 }
 
 int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
@@ -223,8 +291,15 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
 		return -ESRCH;
 	}
 	t->being_waited = true;
-	while (t->state != TASK_ZOMBIE || !t->has_thread)
-		pthread_cond_wait(&vm->task_exited, &vm->lock);
+	while (t->state != TASK_ZOMBIE || !t->has_thread) {
+		if (vm_current && atomic_load(&vm_current->kill_reason)) {
+			t->being_waited = false; /* the waiter was killed */
+			vm_unlock(vm);
+			task_exit_if_killed(vm_current);
+			return -EINTR;
+		}
+		wait_a_while(vm);
+	}
 	tid = t->thread;
 	vm_unlock(vm);
 	pthread_join(tid, NULL);
@@ -245,8 +320,10 @@ int vm_kill(struct vm *vm, int pid)
 		return -EINVAL;
 	vm_lock(vm);
 	t = task_find(vm, pid);
-	if (t && t->state != TASK_ZOMBIE)
-		task_mark_killed(t, VM_EXIT_KILLED, 0);
+	if (t && t->state != TASK_ZOMBIE &&
+	    task_mark_killed(t, VM_EXIT_KILLED, 0) && t->mm)
+		mm_reap(t->mm);
+	pthread_cond_broadcast(&vm->task_exited); /* a waiting victim */
 	vm_unlock(vm);
 	return t ? 0 : -ESRCH;
 }

@@ -15,21 +15,29 @@
  * too small to run at all, and names it (docs/native.md).
  *
  * Locking: the machine lock around everything that touches the kernel's
- * state; vm_page_alloc/free are SIGSAFE and called with it held.
+ * state.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vm/fault.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
+#include "reclaim/reclaim.h"
+#include "vm/page_alloc.h"
 #include "vm/rmap.h"
+#include "vm/vmstat.h"
 
 #define VM_MAGIC	    0x766d656du
 #define VM_MAX_FAULT_AROUND 64
+#define VM_MAX_PAGE_CLUSTER 10
+/* Blocks per order kept unmerged in lazy buddy mode (vm_config.buddy_lazy). */
+#define VM_BUDDY_LAZY_THRESHOLD 16
+#define NSEC_PER_SEC		1000000000ULL
 /* Below this many host map slots native mode is not worth running. */
 #define VM_MIN_MAP_COUNT 4096
 
@@ -86,6 +94,12 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		    c->min_free_kbytes);
 	else if (c->policy && strcmp(c->policy, "linux") != 0)
 		say(err, len, "unknown policy '%s' (known: linux)", c->policy);
+	else if (c->page_cluster < 0 || c->page_cluster > VM_MAX_PAGE_CLUSTER)
+		say(err, len, "page_cluster %d is outside 0..%d",
+		    c->page_cluster, VM_MAX_PAGE_CLUSTER);
+	else if (c->max_map_count < 0)
+		say(err, len, "max_map_count %ld is negative",
+		    c->max_map_count);
 	else if (c->anon_fault_around > VM_MAX_FAULT_AROUND ||
 		 (c->anon_fault_around & (c->anon_fault_around - 1)))
 		say(err, len,
@@ -106,6 +120,19 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 	return -EINVAL;
 }
 
+/* Slab frames come through the machine's page allocator. */
+static SIGSAFE int slab_pages_alloc(void *ctx, unsigned order, gfp_t gfp,
+				    pfn_t *pfn)
+{
+	return vm_alloc_pages(ctx, order, gfp, pfn);
+}
+
+static SIGSAFE void slab_pages_free(void *ctx, pfn_t pfn, unsigned order)
+{
+	vm_free_pages(ctx, pfn, order);
+}
+
+/* The slab allocator and the kernel's caches. */
 static int create_caches(struct vm *vm)
 {
 	static const struct {
@@ -122,15 +149,25 @@ static int create_caches(struct vm *vm)
 		{ "anon_vma_chain", sizeof(struct rmap_item),
 		  offsetof(struct vm, rmap_cache) },
 	};
+	struct slab_page_source pages = { slab_pages_alloc, slab_pages_free,
+					  vm };
+	int err = slab_allocator_create(&vm->phys, vm->buddy, &pages,
+					&vm->failslab, &vm->slab);
+
+	if (err)
+		return err;
 
 	for (size_t i = 0; i < ARRAY_SIZE(caches); i++) {
 		struct slab_cache **c =
 			(struct slab_cache **)((char *)vm + caches[i].off);
-		int err = slab_cache_create(vm->slab, caches[i].name,
-					    caches[i].size, c);
+		err = slab_cache_create(vm->slab, caches[i].name,
+					caches[i].size, c);
 		if (err)
 			return err;
 	}
+	/* What a fault needs to finish may use the reserve below min. */
+	slab_cache_set_gfp(vm->rmap_cache, GFP_FAULT_META);
+	slab_cache_set_gfp(vm->vma_cache, GFP_FAULT_META);
 	return 0;
 }
 
@@ -148,7 +185,8 @@ static uint64_t vm_map_count_wanted(const struct vm *vm)
 /* Native mode: install the trap; check the host's map-slot budget. */
 static int setup_native(struct vm *vm, char *err, size_t len)
 {
-	long have = mapslots_host_limit();
+	long have = vm->cfg.max_map_count ? vm->cfg.max_map_count :
+					    mapslots_host_limit();
 	int rc;
 
 	if (have < 0) {
@@ -183,7 +221,7 @@ static int setup_zero_page(struct vm *vm)
 {
 	struct page *pg;
 
-	if (buddy_alloc(vm->buddy, 0, &vm->zero_pfn) < 0)
+	if (vm_alloc_pages(vm, 0, __GFP_MEMALLOC, &vm->zero_pfn) < 0)
 		return -ENOMEM;
 	memset(phys_addr(&vm->phys, vm->zero_pfn), 0, PAGE_SIZE);
 	pg = phys_page(&vm->phys, vm->zero_pfn);
@@ -199,7 +237,7 @@ static void vm_teardown(struct vm *vm)
 	if (vm->zero_pfn != (pfn_t)-1) {
 		phys_page(&vm->phys, vm->zero_pfn)->flags = 0;
 		phys_page(&vm->phys, vm->zero_pfn)->_refcount = 0;
-		buddy_free(vm->buddy, vm->zero_pfn, 0);
+		vm_free_pages(vm, vm->zero_pfn, 0);
 	}
 	if (vm->slab)
 		slab_allocator_destroy(vm->slab);
@@ -226,11 +264,14 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 		return rc;
 	}
 	buddy_config_init(&bcfg);
+	bcfg.pcp = vm->cfg.buddy_pcp;
+	bcfg.lazy = vm->cfg.buddy_lazy;
+	bcfg.lazy_threshold = VM_BUDDY_LAZY_THRESHOLD;
 	rc = buddy_create(&vm->phys, &bcfg, &vm->buddy);
-	if (!rc)
-		rc = slab_allocator_create(&vm->phys, vm->buddy, &vm->slab);
-	if (!rc)
+	if (!rc) {
+		vm_setup_watermarks(vm);
 		rc = create_caches(vm);
+	}
 	if (!rc)
 		rc = setup_zero_page(vm);
 	if (rc < 0) {
@@ -243,6 +284,14 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 	if (vm->cfg.mode == VM_MODE_NATIVE)
 		return setup_native(vm, err, len);
 	return 0;
+}
+
+static uint64_t vm_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
@@ -268,6 +317,9 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 			cfg->mode == VM_MODE_NATIVE ? MM_TASK_SIZE_NATIVE :
 						      MM_TASK_SIZE_TRACE;
 	list_init(&vm->tasks);
+	vm->t0_ns = vm_clock_ns();
+	fault_attr_init(&vm->fail_page_alloc, cfg->seed);
+	fault_attr_init(&vm->failslab, cfg->seed + 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->task_exited, NULL);
 	if (vm_build(vm, err, errlen) < 0) {
@@ -312,48 +364,20 @@ void vm_destroy(struct vm *vm)
 	vm_teardown(vm);
 }
 
-SIGSAFE int vm_page_alloc(struct vm *vm, pfn_t *pfn)
-{
-	int err = buddy_alloc(vm->buddy, 0, pfn);
-
-	if (!err)
-		vm->st.pgalloc_normal++;
-	return err;
-}
-
-SIGSAFE void vm_page_free(struct vm *vm, pfn_t pfn)
-{
-	buddy_free(vm->buddy, pfn, 0);
-	vm->st.pgfree++;
-}
-
-void vm_stat(struct vm *vm, struct vm_stat *st)
-{
-	struct list_head *n;
-
-	memset(st, 0, sizeof(*st));
-	if (!vm_valid(vm))
-		return;
-	vm_lock(vm);
-	*st = vm->st;
-	st->nr_free_pages = buddy_nr_free(vm->buddy);
-	list_for_each(n, &vm->tasks) {
-		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
-
-		if (!mm)
-			continue;
-		st->nr_page_table_pages += mm->pt.nr_tables;
-		st->tlb_hit += mm->swtlb.hits;
-		st->tlb_miss += mm->swtlb.misses;
-		st->tlb_flush += mm->swtlb.flushes;
-	}
-	vm_unlock(vm);
-}
-
 /* ---- the task-facing memory calls ----------------------------------- */
 
+/*
+ * A system call by task t: the machine lock held, and what it needs to run
+ * again after reclaim when frames ran short (vm_nomem_retry).
+ */
+struct sys_call {
+	struct vm_task *t;
+	struct reclaim_retry rr;
+	uint64_t shortages;
+};
+
 /* Lock the machine for a call by t; NULL (unlocked) if t cannot call. */
-static struct mm *task_enter(struct vm_task *t)
+static struct mm *sys_enter(struct vm_task *t, struct sys_call *sc)
 {
 	if (!task_valid(t))
 		return NULL;
@@ -363,55 +387,92 @@ static struct mm *task_enter(struct vm_task *t)
 		task_exit_if_killed(t);
 		return NULL;
 	}
+	sc->t = t;
+	reclaim_retry_init(&sc->rr, 0, GFP_KERNEL);
+	sc->shortages = t->vm->nr_alloc_short;
 	return t->mm;
+}
+
+/* Lock held.  Should the call that failed with err run again? */
+static bool sys_again(struct sys_call *sc, int err)
+{
+	struct vm *vm = sc->t->vm;
+
+	if (!vm_nomem_retry(vm, err, sc->shortages, &sc->rr) ||
+	    atomic_load(&sc->t->kill_reason))
+		return false;
+	sc->shortages = vm->nr_alloc_short;
+	return true;
+}
+
+/* Unlock after a call; a task killed meanwhile leaves here. */
+static void sys_leave(struct sys_call *sc)
+{
+	vm_unlock(sc->t->vm);
+	task_exit_if_killed(sc->t);
 }
 
 uint64_t vm_mmap(struct vm_task *t, uint64_t hint, size_t len, int prot,
 		 int flags)
 {
-	struct mm *mm = task_enter(t);
+	struct sys_call sc;
+	struct mm *mm = sys_enter(t, &sc);
 	uint64_t va;
 
 	if (!mm)
 		return (uint64_t)-EINVAL;
-	va = mm_mmap(mm, hint, len, prot, flags);
-	vm_unlock(t->vm);
+	do
+		va = mm_mmap(mm, hint, len, prot, flags);
+	while (vm_mmap_failed(va) && sys_again(&sc, vm_mmap_error(va)));
+	sys_leave(&sc);
 	return va;
 }
 
 int vm_munmap(struct vm_task *t, uint64_t va, size_t len)
 {
-	struct mm *mm = task_enter(t);
+	struct sys_call sc;
+	struct mm *mm = sys_enter(t, &sc);
 	int err;
 
 	if (!mm)
 		return -EINVAL;
-	err = mm_munmap(mm, va, len);
-	vm_unlock(t->vm);
+	do
+		err = mm_munmap(mm, va, len);
+	while (err && sys_again(&sc, err));
+	sys_leave(&sc);
 	return err;
 }
 
 int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot)
 {
-	struct mm *mm = task_enter(t);
+	struct sys_call sc;
+	struct mm *mm = sys_enter(t, &sc);
 	int err;
 
 	if (!mm)
 		return -EINVAL;
-	err = mm_mprotect(mm, va, len, prot);
-	vm_unlock(t->vm);
+	do
+		err = mm_mprotect(mm, va, len, prot);
+	while (err && sys_again(&sc, err));
+	sys_leave(&sc);
 	return err;
 }
 
+/* brk reports failure by returning the old break, as brk(2) does. */
 uint64_t vm_brk(struct vm_task *t, uint64_t new_end)
 {
-	struct mm *mm = task_enter(t);
-	uint64_t brk;
+	struct sys_call sc;
+	struct mm *mm = sys_enter(t, &sc);
+	uint64_t brk, old;
 
 	if (!mm)
 		return 0;
-	brk = mm_brk(mm, new_end);
-	vm_unlock(t->vm);
+	old = mm->brk;
+	do
+		brk = mm_brk(mm, new_end);
+	while (new_end && brk == old && new_end != old &&
+	       sys_again(&sc, -ENOMEM));
+	sys_leave(&sc);
 	return brk;
 }
 

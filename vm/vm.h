@@ -51,26 +51,26 @@ struct vm_config {
 	bool kswapd;		    /* run the kswapd thread */
 	enum vm_mode mode;
 	uint64_t seed;
-	uint64_t task_size;	    /* emulated VA span per task; 0: default
+	uint64_t task_size;	       /* emulated VA span per task; 0: default
 				      (64 GiB native, 2^47 trace) */
-	unsigned anon_fault_around; /* pages (power of two, <= 64) that one
+	unsigned anon_fault_around;    /* pages (power of two, <= 64) that one
 				      write fault on untouched anonymous
 				      memory maps at once, like Linux's
 				      multi-size THP; 0 or 1: off (default) */
-	int page_cluster;	    /* vm.page-cluster: swap readahead of
+	int page_cluster;	       /* vm.page-cluster: swap readahead of
 				       2^n pages, 0..10 (default 3) */
-	bool panic_on_oom;	    /* vm.panic_on_oom */
+	bool panic_on_oom;	       /* vm.panic_on_oom */
 	bool oom_kill_allocating_task; /* vm.oom_kill_allocating_task */
-	long max_map_count;	    /* native: host map slots the machine may
+	long max_map_count;	       /* native: host map slots the machine may
 				       assume (0: read vm.max_map_count) */
-	bool buddy_pcp;		    /* order-0 per-cpu-style frame cache */
-	bool buddy_lazy;	    /* lazy buddy coalescing */
+	bool buddy_pcp;		       /* order-0 per-cpu-style frame cache */
+	bool buddy_lazy;	       /* lazy buddy coalescing */
 	/* Event log (log_path != NULL). */
-	const char *log_events;	    /* kinds to log, comma-separated; NULL
+	const char *log_events;	 /* kinds to log, comma-separated; NULL
 				       or "all": every kind */
-	unsigned log_sample_ms;	    /* vmstat sample period (default 100) */
-	unsigned log_ring;	    /* ring records, power of two; 0: default */
-	const char *log_cmdline;    /* recorded in the runs table */
+	unsigned log_sample_ms;	 /* vmstat sample period (default 100) */
+	unsigned log_ring;	 /* ring records, power of two; 0: default */
+	const char *log_cmdline; /* recorded in the runs table */
 };
 
 enum vm_exit_reason {
@@ -90,9 +90,9 @@ enum vm_exit_reason {
 
 /* What a task used, as wait4(2)'s rusage reports it (pages, not KiB). */
 struct vm_rusage {
-	uint64_t maxrss;	  /* peak resident pages (VmHWM) */
-	uint64_t minflt, majflt;  /* faults in its address space */
-	uint64_t swapins;	  /* pages it read back from swap */
+	uint64_t maxrss;	 /* peak resident pages (VmHWM) */
+	uint64_t minflt, majflt; /* faults in its address space */
+	uint64_t swapins;	 /* pages it read back from swap */
 };
 
 struct vm_exit {
@@ -150,6 +150,8 @@ struct vm_stat {
 	uint64_t tlb_hit, tlb_miss, tlb_flush; /* trace-mode software TLB */
 	uint64_t hmap_flush;   /* native: windows flushed for map slots */
 	uint64_t fault_around; /* pages mapped ahead by anon_fault_around */
+	uint64_t anon_fault;   /* demand-zero faults (a fresh frame) */
+	uint64_t task_spawn, task_fork, task_exit; /* task life events */
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);
