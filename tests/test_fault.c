@@ -89,8 +89,8 @@ static void ad_rounds(enum vm_mode mode)
 			assert_int_equal(s1.tlb_miss - s0.tlb_miss, N);
 		assert_int_equal(vmtest_check(p.t), 0);
 	}
-	park_release(&p, NULL);
-	vm_destroy(vm);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
 }
 
 static void test_fault_ad_bits_trace(void **state)
@@ -129,8 +129,8 @@ static void test_fault_steady_state_no_traps(void **state)
 	assert_int_equal(s1.pgfault, s0.pgfault);
 	assert_int_equal(s1.tlb_refill, s0.tlb_refill);
 	assert_int_equal(s1.dirty_trap, s0.dirty_trap);
-	park_release(&p, NULL);
-	vm_destroy(vm);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
 }
 
 /* ---- anonymous fault-around (vm_config.anon_fault_around) ---------- */
@@ -200,10 +200,10 @@ static void fault_around_rounds(enum vm_mode mode)
 	assert_int_equal(vm_munmap(p.t, a + 3 * PAGE_SIZE, 2 * PAGE_SIZE), 0);
 	assert_int_equal(vm_munmap(p.t, a, 4 * FA * PAGE_SIZE), 0);
 	assert_int_equal(stat_of(vm).nr_anon_pages, 0);
-	park_release(&p, NULL);
+	assert_int_equal(park_release(&p, NULL), p.pid);
 	assert_int_equal(stat_of(vm).nr_free_pages + vmtest_slab_pages(vm),
 			 free0);
-	vm_destroy(vm);
+	vmtest_destroy(vm);
 }
 
 static void test_fault_around_trace(void **state)
@@ -233,19 +233,19 @@ static void test_fault_around_stays_in_vma(void **state)
 	assert_int_equal(vmtest_pte(p.t, a), 0);
 	assert_int_equal(vmtest_pte(p.t, a + 2 * PAGE_SIZE), 0);
 	assert_int_equal(vmtest_check(p.t), 0);
-	park_release(&p, NULL);
-	vm_destroy(vm);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fault_ad_bits_trace),
-		cmocka_unit_test(test_fault_ad_bits_native),
-		cmocka_unit_test(test_fault_steady_state_no_traps),
-		cmocka_unit_test(test_fault_around_trace),
-		cmocka_unit_test(test_fault_around_native),
-		cmocka_unit_test(test_fault_around_stays_in_vma),
+		VMTEST(test_fault_ad_bits_trace),
+		VMTEST(test_fault_ad_bits_native),
+		VMTEST(test_fault_steady_state_no_traps),
+		VMTEST(test_fault_around_trace),
+		VMTEST(test_fault_around_native),
+		VMTEST(test_fault_around_stays_in_vma),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

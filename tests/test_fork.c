@@ -145,14 +145,14 @@ static void run_generations(enum vm_mode mode, const char *name,
 		if (!m[i].live)
 			continue;
 		verify_task(&m[i], base);
-		park_release(&m[i].p, NULL);
+		assert_int_equal(park_release(&m[i].p, NULL), m[i].p.pid);
 	}
 	/* All gone: every frame is free again or cached by the slab. */
 	assert_int_equal(stat_of(vm).nr_anon_pages, 0);
 	assert_int_equal(stat_of(vm).nr_page_table_pages, 0);
 	assert_int_equal(stat_of(vm).nr_free_pages + vmtest_slab_pages(vm),
 			 free0);
-	vm_destroy(vm);
+	vmtest_destroy(vm);
 }
 
 static void test_fork_generations_trace(void **state)
@@ -238,8 +238,8 @@ static void fork_worked_example(enum vm_mode mode)
 	assert_int_equal(rmap_walk(pg, NULL, NULL), 3);
 	assert_int_equal(page_at(c[0].t, a)->_refcount, 1);
 	/* Once the others are gone, the parent's write reuses in place. */
-	park_release(&c[1], NULL);
-	park_release(&c[2], NULL);
+	assert_int_equal(park_release(&c[1], NULL), c[1].pid);
+	assert_int_equal(park_release(&c[2], NULL), c[2].pid);
 	assert_int_equal(pg->_refcount, 1);
 	assert_int_equal(vmtest_cpu_store(p.t, a, 0x33), 0);
 	assert_int_equal(stat_of(vm).cow_reuse, s1.cow_reuse + 1);
@@ -255,9 +255,9 @@ static void fork_worked_example(enum vm_mode mode)
 	assert_int_equal(v, 0);
 	assert_int_equal(vmtest_check(p.t), 0);
 	assert_int_equal(vmtest_check(c[0].t), 0);
-	park_release(&c[0], NULL);
-	park_release(&p, NULL);
-	vm_destroy(vm);
+	assert_int_equal(park_release(&c[0], NULL), c[0].pid);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
 }
 
 static void test_fork_worked_example_trace(void **state)
@@ -275,11 +275,11 @@ static void test_fork_worked_example_native(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fork_worked_example_trace),
-		cmocka_unit_test(test_fork_worked_example_native),
-		cmocka_unit_test(test_fork_generations_trace),
-		cmocka_unit_test(test_fork_generations_native),
-		cmocka_unit_test(test_fork_generations_fault_around),
+		VMTEST(test_fork_worked_example_trace),
+		VMTEST(test_fork_worked_example_native),
+		VMTEST(test_fork_generations_trace),
+		VMTEST(test_fork_generations_native),
+		VMTEST(test_fork_generations_fault_around),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,58 +3,155 @@
  */
 #include "tests/lib/vmtest.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#define VMTEST_MAX 256 /* parked tasks or machines alive at once */
+
+struct park_ctl {
+	sem_t ready, go;
+	struct vm *vm;
+	struct vm_task *t;
+	int pid;
+};
+
+/* What the current test made and has not let go of yet. */
+static struct {
+	struct park_ctl *parked[VMTEST_MAX];
+	struct vm *vms[VMTEST_MAX];
+} reg;
+
+static void reg_put(void **slots, void *p)
+{
+	for (int i = 0; i < VMTEST_MAX; i++)
+		if (!slots[i]) {
+			slots[i] = p;
+			return;
+		}
+	fprintf(stderr, "vmtest: more than %d live objects\n", VMTEST_MAX);
+	abort();
+}
+
+static void reg_drop(void **slots, void *p)
+{
+	for (int i = 0; i < VMTEST_MAX; i++)
+		if (slots[i] == p)
+			slots[i] = NULL;
+}
+
 static int parked_fn(struct vm_task *t, void *arg)
 {
-	struct parked *p = arg;
+	struct park_ctl *c = arg;
 
-	p->t = t;
-	sem_post(&p->ready);
-	while (sem_wait(&p->go) != 0)
+	c->t = t;
+	sem_post(&c->ready);
+	while (sem_wait(&c->go) != 0)
 		;
 	return 0;
 }
 
+static struct park_ctl *ctl_new(struct vm *vm)
+{
+	struct park_ctl *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		abort();
+	c->vm = vm;
+	sem_init(&c->ready, 0, 0);
+	sem_init(&c->go, 0, 0);
+	return c;
+}
+
+static void ctl_free(struct park_ctl *c)
+{
+	sem_destroy(&c->ready);
+	sem_destroy(&c->go);
+	free(c);
+}
+
+/* pid from vm_spawn/vm_fork: wait until the task runs, record it. */
+static int park_started(struct parked *p, struct park_ctl *c, int pid)
+{
+	p->pid = c->pid = pid;
+	if (pid < 0) {
+		ctl_free(c);
+		return pid;
+	}
+	while (sem_wait(&c->ready) != 0)
+		;
+	p->t = c->t;
+	p->ctl = c;
+	reg_put((void **)reg.parked, c);
+	return pid;
+}
+
 int park_spawn(struct vm *vm, struct parked *p, const char *name)
 {
+	struct park_ctl *c = ctl_new(vm);
+
 	p->vm = vm;
 	p->t = NULL;
-	sem_init(&p->ready, 0, 0);
-	sem_init(&p->go, 0, 0);
-	p->pid = vm_spawn(vm, name, 0, parked_fn, p);
-	if (p->pid < 0)
-		return p->pid;
-	while (sem_wait(&p->ready) != 0)
-		;
-	return p->pid;
+	p->ctl = NULL;
+	return park_started(p, c, vm_spawn(vm, name, 0, parked_fn, c));
 }
 
 int park_fork(struct parked *parent, struct parked *child)
 {
+	struct park_ctl *c = ctl_new(parent->vm);
+
 	child->vm = parent->vm;
 	child->t = NULL;
-	sem_init(&child->ready, 0, 0);
-	sem_init(&child->go, 0, 0);
-	child->pid = vm_fork(parent->t, parked_fn, child);
-	if (child->pid < 0)
-		return child->pid;
-	while (sem_wait(&child->ready) != 0)
-		;
-	return child->pid;
+	child->ctl = NULL;
+	return park_started(child, c, vm_fork(parent->t, parked_fn, c));
+}
+
+static int ctl_release(struct park_ctl *c, struct vm_exit *ex)
+{
+	int rc;
+
+	reg_drop((void **)reg.parked, c);
+	sem_post(&c->go);
+	rc = vm_wait(c->vm, c->pid, ex);
+	ctl_free(c);
+	return rc;
 }
 
 int park_release(struct parked *p, struct vm_exit *ex)
 {
-	int rc;
+	struct park_ctl *c = p->ctl;
 
-	sem_post(&p->go);
-	rc = vm_wait(p->vm, p->pid, ex);
-	sem_destroy(&p->ready);
-	sem_destroy(&p->go);
-	return rc;
+	p->ctl = NULL;
+	return c ? ctl_release(c, ex) : -ESRCH;
+}
+
+/* Release the parked tasks of vm (all machines' when vm is NULL). */
+static void release_parked(struct vm *vm)
+{
+	for (int i = 0; i < VMTEST_MAX; i++) {
+		struct park_ctl *c = reg.parked[i];
+
+		if (c && (!vm || c->vm == vm))
+			ctl_release(c, NULL);
+	}
+}
+
+void vmtest_destroy(struct vm *vm)
+{
+	release_parked(vm);
+	reg_drop((void **)reg.vms, vm);
+	vm_destroy(vm);
+}
+
+int vmtest_teardown(void **state)
+{
+	(void)state;
+	release_parked(NULL);
+	for (int i = 0; i < VMTEST_MAX; i++)
+		if (reg.vms[i])
+			vmtest_destroy(reg.vms[i]);
+	return 0;
 }
 
 struct vm *vmtest_create(enum vm_mode mode, uint64_t mem_bytes)
@@ -76,6 +173,7 @@ struct vm *vmtest_create_cfg(const struct vm_config *cfg)
 		fprintf(stderr, "vm_create: %s\n", err);
 		abort();
 	}
+	reg_put((void **)reg.vms, vm);
 	return vm;
 }
 

@@ -4,6 +4,12 @@
  * A parked task is a task whose function only waits until released, so the
  * main thread (where cmocka may assert) can drive its address space with
  * vm_mmap/vm_access/... and inspect it, then let it exit.
+ *
+ * Nothing outlives a test: every parked task and every machine made here
+ * is recorded, and vmtest_teardown (a cmocka teardown: VMTEST(fn) in the
+ * test list) releases what a failed assertion left behind, so a failure
+ * fails that test instead of hanging the next one.  A parked task's
+ * semaphores live on the heap, never in the (unwound) test frame.
  */
 #ifndef VMEMU_TEST_VMTEST_H
 #define VMEMU_TEST_VMTEST_H
@@ -13,11 +19,13 @@
 
 #include "vm/vm.h"
 
+struct park_ctl;
+
 struct parked {
 	struct vm *vm;
 	struct vm_task *t;
 	int pid;
-	sem_t ready, go;
+	struct park_ctl *ctl; /* heap: the task waits on it */
 };
 
 /* Spawn a parked task; returns its pid (p->t set) or a negative errno. */
@@ -31,6 +39,11 @@ int park_release(struct parked *p, struct vm_exit *ex);
 struct vm *vmtest_create(enum vm_mode mode, uint64_t mem_bytes);
 /* vm_create of cfg; aborts the test on error. */
 struct vm *vmtest_create_cfg(const struct vm_config *cfg);
+/* Release vm's parked tasks and vm_destroy it. */
+void vmtest_destroy(struct vm *vm);
+/* Release every parked task and destroy every machine still recorded. */
+int vmtest_teardown(void **state);
+#define VMTEST(fn) cmocka_unit_test_teardown(fn, vmtest_teardown)
 
 /* The seed of a randomized test: $SEED or the clock; printed. */
 uint64_t vmtest_seed(const char *test);
