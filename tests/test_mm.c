@@ -17,6 +17,7 @@
 #include "mmu/pagetable.h"
 #include "tests/lib/vmtest.h"
 #include "vm/mm.h"
+#include "vm/vma.h"
 
 #define RW   (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON (VM_MAP_PRIVATE | VM_MAP_ANON)
@@ -455,6 +456,114 @@ static void test_mm_oom_kills_the_faulting_task(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- mm_check looks ------------------------------------------------- */
+
+/*
+ * Corrupt one thing at a time (machine lock held), check that mm_check
+ * names it, restore, check that it is clean again.
+ */
+#define EXPECT_MM(mm, expr_bad, code, expr_fix)         \
+	do {                                            \
+		expr_bad;                               \
+		assert_int_equal(mm_check(mm), (code)); \
+		expr_fix;                               \
+		assert_int_equal(mm_check(mm), 0);      \
+	} while (0)
+
+static void test_mm_check_catches_corruption(void **state)
+{
+	struct fx *fx = *state;
+	struct vm_task *t = fx->p.t;
+	struct mm *mm = vmtest_mm(t);
+	uint64_t a = vm_mmap(t, 0, 4 * PAGE_SIZE, RW, ANON);
+	uint64_t z = vm_mmap(t, 0, PAGE_SIZE, VM_PROT_READ, ANON);
+	struct vma *v, *vz;
+	struct page *pg;
+	pte_t *ptep, *zp, saved;
+	uint8_t b;
+
+	assert_int_equal(vmtest_store(t, a, 1), 0);
+	assert_int_equal(vmtest_load(t, z, &b), 0); /* the zero frame */
+	vmtest_lock(fx->vm);
+	v = vma_find(mm, a);
+	vz = vma_find(mm, z);
+	ptep = pt_walk(&mm->pt, a);
+	zp = pt_walk(&mm->pt, z);
+	saved = *ptep;
+	pg = phys_page(&mm->vm->phys, pte_pfn(saved));
+	assert_int_equal(mm_check(mm), 0);
+	EXPECT_MM(mm, v->end = v->start, MM_CHECK_VMA_RANGE,
+		  v->end = a + 4 * PAGE_SIZE);
+	EXPECT_MM(mm, vz->end = a + PAGE_SIZE, MM_CHECK_VMA_ORDER,
+		  vz->end = z + PAGE_SIZE); /* overlaps the next one */
+	EXPECT_MM(mm, mm->map_count++, MM_CHECK_MAP_COUNT, mm->map_count--);
+	EXPECT_MM(mm, pt_set(&mm->pt, ptep + 1, PTE_HMAP_R),
+		  MM_CHECK_HMAP_ABSENT, pt_set(&mm->pt, ptep + 1, 0));
+	EXPECT_MM(mm, v->start = a + PAGE_SIZE, MM_CHECK_NO_VMA, v->start = a);
+	EXPECT_MM(mm, v->prot = VM_PROT_NONE, MM_CHECK_WRITE_PROT,
+		  v->prot = RW);
+	EXPECT_MM(mm, *ptep = (saved & ~PTE_DIRTY) | PTE_HMAP_W,
+		  MM_CHECK_HMAP_W, *ptep = saved);
+	EXPECT_MM(mm, *ptep = saved | PTE_HMAP_R, MM_CHECK_HMAP_NOWIN,
+		  *ptep = saved);
+	EXPECT_MM(mm, *zp ^= pfn_pte(1, 0), MM_CHECK_ZERO,
+		  *zp ^= pfn_pte(1, 0));
+	EXPECT_MM(mm, pg->flags &= ~(uint32_t)PG_anon, MM_CHECK_PAGE,
+		  pg->flags |= PG_anon);
+	EXPECT_MM(mm, pg->_refcount++, MM_CHECK_SHARED_W, pg->_refcount--);
+	EXPECT_MM(mm,
+		  (*ptep = saved & ~PTE_WRITE, pg->_mapcount++,
+		   pg->_refcount++),
+		  MM_CHECK_RMAP,
+		  (*ptep = saved, pg->_mapcount--, pg->_refcount--));
+	EXPECT_MM(mm, mm->rss_anon++, MM_CHECK_RSS, mm->rss_anon--);
+	EXPECT_MM(mm, mm->swapents++, MM_CHECK_SWAPENTS, mm->swapents--);
+	EXPECT_MM(
+		mm,
+		phys_page(&mm->vm->phys, ((uintptr_t)ptep -
+					  (uintptr_t)mm->vm->phys.direct_map) >>
+						 PAGE_SHIFT)
+			->pt.nr_used++,
+		MM_CHECK_PT,
+		phys_page(&mm->vm->phys, ((uintptr_t)ptep -
+					  (uintptr_t)mm->vm->phys.direct_map) >>
+						 PAGE_SHIFT)
+			->pt.nr_used--);
+	vmtest_unlock(fx->vm);
+}
+
+/* The checks that need a window or a second VMA, in native mode. */
+static void test_mm_check_catches_corruption_native(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, 16 * MiB);
+	struct parked p;
+	struct vma *v, *w;
+	struct mm *mm;
+	pte_t *ptep, saved;
+	uint64_t a, b;
+
+	(void)state;
+	assert_true(park_spawn(vm, &p, "native") > 0);
+	a = vm_mmap(p.t, 0, 2 * PAGE_SIZE, RW, ANON);
+	b = vm_mmap(p.t, a + 2 * PAGE_SIZE, PAGE_SIZE, VM_PROT_READ, ANON);
+	assert_int_equal(b, a + 2 * PAGE_SIZE);
+	assert_int_equal(vmtest_store(p.t, a, 1), 0);
+	mm = vmtest_mm(p.t);
+	vmtest_lock(vm);
+	v = vma_find(mm, a);
+	w = vma_find(mm, b);
+	ptep = pt_walk(&mm->pt, a);
+	saved = *ptep;
+	assert_int_equal(mm_check(mm), 0);
+	EXPECT_MM(mm, w->prot = RW, MM_CHECK_VMA_MERGE, w->prot = VM_PROT_READ);
+	EXPECT_MM(mm, *ptep = (saved & ~PTE_ACCESSED) | PTE_HMAP_R,
+		  MM_CHECK_HMAP_OLD, *ptep = saved);
+	(void)v;
+	vmtest_unlock(vm);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+}
+
 /* ---- randomized differential test ----------------------------------- */
 
 #define ARENA_PAGES 64
@@ -562,6 +671,8 @@ int main(void)
 		MM_TEST(test_mm_stack_grows),
 		VMTEST(test_mm_oom_kills_the_faulting_task),
 		MM_TEST(test_mm_random_vs_model),
+		MM_TEST(test_mm_check_catches_corruption),
+		VMTEST(test_mm_check_catches_corruption_native),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

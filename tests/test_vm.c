@@ -205,10 +205,70 @@ static void test_vm_destroy_while_parent_waits(void **state)
 	assert_int_equal(w.child_code, 0);
 }
 
+/*
+ * The buddy's two modes through the machine: the order-0 pcp cache and
+ * lazy coalescing.  A workload that maps, writes, forks, COW-breaks,
+ * unmaps and exits runs on each; every walker holds after every step and
+ * every frame comes back.  The pcp frames count as free (as Linux's do)
+ * but are not in /proc/buddyinfo.
+ */
+#define MODE_PAGES 256
+
+static void buddy_mode_run(bool pcp, bool lazy)
+{
+	struct vm_config cfg;
+	struct parked p, c;
+	struct vm_stat st;
+	struct vm *vm;
+	uint64_t a, free0;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8ULL << 20;
+	cfg.buddy_pcp = pcp;
+	cfg.buddy_lazy = lazy;
+	vm = vmtest_create_cfg(&cfg);
+	vm_stat(vm, &st);
+	free0 = st.nr_free_pages + vmtest_slab_pages(vm);
+	for (int round = 0; round < 3; round++) {
+		assert_true(park_spawn(vm, &p, "modes") > 0);
+		a = vm_mmap(p.t, 0, MODE_PAGES * 4096ULL,
+			    VM_PROT_READ | VM_PROT_WRITE,
+			    VM_MAP_PRIVATE | VM_MAP_ANON);
+		for (unsigned i = 0; i < MODE_PAGES; i++)
+			assert_int_equal(vmtest_store(p.t, a + i * 4096ULL, 1),
+					 0);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		assert_true(park_fork(&p, &c) > 0);
+		for (unsigned i = 0; i < MODE_PAGES; i += 2)
+			assert_int_equal(vmtest_store(c.t, a + i * 4096ULL, 2),
+					 0);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		assert_int_equal(vm_munmap(p.t, a, MODE_PAGES * 2048ULL), 0);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		assert_int_equal(park_release(&c, NULL), c.pid);
+		assert_int_equal(park_release(&p, NULL), p.pid);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		vm_stat(vm, &st);
+		assert_int_equal(st.nr_free_pages + vmtest_slab_pages(vm),
+				 free0);
+	}
+	vmtest_destroy(vm);
+}
+
+static void test_vm_buddy_modes(void **state)
+{
+	(void)state;
+	buddy_mode_run(true, false);
+	buddy_mode_run(false, true);
+	buddy_mode_run(true, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vm_bad_config),
+		VMTEST(test_vm_buddy_modes),
 		cmocka_unit_test(test_vm_memfd_refused),
 		cmocka_unit_test(test_vm_smallest_machines),
 		cmocka_unit_test(test_vm_max_map_count_too_small),

@@ -201,6 +201,28 @@ _Noreturn void vm_abort(struct vm_task *t, const char *msg);
 int vm_getpid(const struct vm_task *t);
 void vm_stat(struct vm *vm, struct vm_stat *st);
 /*
+ * Failure injection, with the attributes of Linux's fault-injection
+ * framework (Documentation/fault-injection): a call at an injection point
+ * fails when, in this order, probability > 0, times != 0 (-1: no limit),
+ * the space budget (bytes) is used up, the call is an interval-th one, and
+ * a random draw (seeded by vm_config.seed) falls under probability (%).
+ * "Fail the N-th call once" is { 100, N, 1, 0 }.  Points:
+ *   "fail_page_alloc"  frame allocations (pages, tables, slab growth)
+ *   "failslab"         kernel objects (tasks, address spaces, VMAs, rmap)
+ * 0, -ENOENT (unknown point) or -EINVAL (bad attributes).
+ */
+struct vm_fault_attr {
+	unsigned probability; /* 0..100; 0 turns the point off */
+	unsigned long interval;
+	long times;
+	long space;
+};
+int vm_fault_inject(struct vm *vm, const char *point,
+		    const struct vm_fault_attr *attr);
+/* Failures injected at point since its attributes were set, or -ENOENT. */
+long long vm_fault_injected(struct vm *vm, const char *point);
+
+/*
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
  * lines; emulator-only counters are prefixed "vmemu_"), "buddyinfo",
  * "slabinfo".  Writes at most len bytes (NUL-terminated) and returns the

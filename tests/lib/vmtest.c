@@ -144,9 +144,12 @@ void vmtest_destroy(struct vm *vm)
 	vm_destroy(vm);
 }
 
+static void unlock_left(void);
+
 int vmtest_teardown(void **state)
 {
 	(void)state;
+	unlock_left();
 	release_parked(NULL);
 	for (int i = 0; i < VMTEST_MAX; i++)
 		if (reg.vms[i])
@@ -301,6 +304,43 @@ uint64_t vmtest_slab_pages(struct vm *vm)
 	return n;
 }
 
+uint64_t vmtest_slab_objs(struct vm *vm)
+{
+	struct slab_cache *c[] = { vm->task_cache, vm->mm_cache, vm->vma_cache,
+				   vm->rmap_cache };
+	struct slab_cache_stats st;
+	uint64_t n = 0;
+
+	vm_lock(vm);
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		slab_cache_get_stats(c[i], &st);
+		n += st.active_objs;
+	}
+	vm_unlock(vm);
+	return n;
+}
+
+int vmtest_check_all(struct vm *vm)
+{
+	struct slab_cache *c[] = { vm->task_cache, vm->mm_cache, vm->vma_cache,
+				   vm->rmap_cache };
+	struct list_head *n;
+	int err;
+
+	vm_lock(vm);
+	err = buddy_check(vm->buddy);
+	for (size_t i = 0; i < ARRAY_SIZE(c) && !err; i++)
+		err = slab_check(c[i]);
+	list_for_each(n, &vm->tasks) {
+		struct vm_task *t = list_entry(n, struct vm_task, node);
+
+		if (!err && t->mm)
+			err = mm_check(t->mm);
+	}
+	vm_unlock(vm);
+	return err;
+}
+
 /* op over npages at va, under the machine lock. */
 static uint64_t ad_op(struct vm_task *t, uint64_t va, unsigned npages,
 		      uint64_t (*op)(struct mm *, vaddr_t, vaddr_t))
@@ -339,4 +379,25 @@ long vmtest_map_budget_limit(struct vm *vm)
 uint64_t vmtest_map_budget_recounts(struct vm *vm)
 {
 	return vm->mapslots.recounts;
+}
+
+/* The machine whose lock the test holds (a failed assertion may leave it). */
+static struct vm *locked_vm;
+
+void vmtest_lock(struct vm *vm)
+{
+	vm_lock(vm);
+	locked_vm = vm;
+}
+
+void vmtest_unlock(struct vm *vm)
+{
+	locked_vm = NULL;
+	vm_unlock(vm);
+}
+
+static void unlock_left(void)
+{
+	if (locked_vm)
+		vmtest_unlock(locked_vm);
 }

@@ -80,6 +80,17 @@ long vmtest_map_budget_limit(struct vm *vm);
 uint64_t vmtest_map_budget_recounts(struct vm *vm);
 /* Frames held by the kernel's slab caches (tasks, mms, VMAs, rmap). */
 uint64_t vmtest_slab_pages(struct vm *vm);
+/* Live objects in those caches. */
+uint64_t vmtest_slab_objs(struct vm *vm);
+/*
+ * Every walker over the whole machine, under the lock: buddy_check,
+ * slab_check of the kernel's caches, mm_check of every task; 0 or the
+ * first error.
+ */
+int vmtest_check_all(struct vm *vm);
+/* Take the machine lock and keep it (the lock-discipline test). */
+void vmtest_lock(struct vm *vm);
+void vmtest_unlock(struct vm *vm);
 /* Number of VMAs and the PTE at va (0 if none). */
 uint64_t vmtest_map_count(struct vm_task *t);
 uint64_t vmtest_pte(struct vm_task *t, uint64_t va);
