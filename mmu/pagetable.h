@@ -235,14 +235,15 @@ typedef void (*pt_release_fn)(void *arg, vaddr_t va, pte_t old);
 void pt_unmap_range(struct pt_space *s, vaddr_t start, vaddr_t end,
 		    pt_release_fn fn, void *arg);
 
-/* pt_check() results: which invariant is broken (the first one found). */
+/* pt_check() results: which invariant is broken (the first one found);
+ * not errno values. */
 enum pt_check_err {
-	PT_CHECK_COUNT = -1,	 /* 1: `private` != non-none entries */
-	PT_CHECK_EMPTY = -2,	 /* 2: a table below the PGD is empty */
-	PT_CHECK_FLAGS = -3,	 /* 2: a table's meta lacks the magic */
-	PT_CHECK_NR_TABLES = -4, /* 3: nr_tables != tables reachable */
-	PT_CHECK_UPPER = -5,	 /* 4: upper entry not PTE_TABLE|valid pfn */
-	PT_CHECK_PLACE = -6,	 /* table's `index` tag names another place */
+	PT_CHECK_COUNT = -1001,	    /* 1: nr_used != non-none entries */
+	PT_CHECK_EMPTY = -1002,	    /* 2: a table below the PGD is empty */
+	PT_CHECK_FLAGS = -1003,	    /* 2: a table's meta lacks the magic */
+	PT_CHECK_NR_TABLES = -1004, /* 3: nr_tables != tables reachable */
+	PT_CHECK_UPPER = -1005,	    /* 4: upper entry not PTE_TABLE|valid pfn */
+	PT_CHECK_PLACE = -1006,	    /* a table's tag names another place */
 };
 
 /* SIGSAFE (reads only).  Walk invariants 1-4; 0, or an enum pt_check_err. */

@@ -30,9 +30,9 @@
 #include "vm/buddy.h"
 
 /* buddy_check() codes, as documented at the top of vm/buddy.c. */
-#define CHK_ALIGN   (-3)
-#define CHK_PGBUDDY (-7)
-#define CHK_DIRTY   (-8)
+#define CHK_ALIGN   (-1103)
+#define CHK_PGBUDDY (-1107)
+#define CHK_DIRTY   (-1108)
 
 #define NR_ORDERS	BUDDY_NR_ORDERS
 #define MAX_BLOCK	(1ULL << BUDDY_MAX_ORDER)

@@ -38,20 +38,20 @@
  * Linux.  Lowest-address-first then holds only within a refill batch.
  *
  * Invariants (buddy_check() returns the code in brackets when one breaks):
- *  1. [-1]  each summary bit is set iff the word below it is non-zero.
- *  2. [-2]  nr_blocks[k] == bits set in the order-k leaf; nonempty bit k ==
+ *  1. [-1101]  each summary bit is set iff the word below it is non-zero.
+ *  2. [-1102]  nr_blocks[k] == bits set in the order-k leaf; nonempty bit k ==
  *           (nr_blocks[k] != 0); nr_free == sum of 2^k * nr_blocks[k] + pcp.
- *  3. [-3]  a free head's order (page->private) is one its pfn is aligned to.
- *  4. [-4]  each free frame is in exactly one free block (one order's bitmap,
+ *  3. [-1103]  a free head's order (page->private) is one its pfn is aligned to.
+ *  4. [-1104]  each free frame is in exactly one free block (one order's bitmap,
  *           or the pcp cache) and in no allocated block.
- *  5. [-5]  no two buddies are free at the same order, unless lazy mode
+ *  5. [-1105]  no two buddies are free at the same order, unless lazy mode
  *           left them so and recorded it in lazy_pairs.
- *  6. [-6]  no free or allocated block crosses a root boundary or the end.
- *  7. [-7]  PG_buddy is set exactly on free heads, with private == order.
- *  8. [-8]  every frame of a free block is clean: no other flag, _refcount
+ *  6. [-1106]  no free or allocated block crosses a root boundary or the end.
+ *  7. [-1107]  PG_buddy is set exactly on free heads, with private == order.
+ *  8. [-1108]  every frame of a free block is clean: no other flag, _refcount
  *           and _mapcount zero.
- *  9. [-9]  free blocks, allocated blocks and pcp frames tile the pool.
- * 10. [-10] the pcp ring holds exactly the frames marked as cached.
+ *  9. [-1109]  free blocks, allocated blocks and pcp frames tile the pool.
+ * 10. [-1110] the pcp ring holds exactly the frames marked as cached.
  *
  * Double frees and frees of a non-head, of a wrong order or of a dirty head
  * are caller bugs and hit BUG_ON (head_state remembers each allocated head's

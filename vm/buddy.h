@@ -18,8 +18,9 @@
  *    _mapcount == 0; the frame contents are NOT zeroed.
  *  - buddy_free() takes back exactly a block earlier returned with the same
  *    order; the caller must have cleared every flag it set.
- *  - buddy_check() returns 0 when every invariant holds, else a negative
- *    number naming (in its comment) the invariant that broke.
+ *  - buddy_check() returns 0 when every invariant holds, else -(1100 + N)
+ *    for the first invariant N (numbered in buddy.c) found broken: codes
+ *    that cannot be mistaken for an errno value.
  *
  * Locking: none inside; the caller serialises (the machine lock).  Alloc and
  * free never allocate host memory and are SIGSAFE.

@@ -26,17 +26,18 @@
 #define INFO_NODE 0
 #define INFO_ZONE "Normal"
 
+/* buddy_check() results: invariant N of buddy.c broke -> -(1100 + N). */
 enum buddy_chk {
-	CHK_SUMMARY = -1,
-	CHK_COUNT = -2,
-	CHK_ALIGN = -3,
-	CHK_LISTS = -4,
-	CHK_BUDDIES = -5,
-	CHK_ROOT = -6,
-	CHK_PGBUDDY = -7,
-	CHK_DIRTY = -8,
-	CHK_TILING = -9,
-	CHK_PCP = -10,
+	CHK_SUMMARY = -1101,
+	CHK_COUNT = -1102,
+	CHK_ALIGN = -1103,
+	CHK_LISTS = -1104,
+	CHK_BUDDIES = -1105,
+	CHK_ROOT = -1106,
+	CHK_PGBUDDY = -1107,
+	CHK_DIRTY = -1108,
+	CHK_TILING = -1109,
+	CHK_PCP = -1110,
 };
 
 /* A hierarchical bitmap: level[0] is the leaf, level[depth - 1] one word. */
