@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -45,6 +46,7 @@
 #define INFO_LEN   8192
 #define CL	   SWAPFILE_CLUSTER
 #define PAGES(n)   ((uint64_t)(n)*PAGE_SIZE)
+#define NFTW_FDS   8 /* descriptors nftw may hold */
 #define HEADER_TXT "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 
 static char dir[PATH_MAX]; /* the private directory */
@@ -1576,14 +1578,27 @@ static int group_setup(void **state)
 	return 0;
 }
 
+static int remove_entry(const char *p, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	if (ftw->level > 0) {
+		fprintf(stderr, "test_swap: left behind: %s\n", p);
+		remove(p);
+	}
+	return 0;
+}
+
+/* Every test cleans up after itself: anything left is a failure. */
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (rmdir(dir) < 0) {
-		fprintf(stderr, "test_swap: %s left non-empty\n", dir);
-		return -1;
-	}
-	return 0;
+	if (rmdir(dir) == 0)
+		return 0;
+	nftw(dir, remove_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS);
+	rmdir(dir);
+	return -1;
 }
 
 int main(void)
