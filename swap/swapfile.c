@@ -266,10 +266,24 @@ int swap_tmpfile_open(const char *dir, bool allow_o_tmpfile, char **name,
 	return fd;
 }
 
+/* A file just made at path whose identity cannot be read: remove it. */
+static int undo_create(struct swap_area *a, const char *path, char *err,
+		       size_t errlen)
+{
+	int e = errno;
+
+	unlink(path); /* made by our O_EXCL open a moment ago */
+	close(a->fd);
+	a->fd = -1;
+	say(err, errlen, "cannot stat swap file %s: %s", path, strerror(e));
+	return -e;
+}
+
 /* Create the file at cfg->path: 0, or -errno with a message. */
 static int open_path(struct swap_area *a, const char *path, char *err,
 		     size_t errlen)
 {
+	struct stat st;
 	int e;
 
 	a->name = strdup(path);
@@ -279,7 +293,11 @@ static int open_path(struct swap_area *a, const char *path, char *err,
 	}
 	a->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     SWAP_FILE_MODE);
+	if (a->fd >= 0 && fstat(a->fd, &st) < 0)
+		return undo_create(a, path, err, errlen);
 	if (a->fd >= 0) {
+		a->dev = st.st_dev;
+		a->ino = st.st_ino;
 		a->unlink_on_close = true;
 		return 0;
 	}
@@ -301,32 +319,26 @@ static const char *tmp_dir(const struct swap_config *cfg)
 	return d && d[0] ? d : SWAP_DEFAULT_TMPDIR;
 }
 
-/* Open the file, record its identity, make its mode exactly 0600. */
+/*
+ * Open the file (its identity recorded) and make its mode exactly 0600.
+ * open() already gave 0600 less the umask, never more: a file system that
+ * refuses fchmod leaves it at that, which is no reason to fail.
+ */
 static int open_file(struct swap_area *a, const struct swap_config *cfg,
 		     char *err, size_t errlen)
 {
-	struct stat st;
 	int rc;
 
-	if (cfg->path) {
+	if (cfg->path)
 		rc = open_path(a, cfg->path, err, errlen);
-		if (rc)
-			return rc;
-	} else {
+	else
 		rc = swap_tmpfile_open(tmp_dir(cfg), true, &a->name, err,
 				       errlen);
-		if (rc < 0)
-			return rc;
-		a->fd = rc;
-	}
-	if (fstat(a->fd, &st) < 0 || fchmod(a->fd, SWAP_FILE_MODE) < 0) {
-		rc = -errno;
-		say(err, errlen, "cannot set up swap file %s: %s", a->name,
-		    strerror(-rc));
+	if (rc < 0)
 		return rc;
-	}
-	a->dev = st.st_dev;
-	a->ino = st.st_ino;
+	if (!cfg->path)
+		a->fd = rc;
+	(void)fchmod(a->fd, SWAP_FILE_MODE); /* best effort, see above */
 	return 0;
 }
 
