@@ -231,17 +231,18 @@ int swap_probe(const char *path, struct swap_header_info *info, char *err,
 
 /* swap_check() results: the first broken invariant (see swap_slots.c). */
 enum swap_check_err {
-	SWAP_CHECK_MAP = -101,	   /* 1: a slot's map value is invalid */
-	SWAP_CHECK_PRIVATE = -102, /* 2: a free slot has a private word */
-	SWAP_CHECK_COUNT = -103,   /* 3: cluster count != slots in use */
-	SWAP_CHECK_LIST = -104,	   /* 4: a cluster on the wrong list */
-	SWAP_CHECK_LINKS = -105,   /* 5: cluster list links broken */
-	SWAP_CHECK_NR_FREE = -106, /* 6: nr_free != free slots */
-	SWAP_CHECK_NEXT = -107,	   /* 7: the allocation cursor is off */
+	SWAP_CHECK_MAP = -1401,	    /* 1: a slot's map value is invalid */
+	SWAP_CHECK_PRIVATE = -1402, /* 2: a free slot has a private word */
+	SWAP_CHECK_COUNT = -1403,   /* 3: cluster count != slots in use */
+	SWAP_CHECK_LIST = -1404,    /* 4: a cluster on the wrong list */
+	SWAP_CHECK_LINKS = -1405,   /* 5: cluster list links broken */
+	SWAP_CHECK_NR_FREE = -1406, /* 6: nr_free != free slots */
+	SWAP_CHECK_NEXT = -1407,    /* 7: the allocation cursor is off */
 };
 /*
  * SIGSAFE (reads only).  Walk the allocator's invariants: 0, or an enum
- * swap_check_err (all below -100, so never mistaken for an errno).
+ * swap_check_err (-1401 .. -1407: out of the errno range, like
+ * pt_check, buddy_check, slab_check and mm_check).
  */
 int swap_check(const struct swap_area *a);
 
