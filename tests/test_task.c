@@ -325,6 +325,79 @@ static void test_task_fault_attribution(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- other ways to end, and the accessors ------------------------------- */
+
+static int abort_fn(struct vm_task *t, void *arg)
+{
+	(void)arg;
+	vm_abort(t, "free(): invalid pointer");
+}
+
+static int touch_fn(struct vm_task *t, void *arg)
+{
+	uint64_t a = vm_mmap(t, 0, PAGE, RW, ANON);
+	volatile uint8_t *p = vm_ptr(t, a);
+
+	(void)arg;
+	p[0] = 1; /* the host refuses the mapping */
+	return 0;
+}
+
+static void test_task_abort_and_host_nomem(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, MEM);
+	struct vm_fault_attr once = { 100, 1, 1, 0 };
+	struct vm_exit ex;
+	int pid;
+
+	(void)state;
+	pid = vm_spawn(vm, "aborts", 0, abort_fn, NULL);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_ABORT);
+	assert_string_equal(ex.msg, "free(): invalid pointer");
+	/* The host's ENOMEM is not an emulated OOM. */
+	assert_int_equal(vm_fault_inject(vm, "fail_host_map", &once), 0);
+	pid = vm_spawn(vm, "hostless", 0, touch_fn, NULL);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_HOST_NOMEM);
+	assert_int_equal(vm_fault_injected(vm, "fail_host_map"), 1);
+	assert_int_equal(stat_of(vm).oom_kill, 0);
+	vmtest_destroy(vm);
+}
+
+/* vm_read/vm_write across page boundaries, in both modes, as accesses. */
+static void rw_mode(enum vm_mode mode)
+{
+	struct vm *vm = vmtest_create(mode, MEM);
+	uint8_t out[3 * PAGE], in[3 * PAGE];
+	struct vm_stat s0, s1;
+	struct parked p;
+	uint64_t a;
+
+	assert_true(park_spawn(vm, &p, "rw") > 0);
+	a = vm_mmap(p.t, 0, 4 * PAGE, RW, ANON);
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + 3);
+	s0 = stat_of(vm);
+	assert_int_equal(vm_write(p.t, a + 100, out, sizeof(out)), 0);
+	s1 = stat_of(vm);
+	assert_int_equal(s1.anon_fault - s0.anon_fault, 4); /* 4 pages */
+	memset(in, 0, sizeof(in));
+	assert_int_equal(vm_read(p.t, a + 100, in, sizeof(in)), 0);
+	assert_memory_equal(in, out, sizeof(out));
+	assert_int_equal(stat_of(vm).pgfault, s1.pgfault); /* resident */
+	assert_int_equal(vm_read(p.t, a + 4 * PAGE - 1, in, 2), -EFAULT);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+}
+
+static void test_task_read_write(void **state)
+{
+	(void)state;
+	rw_mode(VM_MODE_TRACE);
+	rw_mode(VM_MODE_NATIVE);
+}
+
 /* ---- lock discipline ---------------------------------------------------- */
 
 /* In a child process: touch a window while holding the machine lock. */
@@ -383,6 +456,8 @@ int main(void)
 		VMTEST(test_task_pgfault_is_sum_of_kinds),
 		VMTEST(test_task_vmstat_text),
 		VMTEST(test_task_fault_attribution),
+		VMTEST(test_task_abort_and_host_nomem),
+		VMTEST(test_task_read_write),
 		VMTEST(test_task_trap_with_lock_held_is_a_bug),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,8 @@ SIGSAFE int hosttlb_fill(struct mm *mm, vaddr_t va, pte_t *ptep)
 	int prot, err;
 
 	BUG_ON(!pte_present(pte));
+	if (should_fail(&mm->vm->fail_host_map, PAGE_SIZE))
+		return -ENOMEM; /* as the host's mmap would say */
 	if (!mapslots_charge(&mm->vm->mapslots))
 		hmap_make_room(mm);
 	prot = hmap_want(pte) == PTE_HMAP ? HOSTMAP_PROT_RW : HOSTMAP_PROT_READ;

@@ -17,6 +17,8 @@ static struct fault_attr *inject_point(struct vm *vm, const char *name)
 		return &vm->fail_page_alloc;
 	if (strcmp(name, "failslab") == 0)
 		return &vm->failslab;
+	if (strcmp(name, "fail_host_map") == 0)
+		return &vm->fail_host_map;
 	return NULL;
 }
 

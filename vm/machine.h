@@ -90,6 +90,7 @@ struct vm {
 	uint64_t min_free_kbytes;
 	uint64_t nr_alloc_short; /* allocations that found frames short */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
+	struct fault_attr fail_host_map; /* native: the host refuses a map */
 };
 
 extern _Thread_local struct vm_task *vm_current;

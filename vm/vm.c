@@ -320,6 +320,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	vm->t0_ns = vm_clock_ns();
 	fault_attr_init(&vm->fail_page_alloc, cfg->seed);
 	fault_attr_init(&vm->failslab, cfg->seed + 1);
+	fault_attr_init(&vm->fail_host_map, cfg->seed + 2);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->task_exited, NULL);
 	if (vm_build(vm, err, errlen) < 0) {

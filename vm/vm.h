@@ -209,6 +209,8 @@ void vm_stat(struct vm *vm, struct vm_stat *st);
  * "Fail the N-th call once" is { 100, N, 1, 0 }.  Points:
  *   "fail_page_alloc"  frame allocations (pages, tables, slab growth)
  *   "failslab"         kernel objects (tasks, address spaces, VMAs, rmap)
+ *   "fail_host_map"    native mode: the host refusing a window mapping
+ *                      (mmap ENOMEM), emulator-only
  * 0, -ENOENT (unknown point) or -EINVAL (bad attributes).
  */
 struct vm_fault_attr {
