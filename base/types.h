@@ -34,8 +34,12 @@ typedef uint64_t swp_entry_t; /* (area, slot) of a swapped page */
 	((type *)((char *)(ptr)-offsetof(type, member)))
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define MIN(a, b)   ((a) < (b) ? (a) : (b))
-#define MAX(a, b)   ((a) > (b) ? (a) : (b))
+#ifndef MIN /* <sys/param.h> (via libuv) has the same ones */
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* Marks functions that may run inside the SIGSEGV handler (see above). */
 #define SIGSAFE

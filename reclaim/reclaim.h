@@ -1,42 +1,54 @@
 /*
- * reclaim/reclaim.h - the reclaim side of the allocation slow path.
+ * reclaim/reclaim.h - reclaim as the rest of the kernel sees it: the LRU
+ * and its policy, kswapd, direct reclaim and the retry decision of the
+ * allocation slow path.
  *
- * An allocation that fails under the machine lock does not reclaim there:
- * reclaim writes to swap, and no I/O happens under the machine lock.  So
- * the allocating path unwinds what it started (a fault leaves the PTE as it
- * was), drops the lock and calls reclaim_retry, which reclaims and decides,
- * as Linux's __alloc_pages_slowpath and should_reclaim_retry do, whether
- * the allocation is worth trying again:
+ * Who reclaims:
  *
- *   allocation fails --> unwind, unlock --> reclaim_retry
- *        ^                                     | true: again
- *        +-------------------------------------+
- *                                              | false: reclaim cannot help
- *                                              v
- *                          a fault: out_of_memory (reclaim/oom.h)
- *                          a system call: -ENOMEM
+ *   vm_alloc_pages: free < low ----> reclaim_wake_kswapd (uv_async_send,
+ *        |                            async-signal-safe) --> kswapd
+ *        | free < min                 balances until free >= high
+ *        v
+ *   FAULT_NOMEM / -ENOMEM: the caller unwinds, drops the machine lock
+ *        |
+ *        v
+ *   reclaim_retry: direct reclaim (allocstall) in the caller's thread, then
+ *   should-we-retry, as Linux's __alloc_pages_slowpath and
+ *   should_reclaim_retry:
+ *        true --> run the allocation again
+ *        false --> a fault: out_of_memory (reclaim/oom.h); a system call:
+ *                  -ENOMEM
  *
  * Retrying stops after MAX_RECLAIM_RETRIES rounds without progress, or at
- * once when even everything reclaimable plus the free frames could not lift
- * the free count above the min watermark: no livelock.
+ * once when free plus reclaimable frames (less a share that grows with the
+ * rounds without progress) could not lift the free count above min: no
+ * livelock.  No I/O is ever done under the machine lock: reclaim drops it
+ * around swap writes and takes it again.
  *
- * Locking: reclaim_retry is called WITHOUT the machine lock and takes it
- * itself.  SIGSAFE (it runs inside the trap).
+ * Locking: reclaim_retry is called WITHOUT the machine lock; the page hooks
+ * and reclaim_wake_kswapd with it (or, for the wake, from anywhere).
+ * SIGSAFE: everything but reclaim_create/destroy (direct reclaim runs
+ * inside the trap).
  */
 #ifndef VMEMU_RECLAIM_H
 #define VMEMU_RECLAIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "vm/gfp.h"
 
 struct vm;
+struct page;
+struct vm_task;
 
 #define MAX_RECLAIM_RETRIES 16
 
 struct reclaim_retry {
 	unsigned order;		    /* the allocation's order */
 	gfp_t gfp;		    /* and how hard it may try */
+	struct vm_task *self;	    /* the allocating task (PSI), or NULL */
 	unsigned loops;		    /* rounds so far */
 	unsigned no_progress_loops; /* rounds that freed nothing */
 };
@@ -46,9 +58,41 @@ static inline void reclaim_retry_init(struct reclaim_retry *rr, unsigned order,
 {
 	rr->order = order;
 	rr->gfp = gfp;
+	rr->self = NULL;
 	rr->loops = 0;
 	rr->no_progress_loops = 0;
 }
+
+/*
+ * The reclaim side of a machine: the LRU with the configured policy, and
+ * (vm_config.kswapd) the kswapd thread.  0, or -errno with a message (an
+ * unknown policy lists the known ones).
+ */
+int reclaim_create(struct vm *vm, char *err, size_t errlen);
+/* Stop kswapd (its libuv loop closes cleanly) and free everything. */
+void reclaim_destroy(struct vm *vm);
+
+/* SIGSAFE, lock held.  A new anonymous page becomes resident. */
+void reclaim_page_new(struct vm *vm, struct page *pg);
+/* SIGSAFE, lock held.  A page on the LRU is being freed. */
+void reclaim_page_gone(struct vm *vm, struct page *pg);
+/*
+ * SIGSAFE, lock held.  A page read back from swap becomes resident; shadow
+ * is what its eviction left (0: none), for workingset detection; mm is
+ * the address space that faulted it (the refault's pid), or NULL.
+ */
+struct mm;
+void reclaim_page_swapin(struct vm *vm, struct page *pg, uint64_t shadow,
+			 struct mm *mm);
+/* SIGSAFE, lock held.  An exact access to a resident page (trace mode). */
+void reclaim_page_access(struct vm *vm, struct page *pg);
+/*
+ * SIGSAFE, lock held.  Task t (NULL: none) starts or stops stalling on
+ * memory: direct reclaim, or waiting for a swap read (PSI).
+ */
+void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter);
+/* SIGSAFE, any thread, lock or not.  Free fell below the low watermark. */
+void reclaim_wake_kswapd(struct vm *vm);
 
 /*
  * Lock NOT held.  One round of direct reclaim for the allocation rr
@@ -56,5 +100,14 @@ static inline void reclaim_retry_init(struct reclaim_retry *rr, unsigned order,
  * help.  SIGSAFE.
  */
 bool reclaim_retry(struct vm *vm, struct reclaim_retry *rr);
+
+/* Lock held.  The LRU's counts, for /proc texts and checks. */
+struct reclaim_counts {
+	uint64_t nr_active_anon, nr_inactive_anon, nr_isolated_anon;
+	uint64_t nr_active_file, nr_inactive_file;
+};
+void reclaim_get_counts(struct vm *vm, struct reclaim_counts *c);
+/* Lock held.  lru_check over the machine's lists (reclaim/lru.h). */
+int reclaim_check(struct vm *vm);
 
 #endif /* VMEMU_RECLAIM_H */

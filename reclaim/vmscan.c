@@ -1,29 +1,259 @@
 /*
- * reclaim/vmscan.c - direct reclaim and the retry decision of the
- * allocation slow path (see reclaim.h).
+ * reclaim/vmscan.c - who reclaims and how much (see reclaim.h): the scan
+ * loop over priorities, direct reclaim and the retry decision of the
+ * allocation slow path, kswapd's balancing run, the slab shrinker, and the
+ * page hooks that feed the policy.
  *
- * There is nothing to reclaim yet: pages join LRU lists with the
- * memory-pressure issue.  So a round reclaims nothing, and the decision is
- * Linux's should_reclaim_retry with zero reclaimable pages: retry while the
- * free frames alone would pass the min watermark (the failure was
- * transient: an injected failure, or a race with a task that freed
- * memory), at most MAX_RECLAIM_RETRIES rounds without progress.
+ * shrink_node: the policy picks a batch of victims at sc->priority, the
+ * machinery evicts them (reclaim/evict.c), until the policy has nothing
+ * more at this priority or the target is met; then the slab caches give
+ * back their empty slabs (Linux's shrinkers; slabs_scanned counts frames).
  *
- * Locking: takes the machine lock for the watermark test.  SIGSAFE.
+ * Direct reclaim (try_to_free_pages): SWAP_CLUSTER_MAX pages wanted,
+ * priority DEF_PRIORITY down to 0 until met; allocstall and a matching
+ * direct_reclaim_end event (pages scanned and reclaimed) bracket it, and
+ * the allocating task stalls (PSI) meanwhile.
+ *
+ * The retry decision: an allocation that failed while free memory is
+ * above the low watermark failed for a transient reason (an injected
+ * failure, or a race with a task that freed memory): it is retried without
+ * reclaim, at most MAX_RECLAIM_RETRIES times.  Otherwise the caller
+ * reclaims, and Linux's should_reclaim_retry decides.
+ *
+ * Locking: the machine lock (reclaim_retry takes it; eviction drops it
+ * around writes).  SIGSAFE but reclaim_create/destroy.
  */
-#include "reclaim/reclaim.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "reclaim/reclaim_internal.h"
+#include "swap/swap.h"
 #include "vm/page_alloc.h"
+#include "vm/vmstat.h"
+
+/* ---- the machine's reclaim side -------------------------------------- */
+
+int reclaim_create(struct vm *vm, char *err, size_t errlen)
+{
+	const char *name = vm->cfg.policy ? vm->cfg.policy : "linux";
+	const struct reclaim_policy *p = reclaim_policy_find(name);
+	struct reclaim *rc;
+	char names[256];
+	int rc_err;
+
+	if (!p) {
+		reclaim_policy_names(names, sizeof(names));
+		snprintf(err, errlen, "unknown policy '%s' (known: %s)", name,
+			 names);
+		return -EINVAL;
+	}
+	rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	rc->vm = vm;
+	rc->policy = p;
+	lruvec_init(&rc->lru);
+	vm->reclaim = rc;
+	rc_err = kswapd_start(vm, &rc->kswapd);
+	if (rc_err) {
+		snprintf(err, errlen, "cannot start kswapd: %s",
+			 strerror(-rc_err));
+		vm->reclaim = NULL;
+		free(rc);
+	}
+	return rc_err;
+}
+
+void reclaim_destroy(struct vm *vm)
+{
+	struct reclaim *rc = vm->reclaim;
+
+	if (!rc)
+		return;
+	kswapd_stop(rc->kswapd);
+	vm->reclaim = NULL;
+	free(rc);
+}
+
+SIGSAFE void reclaim_page_new(struct vm *vm, struct page *pg)
+{
+	struct reclaim *rc = vm->reclaim;
+
+	rc->policy->page_add(rc, pg, false);
+}
+
+SIGSAFE void reclaim_page_gone(struct vm *vm, struct page *pg)
+{
+	struct reclaim *rc = vm->reclaim;
+
+	rc->policy->page_del(rc, pg);
+}
+
+SIGSAFE void reclaim_page_swapin(struct vm *vm, struct page *pg,
+				 uint64_t shadow, struct mm *mm)
+{
+	struct reclaim *rc = vm->reclaim;
+	bool active = shadow && workingset_refault(rc, pg, shadow, mm);
+
+	rc->policy->page_add(rc, pg, active);
+}
+
+SIGSAFE void reclaim_page_access(struct vm *vm, struct page *pg)
+{
+	struct reclaim *rc = vm->reclaim;
+
+	if (rc->policy->page_access && (pg->flags & PG_lru))
+		rc->policy->page_access(rc, pg);
+}
+
+SIGSAFE void reclaim_wake_kswapd(struct vm *vm)
+{
+	if (vm->reclaim && vm->reclaim->kswapd)
+		kswapd_wake(vm->reclaim->kswapd);
+}
+
+SIGSAFE void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter)
+{
+	(void)vm, (void)t, (void)enter; /* PSI accounting: reclaim/psi */
+}
+
+void reclaim_get_counts(struct vm *vm, struct reclaim_counts *c)
+{
+	const struct lruvec *lv = &vm->reclaim->lru;
+
+	c->nr_active_anon = lv->nr[LRU_ACTIVE_ANON];
+	c->nr_inactive_anon = lv->nr[LRU_INACTIVE_ANON];
+	c->nr_isolated_anon = lv->nr_isolated_anon;
+	c->nr_active_file = lv->nr[LRU_ACTIVE_FILE];
+	c->nr_inactive_file = lv->nr[LRU_INACTIVE_FILE];
+}
+
+int reclaim_check(struct vm *vm)
+{
+	const struct lruvec *lv = &vm->reclaim->lru;
+
+	return lru_check(lv, &vm->phys, lv->nr_isolated_anon);
+}
+
+/* ---- scanning ------------------------------------------------------- */
+
+SIGSAFE bool reclaim_may_swap(struct reclaim *rc)
+{
+	return swap_available(rc->vm);
+}
+
+SIGSAFE void shrink_node(struct reclaim *rc, struct scan_control *sc)
+{
+	struct page *victims[SWAP_CLUSTER_MAX];
+	uint64_t slab_frames;
+	unsigned n;
+
+	sc->pass_started = false;
+	sc->may_swap = reclaim_may_swap(rc);
+	while (sc->nr_reclaimed < sc->nr_to_reclaim) {
+		n = rc->policy->select(rc, sc, victims, SWAP_CLUSTER_MAX);
+		if (!n)
+			break;
+		evict_batch(rc, sc, victims, n);
+	}
+	slab_frames = slab_shrink(rc->vm->slab);
+	vm_count(rc->vm, VME_SLABS_SCANNED, slab_frames);
+	sc->nr_reclaimed += slab_frames;
+}
+
+/* Direct reclaim by the allocating task (Linux's try_to_free_pages). */
+static uint64_t try_to_free_pages(struct reclaim *rc, struct vm_task *self)
+{
+	struct scan_control sc = { .nr_to_reclaim = SWAP_CLUSTER_MAX };
+	struct vm *vm = rc->vm;
+
+	vm_event_task(vm, VME_ALLOCSTALL, self, 0, 0);
+	reclaim_memstall(vm, self, true);
+	for (int prio = DEF_PRIORITY;
+	     prio >= 0 && sc.nr_reclaimed < sc.nr_to_reclaim; prio--) {
+		sc.priority = (unsigned)prio;
+		shrink_node(rc, &sc);
+	}
+	reclaim_memstall(vm, self, false);
+	vm_event_pid(vm, VME_DIRECT_RECLAIM_END, self ? self->pid : 0, 0, 0,
+		     sc.nr_scanned, (int64_t)sc.nr_reclaimed);
+	return sc.nr_reclaimed;
+}
+
+/* Pages reclaim could still free: Linux's zone_reclaimable_pages. */
+static uint64_t reclaimable_pages(struct reclaim *rc)
+{
+	const struct lruvec *lv = &rc->lru;
+	uint64_t n = lv->nr[LRU_ACTIVE_FILE] + lv->nr[LRU_INACTIVE_FILE];
+
+	if (reclaim_may_swap(rc))
+		n += lv->nr[LRU_ACTIVE_ANON] + lv->nr[LRU_INACTIVE_ANON];
+	return n;
+}
+
+/* Linux's should_reclaim_retry, for one zone. */
+static bool should_reclaim_retry(struct reclaim *rc, struct reclaim_retry *rr,
+				 bool progress)
+{
+	uint64_t available, min = rc->vm->wmark.min;
+
+	if (progress)
+		rr->no_progress_loops = 0;
+	else
+		rr->no_progress_loops++;
+	if (rr->no_progress_loops > MAX_RECLAIM_RETRIES)
+		return false;
+	available = reclaimable_pages(rc) + vm_nr_free(rc->vm);
+	available -=
+		(rr->no_progress_loops * available + MAX_RECLAIM_RETRIES - 1) /
+		MAX_RECLAIM_RETRIES;
+	if (rr->gfp & __GFP_MEMALLOC)
+		return available >= (1ULL << rr->order);
+	if (rr->gfp & __GFP_HIGH)
+		min -= min / 2;
+	return available >= (1ULL << rr->order) &&
+	       available - (1ULL << rr->order) >= min;
+}
 
 SIGSAFE bool reclaim_retry(struct vm *vm, struct reclaim_retry *rr)
 {
-	bool ok;
+	struct reclaim *rc = vm->reclaim;
+	bool again;
 
 	rr->loops++;
-	if (++rr->no_progress_loops > MAX_RECLAIM_RETRIES)
-		return false;
 	vm_lock(vm);
-	ok = vm_watermark_ok(vm, rr->order, vm->wmark.min, rr->gfp);
+	if (vm_watermark_ok(vm, rr->order, vm->wmark.low, rr->gfp)) {
+		/* Plenty free: a transient failure; retry, bounded. */
+		again = ++rr->no_progress_loops <= MAX_RECLAIM_RETRIES;
+	} else {
+		again = should_reclaim_retry(
+			rc, rr, try_to_free_pages(rc, rr->self) > 0);
+	}
 	vm_unlock(vm);
-	return ok;
+	return again;
+}
+
+/* ---- kswapd's balancing run ------------------------------------------ */
+
+static bool balanced(struct vm *vm)
+{
+	return vm_nr_free(vm) >= vm->wmark.high;
+}
+
+SIGSAFE bool kswapd_balance(struct reclaim *rc)
+{
+	struct vm *vm = rc->vm;
+
+	vm_count(vm, VME_PAGEOUTRUN, 1);
+	for (int prio = DEF_PRIORITY; prio >= 0 && !balanced(vm); prio--) {
+		struct scan_control sc = { .kswapd = true };
+
+		sc.priority = (unsigned)prio;
+		sc.nr_to_reclaim = MAX(vm->wmark.high - vm_nr_free(vm),
+				       (uint64_t)SWAP_CLUSTER_MAX);
+		shrink_node(rc, &sc);
+	}
+	return balanced(vm);
 }

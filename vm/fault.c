@@ -4,19 +4,25 @@
  *
  *                      find VMA (grow stack) -- none/forbidden --> SEGV
  *                              |
- *            +-----------------+------------------+
- *        PTE none        present, write,       present, access allowed
- *            |           PTE not writable               |
- *   read: map zero frame       |               set A (and D on write)
- *   write: new zeroed frame  do_wp_page          native: D trap or
- *                        zero/shared: copy      TLB refill (not pgfault)
- *                        sole owner: reuse
+ *         +--------------------+------------------+-----------------+
+ *     PTE none       present, write,       present, access    swap entry
+ *         |          PTE not writable         allowed             |
+ *  read: zero frame        |              set A (and D on     in the swap
+ *  write: new frame    do_wp_page         write); native: D   cache? map it
+ *                 zero/shared: copy       trap or TLB refill  (read-only
+ *                 sole owner: reuse       (not pgfault)       unless it is
+ *                                                             exclusive and
+ *                                         not: FAULT_SWAPIN - written)
+ *                                         the resolver reads it, retries
  *
  * Counting (vm/vmstat.h): a fault that changes what a PTE maps or grants
  * is one event of its kind - anon_fault (a fresh zeroed frame; arg: pages
- * mapped), zero_page_map, cow_fault, cow_reuse - and moves pgfault with
- * it, counted when it succeeds (a fault retried after reclaim counts
- * once); the same access sequence gives the same pgfault in both modes.
+ * mapped), zero_page_map, cow_fault, cow_reuse, swapin_fault (arg: pages
+ * read, 0 when the page was in the swap cache; major when it read) - and
+ * moves pgfault with it, counted when it succeeds (a fault retried after
+ * reclaim or a read counts once); the same access sequence gives the same
+ * pgfault in both modes.  A write to a swapped-out page that is shared is
+ * two events, a swap-in and a COW copy, as if it had been read first.
  * tlb_refill and dirty_trap are native-only events that are not faults.
  *
  * Host mappings: a native fault ends with hosttlb_fill, which replaces
@@ -42,6 +48,7 @@
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
+#include "swap/swap.h"
 #include "vm/hosttlb.h"
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
@@ -68,6 +75,7 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 	pg->index = va;
 	vm->nr_anon_pages++;
 	mm_rss_add(mm, 1);
+	reclaim_page_new(vm, pg);
 	return 0;
 }
 
@@ -180,6 +188,23 @@ static SIGSAFE enum fault_result do_anonymous(struct mm *mm, struct vma *v,
 }
 
 /* Write to a present, write-protected page of a writable VMA. */
+/*
+ * Is pg this PTE's alone, so that a write may reuse it?  A page in the swap
+ * cache is, when nothing else maps it or holds its slot: it then leaves
+ * the cache (its copy in swap is about to be stale).
+ */
+static SIGSAFE bool page_exclusive(struct vm *vm, struct page *pg)
+{
+	if (!(pg->flags & PG_swapcache))
+		return pg->_refcount == 1;
+	if (pg->_mapcount != 1 || pg->_refcount != 2 ||
+	    (pg->flags & PG_writeback) ||
+	    swap_slot_count(vm, swp_offset(pg->swap)) != 0)
+		return false;
+	delete_from_swap_cache(vm, pg, 0);
+	return true;
+}
+
 static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 					    vaddr_t va, unsigned flags)
 {
@@ -189,7 +214,7 @@ static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 	pfn_t pfn;
 
 	if (!(old & PTE_SPECIAL) &&
-	    phys_page(&vm->phys, pte_pfn(old))->_refcount == 1) {
+	    page_exclusive(vm, phys_page(&vm->phys, pte_pfn(old)))) {
 		mm_set_pte(mm, ptep, va, (old | rw) & ~PTE_COW);
 		vm_count_fault(vm, VME_COW_REUSE, mm, va, pte_pfn(old), false,
 			       0);
@@ -236,8 +261,53 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
 	return FAULT_DONE;
 }
 
+/*
+ * A swap entry whose page is in the swap cache: map it.  Read-only while
+ * it stays in the cache; an exclusive page (no other PTE holds its slot)
+ * leaves the cache on a write, or when swap is more than half full (as
+ * Linux frees the slot of a page it swaps in then), and a write maps it
+ * writable.  A write to a shared one goes on to the COW copy.
+ */
+static SIGSAFE enum fault_result do_swap_page(struct mm *mm, pte_t *ptep,
+					      vaddr_t va, unsigned flags,
+					      struct fault_state *fs)
+{
+	struct vm *vm = mm->vm;
+	swp_entry_t e = pte_to_swp_entry(*ptep);
+	struct page *pg = swap_cache_page(vm, swp_offset(e));
+	bool write = flags & FAULT_WRITE;
+	pte_t val;
+	pfn_t pfn;
+
+	if (!pg || (pg->flags & PG_locked)) {
+		fs->slot = swp_offset(e);
+		return FAULT_SWAPIN;
+	}
+	if (rmap_add(vm, pg, mm, va) < 0)
+		return FAULT_NOMEM;
+	pfn = phys_pfn(&vm->phys, pg);
+	swap_ra_hit(vm, pg);
+	pg->_refcount++;
+	if (pg->_mapcount++ == 0)
+		vm->nr_anon_pages++;
+	mm_rss_add(mm, 1);
+	mm->swapents--;
+	swap_entry_free(vm, e); /* this PTE's slot reference */
+	val = pfn_pte(pfn, PTE_PRESENT | PTE_USER | PTE_ACCESSED);
+	/* page_exclusive takes an exclusive page out of the cache. */
+	if ((write || swap_half_full(vm)) && page_exclusive(vm, pg)) {
+		if (write)
+			val |= PTE_WRITE | PTE_DIRTY;
+	}
+	mm_set_pte(mm, ptep, va, val);
+	vm_count_fault(vm, VME_SWAPIN_FAULT, mm, va, pfn, fs->major, fs->nread);
+	if (write && !(val & PTE_WRITE))
+		return do_wp_page(mm, ptep, va, flags);
+	return FAULT_DONE;
+}
+
 SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
-				       unsigned flags, pte_t **ptepp)
+				       unsigned flags, struct fault_state *fs)
 {
 	bool write = flags & FAULT_WRITE;
 	struct vma *v;
@@ -253,7 +323,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 		return FAULT_SEGV;
 	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
 		return FAULT_NOMEM;
-	*ptepp = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
+	fs->ptep = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
 	if (pte_none(*ptep)) {
 		enum fault_result r = do_anonymous(mm, v, ptep, va, flags);
 
@@ -261,8 +331,10 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 			pt_clear(&mm->pt, va);
 		return r;
 	}
-	if (!pte_present(*ptep)) /* swap and file entries: their issues */
-		vm_bug(__FILE__, __LINE__, "fault on a swap or file entry");
+	if (pte_is_swap(*ptep))
+		return do_swap_page(mm, ptep, va, flags, fs);
+	if (!pte_present(*ptep)) /* file entries: the file-pages issue */
+		vm_bug(__FILE__, __LINE__, "fault on a file entry");
 	if (write && !(*ptep & PTE_WRITE))
 		return do_wp_page(mm, ptep, va, flags);
 	return do_access(mm, ptep, va, flags);
@@ -282,37 +354,84 @@ static SIGSAFE void fault_kill(struct vm_task *self, enum fault_result r,
 	case FAULT_HOST_NOMEM:
 		task_mark_killed(self, VM_EXIT_HOST_NOMEM, va);
 		break;
+	case FAULT_SIGBUS:
+		task_mark_killed(self, VM_EXIT_SIGBUS, va);
+		break;
 	case FAULT_OOM:	   /* out_of_memory marked whom it chose */
 	case FAULT_KILLED: /* already marked */
 	case FAULT_DONE:
 	case FAULT_NOMEM:
+	case FAULT_SWAPIN:
+	case FAULT_RETRY:
 		break;
 	}
 }
 
 /*
+ * Lock held (dropped for the read or the wait).  The page of fs->slot is
+ * not in the swap cache, or is being read: bring it in, or wait for it.
+ * FAULT_RETRY: run the fault again (it will find the page in the cache).
+ */
+static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
+					      struct vm_task *self, vaddr_t va,
+					      struct fault_state *fs)
+{
+	struct vm *vm = mm->vm;
+	struct page *waitp = NULL;
+	unsigned nread;
+
+	switch (swapin(vm, mm, self, fs->slot, va, &nread, &waitp)) {
+	case SWAPIN_CACHED:
+		fs->major = fs->major || nread;
+		fs->nread += nread;
+		return FAULT_RETRY;
+	case SWAPIN_STALE:
+		return FAULT_RETRY;
+	case SWAPIN_WAIT:
+		reclaim_memstall(vm, self, true);
+		vm_unlock(vm);
+		swap_wait_page(vm, waitp);
+		vm_lock(vm);
+		reclaim_memstall(vm, self, false);
+		return FAULT_RETRY;
+	case SWAPIN_NOMEM:
+		return FAULT_NOMEM;
+	case SWAPIN_EIO:
+		break;
+	}
+	return FAULT_SIGBUS;
+}
+
+/*
  * SIGSAFE.  Resolve a fault of mm at va on behalf of self (the task whose
  * access it is; NULL on a thread that is no task's), restarting it after
- * reclaim while it runs out of frames.  Called without the machine lock;
- * returns with it held.  FAULT_DONE: *ptepp is va's present PTE and, in
- * native mode, the host mapping is installed.  Anything else: self (if
- * any) is marked killed, or already was (FAULT_KILLED).
+ * a swap read, a wait for another's read, or reclaim when frames ran out.
+ * Called without the machine lock; returns with it held.  FAULT_DONE:
+ * fs->ptep is va's present PTE and, in native mode, the host mapping is
+ * installed.  Anything else: self (if any) is marked killed, or already
+ * was (FAULT_KILLED).
  */
 enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
-				struct vm_task *self, pte_t **ptepp)
+				struct vm_task *self, struct fault_state *fs)
 {
 	struct vm *vm = mm->vm;
 	struct reclaim_retry rr;
 	enum fault_result r;
 
 	reclaim_retry_init(&rr, 0, GFP_USER);
+	rr.self = self;
+	*fs = (struct fault_state){ 0 };
 	vm_lock(vm);
 	for (;;) {
 		if (self && atomic_load(&self->kill_reason))
 			return FAULT_KILLED;
-		r = fault_handle(mm, va, flags, ptepp);
+		r = fault_handle(mm, va, flags, fs);
+		if (r == FAULT_SWAPIN)
+			r = fault_swapin(mm, self, va, fs);
+		if (r == FAULT_RETRY)
+			continue;
 		if (r == FAULT_DONE && (flags & FAULT_NATIVE) &&
-		    hosttlb_fill(mm, PAGE_ROUND_DOWN(va), *ptepp) < 0)
+		    hosttlb_fill(mm, PAGE_ROUND_DOWN(va), fs->ptep) < 0)
 			r = FAULT_HOST_NOMEM; /* even after flushing windows */
 		if (r != FAULT_NOMEM)
 			break;
@@ -347,15 +466,15 @@ SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 					     bool write)
 {
 	struct mm *mm = owner;
+	struct fault_state fs;
 	enum fault_result r;
-	pte_t *ptep;
 
 	if (vm_lock_held())
 		vm_bug(__FILE__, __LINE__,
 		       "trap taken with the machine lock held: emulator "
 		       "code touched a task window");
 	r = fault_resolve(mm, va, FAULT_NATIVE | (write ? FAULT_WRITE : 0),
-			  vm_current, &ptep);
+			  vm_current, &fs);
 	vm_unlock(mm->vm);
 	return r == FAULT_DONE ? TRAP_RETRY : TRAP_KILL;
 }
@@ -368,18 +487,19 @@ static int fault_errno(enum fault_result r)
 
 int vm_access(struct vm_task *t, uint64_t va, int write)
 {
+	struct fault_state fs;
 	struct mm *mm;
 	enum fault_result r;
-	pte_t pte, *ptep;
+	pte_t pte;
 
 	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
 	mm = t->mm;
 	if (likely(va < mm->task_size) && swtlb_lookup(&mm->swtlb, va, write))
 		return 0;
-	r = fault_resolve(mm, va, write ? FAULT_WRITE : 0, t, &ptep);
+	r = fault_resolve(mm, va, write ? FAULT_WRITE : 0, t, &fs);
 	if (r == FAULT_DONE) {
-		pte = *ptep;
+		pte = *fs.ptep;
 		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
 			   (pte & PTE_WRITE) && (pte & PTE_DIRTY));
 	}
@@ -399,15 +519,15 @@ static int copy_page(struct vm_task *t, uint64_t va, void *buf, size_t n,
 		     bool write)
 {
 	struct vm *vm = t->vm;
+	struct fault_state fs;
 	enum fault_result r;
 	uint8_t *frame;
-	pte_t *ptep;
 
 	if (!t->mm)
 		return -EINVAL;
-	r = fault_resolve(t->mm, va, write ? FAULT_WRITE : 0, t, &ptep);
+	r = fault_resolve(t->mm, va, write ? FAULT_WRITE : 0, t, &fs);
 	if (r == FAULT_DONE) {
-		frame = (uint8_t *)phys_addr(&vm->phys, pte_pfn(*ptep)) +
+		frame = (uint8_t *)phys_addr(&vm->phys, pte_pfn(*fs.ptep)) +
 			(va & (PAGE_SIZE - 1));
 		if (write)
 			memcpy(frame, buf, n);

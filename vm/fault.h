@@ -21,25 +21,38 @@ enum fault_result {
 	FAULT_SEGV,	  /* no VMA, or the VMA forbids the access */
 	FAULT_NOMEM,	  /* no frame now (page, table, rmap item): reclaim,
 			     then run the fault again */
+	FAULT_SWAPIN,	  /* a swap entry whose page must be read (or is
+			     being read): fault_state.slot */
+	FAULT_RETRY,	  /* run the fault again (after a read or a wait) */
 	FAULT_OOM,	  /* reclaim could not help; the OOM killer chose */
 	FAULT_HOST_NOMEM, /* the host refused a mapping (mmap ENOMEM) */
+	FAULT_SIGBUS,	  /* the page could not be read back */
 	FAULT_KILLED,	  /* the task was already killed: it leaves */
 };
 
-/*
- * SIGSAFE, lock held.  One attempt: FAULT_DONE (then *ptepp is va's PTE
- * slot, present), FAULT_SEGV, or FAULT_NOMEM with everything it started
- * undone, so that it can be run again.
- */
-enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags,
-			       pte_t **ptepp);
+/* What one fault carries across its restarts. */
+struct fault_state {
+	pte_t *ptep;	/* FAULT_DONE: va's PTE slot (present) */
+	uint64_t slot;	/* FAULT_SWAPIN: the swap slot to bring in */
+	bool major;	/* it read from swap: pgmajfault */
+	unsigned nread; /* pages read (with readahead) */
+};
 
 /*
- * SIGSAFE.  The restartable fault: fault_handle, reclaim and retry, the
- * OOM killer (see fault.c).  Called without the lock, returns with it.
+ * SIGSAFE, lock held.  One attempt: FAULT_DONE, FAULT_SEGV, FAULT_SWAPIN,
+ * or FAULT_NOMEM with everything it started undone, so that it can be run
+ * again.
+ */
+enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags,
+			       struct fault_state *fs);
+
+/*
+ * SIGSAFE.  The restartable fault: fault_handle, swap reads and waits,
+ * reclaim and retry, the OOM killer (see fault.c).  Called without the
+ * lock, returns with it.
  */
 enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
-				struct vm_task *self, pte_t **ptepp);
+				struct vm_task *self, struct fault_state *fs);
 
 /* The trap resolver registered with trap_install (native mode). */
 enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va, bool write);

@@ -34,6 +34,8 @@
 
 struct mm;
 struct evlog;
+struct reclaim;
+struct swap_ctl;
 
 #define TASK_COMM_LEN 16
 
@@ -83,7 +85,9 @@ struct vm {
 	uint64_t ev[NR_VM_EVENTS]; /* counters: only vm/vmstat.h moves them */
 	uint64_t t0_ns;		   /* CLOCK_MONOTONIC at creation */
 	struct evlog *log;	   /* the event log, or NULL */
-	uint64_t nr_anon_pages;	   /* gauge: anonymous frames in use */
+	uint64_t nr_anon_pages;	   /* gauge: anonymous frames mapped */
+	struct reclaim *reclaim;   /* LRU, policy, kswapd (reclaim/) */
+	struct swap_ctl *swap;	   /* swap area and cache, or NULL */
 	struct {
 		uint64_t min, low, high; /* pages (vm/page_alloc.h) */
 	} wmark;

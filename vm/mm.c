@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "reclaim/reclaim.h"
 #include "swap/swap.h"
 #include "vm/hosttlb.h"
 #include "vm/page_alloc.h"
@@ -46,16 +47,24 @@ static SIGSAFE void mm_pt_free(void *ctx, pfn_t pfn)
 	vm_page_free(vm, pfn);
 }
 
-static SIGSAFE void page_put(struct vm *vm, struct page *pg)
+SIGSAFE void page_put(struct vm *vm, struct page *pg)
 {
 	BUG_ON(pg->_refcount <= 0);
 	if (--pg->_refcount > 0)
 		return;
-	BUG_ON(pg->_mapcount != 0 || pg->rmap);
-	if (pg->flags & PG_anon)
-		vm->nr_anon_pages--;
+	BUG_ON(pg->_mapcount != 0 || pg->rmap ||
+	       (pg->flags & (PG_swapcache | PG_locked | PG_writeback)));
+	if (pg->flags & PG_lru)
+		reclaim_page_gone(vm, pg);
 	pg->flags = 0;
+	pg->lru_info = 0;
 	vm_page_free(vm, phys_pfn(&vm->phys, pg));
+}
+
+SIGSAFE void page_unmapped(struct vm *vm, struct page *pg)
+{
+	if (--pg->_mapcount == 0)
+		vm->nr_anon_pages--;
 }
 
 SIGSAFE void mm_rss_add(struct mm *mm, long n)
@@ -81,8 +90,10 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 		return;
 	pg = phys_page(&mm->vm->phys, pte_pfn(old));
 	rmap_del(mm->vm, pg, mm, va);
-	pg->_mapcount--;
+	page_unmapped(mm->vm, pg);
 	mm_rss_add(mm, -1);
+	if (pg->flags & PG_swapcache)
+		swap_cache_release_unused(mm->vm, pg);
 	page_put(mm->vm, pg);
 }
 

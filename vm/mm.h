@@ -116,6 +116,14 @@ int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len);
 int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot);
 uint64_t mm_brk(struct mm *mm, vaddr_t new_end);
 
+/*
+ * SIGSAFE.  Drop a reference to a frame in use; the last one frees it
+ * (off the LRU first).  It must be unmapped and out of the swap cache by
+ * then.
+ */
+void page_put(struct vm *vm, struct page *pg);
+/* SIGSAFE.  One PTE less maps pg (_mapcount; the anon gauge at 0). */
+void page_unmapped(struct vm *vm, struct page *pg);
 /* SIGSAFE.  Drop one present/swap PTE's references (not the PTE). */
 void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old);
 /* SIGSAFE.  rss_anon moves by n; the owner's peak rss follows. */

@@ -1,6 +1,7 @@
 /*
  * vm/page_alloc.c - the frame allocation entry point (see page_alloc.h):
- * watermarks, failure injection, then the buddy allocator.
+ * failure injection, watermarks (below low kswapd is woken; below min the
+ * allocation fails and the caller reclaims), then the buddy allocator.
  *
  * Invariants:
  *  1. Every frame the emulated kernel holds was handed out here and comes
@@ -76,6 +77,9 @@ SIGSAFE int vm_alloc_pages(struct vm *vm, unsigned order, gfp_t gfp, pfn_t *pfn)
 {
 	if (should_fail(&vm->fail_page_alloc, PAGE_SIZE << order))
 		return -ENOMEM;
+	/* Linux's fast path tests LOW: below it kswapd is woken. */
+	if (!vm_watermark_ok(vm, order, vm->wmark.low, gfp))
+		reclaim_wake_kswapd(vm);
 	if (!vm_watermark_ok(vm, order, vm->wmark.min, gfp) ||
 	    buddy_alloc(vm->buddy, order, pfn) < 0) {
 		vm->nr_alloc_short++;

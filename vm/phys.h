@@ -35,19 +35,23 @@
 
 /* struct page flags (page->flags). */
 enum {
-	PG_buddy = 1u << 0,	 /* free, owned by the buddy allocator */
-	PG_slab = 1u << 1,	 /* part of a slab */
-	PG_pgtable = 1u << 2,	 /* a page-table page */
-	PG_lru = 1u << 3,	 /* on an LRU list */
-	PG_active = 1u << 4,	 /* on the active list */
-	PG_referenced = 1u << 5, /* second-chance bit for the LRU */
-	PG_dirty = 1u << 6,	 /* newer than its swap/file copy */
-	PG_swapcache = 1u << 7,	 /* has a swap slot (page->swap) */
-	PG_locked = 1u << 8,	 /* under I/O */
-	PG_anon = 1u << 9,	 /* anonymous memory */
-	PG_zero = 1u << 10,	 /* the shared zero frame */
-	PG_reserved = 1u << 11,	 /* never allocated nor freed */
-	PG_head = 1u << 12,	 /* first frame of a multi-frame block */
+	PG_buddy = 1u << 0,	  /* free, owned by the buddy allocator */
+	PG_slab = 1u << 1,	  /* part of a slab */
+	PG_pgtable = 1u << 2,	  /* a page-table page */
+	PG_lru = 1u << 3,	  /* on an LRU list */
+	PG_active = 1u << 4,	  /* on the active list */
+	PG_referenced = 1u << 5,  /* second-chance bit for the LRU */
+	PG_dirty = 1u << 6,	  /* newer than its swap/file copy */
+	PG_swapcache = 1u << 7,	  /* has a swap slot (page->swap) */
+	PG_locked = 1u << 8,	  /* being read from swap (a fault waits) */
+	PG_anon = 1u << 9,	  /* anonymous memory */
+	PG_zero = 1u << 10,	  /* the shared zero frame */
+	PG_reserved = 1u << 11,	  /* never allocated nor freed */
+	PG_head = 1u << 12,	  /* first frame of a multi-frame block */
+	PG_young = 1u << 13,	  /* a PTE's accessed bit was harvested */
+	PG_writeback = 1u << 14,  /* being written to swap */
+	PG_workingset = 1u << 15, /* was active: its refault is a restore */
+	PG_readahead = 1u << 16,  /* read ahead from swap, not yet used */
 };
 
 struct rmap_item;

@@ -28,6 +28,7 @@
 #include "vm/machine.h"
 #include "vm/mm.h"
 #include "reclaim/reclaim.h"
+#include "swap/swap.h"
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
 #include "vm/vmstat.h"
@@ -92,8 +93,6 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 	else if (c->min_free_kbytes < 0)
 		say(err, len, "min_free_kbytes %d is negative",
 		    c->min_free_kbytes);
-	else if (c->policy && strcmp(c->policy, "linux") != 0)
-		say(err, len, "unknown policy '%s' (known: linux)", c->policy);
 	else if (c->page_cluster < 0 || c->page_cluster > VM_MAX_PAGE_CLUSTER)
 		say(err, len, "page_cluster %d is outside 0..%d",
 		    c->page_cluster, VM_MAX_PAGE_CLUSTER);
@@ -232,6 +231,7 @@ static int setup_zero_page(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
+	reclaim_destroy(vm); /* kswapd stopped before the memory goes */
 	if (vm->trap_installed)
 		trap_uninstall();
 	if (vm->zero_pfn != (pfn_t)-1) {
@@ -239,6 +239,7 @@ static void vm_teardown(struct vm *vm)
 		phys_page(&vm->phys, vm->zero_pfn)->_refcount = 0;
 		vm_free_pages(vm, vm->zero_pfn, 0);
 	}
+	swap_teardown(vm);
 	if (vm->slab)
 		slab_allocator_destroy(vm->slab);
 	if (vm->buddy)
@@ -281,6 +282,11 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 		    (unsigned long long)vm->cfg.mem_bytes);
 		return rc;
 	}
+	rc = swap_setup(vm, err, len);
+	if (!rc)
+		rc = reclaim_create(vm, err, len);
+	if (rc < 0)
+		return rc;
 	if (vm->cfg.mode == VM_MODE_NATIVE)
 		return setup_native(vm, err, len);
 	return 0;

@@ -152,6 +152,24 @@ struct vm_stat {
 	uint64_t fault_around; /* pages mapped ahead by anon_fault_around */
 	uint64_t anon_fault;   /* demand-zero faults (a fresh frame) */
 	uint64_t task_spawn, task_fork, task_exit; /* task life events */
+	/* reclaim and swap (/proc/vmstat names) */
+	uint64_t pgpgin, pgpgout; /* KiB of swap I/O */
+	uint64_t pgscan_anon, pgsteal_anon, pgrefill;
+	uint64_t pgactivate, pgdeactivate, pgrotated, pageoutrun;
+	uint64_t kswapd_low_wmark_hit_quickly, kswapd_high_wmark_hit_quickly;
+	uint64_t slabs_scanned;
+	uint64_t workingset_refault_anon, workingset_activate_anon;
+	uint64_t workingset_restore_anon;
+	uint64_t swap_ra, swap_ra_hit;
+	uint64_t nr_active_anon, nr_inactive_anon, nr_isolated_anon;
+	uint64_t nr_swapcached; /* pages in the swap cache */
+	uint64_t nr_swap_free;	/* free swap slots (pages) */
+	/* emulator-only */
+	uint64_t direct_reclaim_end, kswapd_wake, kswapd_sleep;
+	uint64_t evict;	       /* pages reclaimed (pgsteal_*) as events */
+	uint64_t swapin_fault; /* faults on swap entries */
+	uint64_t swap_write_error, swap_read_error;
+	uint64_t age_revoke, age_pages; /* accessed-bit testing */
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);

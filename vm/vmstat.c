@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "reclaim/reclaim.h"
+#include "swap/swap.h"
 #include "vm/mm.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -56,17 +58,21 @@ static int mm_pid(const struct mm *mm)
 SIGSAFE void vm_event(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
 		      pfn_t pfn, uint64_t slot, int64_t arg)
 {
+	vm_event_pid(vm, e, mm_pid(mm), va, pfn, slot, arg);
+}
+
+SIGSAFE void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
+			  pfn_t pfn, uint64_t slot, int64_t arg)
+{
 	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
 	vm->ev[e]++;
-	vm_log(vm, e, mm_pid(mm), va, pfn, slot, arg);
+	vm_log(vm, e, pid, va, pfn, slot, arg);
 }
 
 SIGSAFE void vm_event_task(struct vm *vm, enum vm_event e,
 			   const struct vm_task *t, vaddr_t va, int64_t arg)
 {
-	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
-	vm->ev[e]++;
-	vm_log(vm, e, t ? t->pid : 0, va, 0, 0, arg);
+	vm_event_pid(vm, e, t ? t->pid : 0, va, 0, 0, arg);
 }
 
 SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm,
@@ -90,6 +96,7 @@ SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm,
 
 void vm_stat(struct vm *vm, struct vm_stat *st)
 {
+	struct reclaim_counts rc;
 	struct list_head *n;
 
 	memset(st, 0, sizeof(*st));
@@ -100,6 +107,12 @@ void vm_stat(struct vm *vm, struct vm_stat *st)
 		*(uint64_t *)((char *)st + vm_event_desc[e].off) = vm->ev[e];
 	st->nr_free_pages = buddy_nr_free(vm->buddy);
 	st->nr_anon_pages = vm->nr_anon_pages;
+	reclaim_get_counts(vm, &rc);
+	st->nr_active_anon = rc.nr_active_anon;
+	st->nr_inactive_anon = rc.nr_inactive_anon;
+	st->nr_isolated_anon = rc.nr_isolated_anon;
+	st->nr_swapcached = swap_cached_pages(vm);
+	st->nr_swap_free = swap_free_pages(vm);
 	list_for_each(n, &vm->tasks) {
 		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
 
@@ -124,9 +137,10 @@ static const struct {
 	const char *name;
 	size_t off;
 } vmstat_gauges[] = {
-	GAUGE(nr_free_pages),
-	GAUGE(nr_anon_pages),
-	GAUGE(nr_page_table_pages),
+	GAUGE(nr_free_pages),  GAUGE(nr_inactive_anon),
+	GAUGE(nr_active_anon), GAUGE(nr_isolated_anon),
+	GAUGE(nr_anon_pages),  GAUGE(nr_page_table_pages),
+	GAUGE(nr_swapcached),
 };
 
 /* snprintf into buf at *used, keeping the length it would need. */

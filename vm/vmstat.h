@@ -58,6 +58,9 @@ static inline void vm_count(struct vm *vm, enum vm_event e, uint64_t n)
  */
 void vm_event(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
 	      pfn_t pfn, uint64_t slot, int64_t arg);
+/* SIGSAFE, lock held.  As vm_event, with the pid given (0: the machine). */
+void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
+		  pfn_t pfn, uint64_t slot, int64_t arg);
 /* SIGSAFE, lock held.  As vm_event, for a task (spawn, exit, SIGSEGV). */
 void vm_event_task(struct vm *vm, enum vm_event e, const struct vm_task *t,
 		   vaddr_t va, int64_t arg);

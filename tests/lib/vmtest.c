@@ -203,6 +203,8 @@ uint64_t vmtest_rand(uint64_t *s)
 
 /* ---- internal peeks ---------------------------------------------------- */
 
+#include "reclaim/reclaim.h"
+#include "swap/swap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 
@@ -337,6 +339,10 @@ int vmtest_check_all(struct vm *vm)
 		if (!err && t->mm)
 			err = mm_check(t->mm);
 	}
+	if (!err)
+		err = reclaim_check(vm);
+	if (!err)
+		err = swap_state_check(vm);
 	vm_unlock(vm);
 	return err;
 }

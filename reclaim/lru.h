@@ -1,0 +1,106 @@
+/*
+ * reclaim/lru.h - the LRU lists: every evictable page of the machine is on
+ * exactly one of them, or isolated by reclaim for a moment.
+ *
+ *   head (newest)                                         tail (oldest)
+ *   inactive_anon: [new] -> ... -> [scanned next]
+ *   active_anon:   [activated] -> ... -> [deactivated next]
+ *   inactive_file, active_file: the same for file pages (file-pages issue)
+ *   unevictable:   (not used yet)
+ *
+ * A page enters at the head and reclaim scans from the tail; which list a
+ * page goes to and when it moves is the replacement policy's business
+ * (reclaim/policy.h); this file only keeps the lists and their counts.
+ * `nonresident_age` is the LRU clock of workingset detection: it advances
+ * on every eviction and activation (reclaim/workingset.c).
+ *
+ * Invariants (lru_check):
+ *  1. A page is on list l iff PG_lru is set and l == page_lru(page):
+ *     PG_active selects active vs inactive, PG_anon anon vs file.
+ *  2. nr[l] equals the length of list l; every page on a list is in use
+ *     (refcount > 0, not PG_buddy).
+ *  3. nr_isolated counts pages taken off the lists by reclaim (PG_lru
+ *     clear, one reference held by the isolator).
+ *
+ * Locking: the machine lock guards the lists, counts and the PG_lru /
+ * PG_active bits.  Everything is SIGSAFE.
+ */
+#ifndef VMEMU_LRU_H
+#define VMEMU_LRU_H
+
+#include "vm/phys.h"
+
+enum lru_list {
+	LRU_INACTIVE_ANON,
+	LRU_ACTIVE_ANON,
+	LRU_INACTIVE_FILE,
+	LRU_ACTIVE_FILE,
+	LRU_UNEVICTABLE,
+	NR_LRU_LISTS,
+};
+
+struct lruvec {
+	struct list_head lists[NR_LRU_LISTS];
+	uint64_t nr[NR_LRU_LISTS];
+	uint64_t nr_isolated_anon;
+	uint64_t nonresident_age; /* the workingset clock */
+};
+
+static inline bool lru_is_active(enum lru_list l)
+{
+	return l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE;
+}
+
+/* The list a page belongs on by its flags (invariant 1). */
+static inline enum lru_list page_lru(const struct page *pg)
+{
+	enum lru_list l = (pg->flags & PG_anon) ? LRU_INACTIVE_ANON :
+						  LRU_INACTIVE_FILE;
+
+	return (pg->flags & PG_active) ? l + 1 : l;
+}
+
+void lruvec_init(struct lruvec *lv);
+
+/* SIGSAFE.  Put pg on list l (head, or tail); sets PG_lru and PG_active. */
+void lru_add(struct lruvec *lv, struct page *pg, enum lru_list l, bool tail);
+/* SIGSAFE.  Take pg off its list (PG_lru must be set; clears it). */
+void lru_del(struct lruvec *lv, struct page *pg);
+/* SIGSAFE.  Move pg (on a list) to list l, at its head or tail. */
+void lru_move(struct lruvec *lv, struct page *pg, enum lru_list l, bool tail);
+/*
+ * SIGSAFE.  Isolate pg for reclaim: off its list, one reference taken
+ * (invariant 3).  lru_putback undoes it onto list l (the page must be held
+ * by someone else too); lru_unisolate only ends the isolation's count, and
+ * the caller drops the reference itself (page_put: the page may go).
+ */
+void lru_isolate(struct lruvec *lv, struct page *pg);
+void lru_putback(struct lruvec *lv, struct page *pg, enum lru_list l,
+		 bool tail);
+void lru_unisolate(struct lruvec *lv, struct page *pg);
+
+/* SIGSAFE.  The oldest page of list l, or NULL. */
+static inline struct page *lru_tail(struct lruvec *lv, enum lru_list l)
+{
+	if (list_empty(&lv->lists[l]))
+		return NULL;
+	return list_entry(lv->lists[l].prev, struct page, lru);
+}
+
+/* lru_check() results (invariants above); not errno values. */
+enum lru_check_err {
+	LRU_CHECK_FLAGS = -1501,    /* 1: PG_lru / PG_active / list disagree */
+	LRU_CHECK_COUNT = -1502,    /* 2: nr[l] != length of list l */
+	LRU_CHECK_FREE = -1503,	    /* 2: a free page on a list */
+	LRU_CHECK_ISOLATED = -1504, /* 3: isolated count vs pages */
+};
+
+/*
+ * Walk the lists; 0 or an enum lru_check_err.  nr_pages bounds a walk
+ * (a cycle that misses its head); `isolated` is the number of pages the
+ * caller knows to be isolated now (0 outside reclaim).
+ */
+int lru_check(const struct lruvec *lv, const struct phys *ph,
+	      uint64_t isolated);
+
+#endif /* VMEMU_LRU_H */

@@ -1,0 +1,77 @@
+/*
+ * reclaim/reclaim_internal.h - the reclaim side's private state and the
+ * helpers policies share (reclaim/ only).
+ */
+#ifndef VMEMU_RECLAIM_INTERNAL_H
+#define VMEMU_RECLAIM_INTERNAL_H
+
+#include "reclaim/lru.h"
+#include "reclaim/policy.h"
+#include "reclaim/reclaim.h"
+#include "vm/machine.h"
+
+struct kswapd;
+
+struct reclaim {
+	struct vm *vm;
+	const struct reclaim_policy *policy;
+	struct lruvec lru;
+	struct kswapd *kswapd; /* NULL when vm_config.kswapd is off */
+};
+
+static inline struct reclaim *vm_reclaim(struct vm *vm)
+{
+	return vm->reclaim;
+}
+
+/* Accessed-bit harvest (reclaim/age.c). */
+#define AGE_GAP_PAGES 32 /* victims this close share one revoke */
+
+/*
+ * SIGSAFE, lock held.  For each isolated page pg[i], refs[i] = how many of
+ * its PTEs had the accessed bit set, plus 1 if an earlier harvest left
+ * PG_young on it; every such bit is then cleared (PG_young too).  The
+ * clearing walks page tables in ranges around the pages: victims of one
+ * address space within AGE_GAP_PAGES of each other share one range, whose
+ * host mappings (native mode) are revoked in one call; other pages in a
+ * range keep their bit as PG_young.
+ */
+void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
+			unsigned *refs);
+
+/* Eviction (reclaim/evict.c). */
+
+/*
+ * SIGSAFE, lock held (dropped around swap writes).  Evict the isolated
+ * pages v[0..n): into the swap cache, unmapped everywhere, written if
+ * dirty, freed.  What cannot go is put back through the policy.  Returns
+ * the pages freed.
+ */
+unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
+		     struct page **v, unsigned n);
+
+/* Workingset detection (reclaim/workingset.c). */
+
+/* SIGSAFE, lock held.  pg is evicted: its shadow for the swap slot. */
+uint64_t workingset_eviction(struct reclaim *rc, struct page *pg);
+/* SIGSAFE, lock held.  pg (not yet on a list) refaulted in mm: active? */
+bool workingset_refault(struct reclaim *rc, struct page *pg, uint64_t shadow,
+			struct mm *mm);
+/* SIGSAFE, lock held.  A page was activated: the clock moves. */
+void workingset_activation(struct reclaim *rc, struct page *pg);
+
+/* The scanner (reclaim/vmscan.c). */
+
+/* SIGSAFE, lock held.  Shrink the lists at sc->priority. */
+void shrink_node(struct reclaim *rc, struct scan_control *sc);
+/* SIGSAFE, lock held.  Can anonymous pages be reclaimed at all? */
+bool reclaim_may_swap(struct reclaim *rc);
+
+/* kswapd (reclaim/kswapd.c). */
+int kswapd_start(struct vm *vm, struct kswapd **out);
+void kswapd_stop(struct kswapd *k);
+void kswapd_wake(struct kswapd *k);
+/* Lock held.  kswapd's balancing run (pageoutrun): true if balanced. */
+bool kswapd_balance(struct reclaim *rc);
+
+#endif /* VMEMU_RECLAIM_INTERNAL_H */
