@@ -155,6 +155,8 @@ static void write_victims(struct reclaim *rc, struct page **w, unsigned n)
 		src[i] = phys_addr(&vm->phys, phys_pfn(&vm->phys, w[i]));
 	}
 	vm_unlock(vm);
+	if (vm->io_hook)
+		vm->io_hook(vm->io_hook_arg, true);
 	swap_write(vm, slots, src, n, res);
 	vm_lock(vm);
 	for (unsigned i = 0; i < n; i++) {

@@ -101,6 +101,15 @@ void reclaim_wake_kswapd(struct vm *vm);
  */
 bool reclaim_retry(struct vm *vm, struct reclaim_retry *rr);
 
+/*
+ * Lock held (dropped around writes).  Evict now the resident anonymous
+ * pages of mm in [start, end) that are on the LRU (MADV_PAGEOUT): those
+ * mapped only by mm, or every one when `shared`.  Referenced or not: the
+ * caller says they are cold.  Returns the pages freed.
+ */
+uint64_t reclaim_pageout(struct vm *vm, struct mm *mm, uint64_t start,
+			 uint64_t end, bool shared);
+
 /* Lock held.  The LRU's counts, for /proc texts and checks. */
 struct reclaim_counts {
 	uint64_t nr_active_anon, nr_inactive_anon, nr_isolated_anon;

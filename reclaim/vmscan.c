@@ -30,6 +30,7 @@
 
 #include "reclaim/reclaim_internal.h"
 #include "swap/swap.h"
+#include "vm/mm.h"
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
 
@@ -256,4 +257,51 @@ SIGSAFE bool kswapd_balance(struct reclaim *rc)
 		shrink_node(rc, &sc);
 	}
 	return balanced(vm);
+}
+
+/* ---- MADV_PAGEOUT ------------------------------------------------------ */
+
+struct pageout_ctx {
+	struct reclaim *rc;
+	bool shared;
+	unsigned n;
+	vaddr_t next; /* where the walk stopped when the batch filled */
+	struct page *pg[SWAP_CLUSTER_MAX];
+};
+
+static SIGSAFE void pageout_visit(void *arg, vaddr_t va, pte_t *ptep)
+{
+	struct pageout_ctx *c = arg;
+	struct page *pg;
+
+	if (c->n == SWAP_CLUSTER_MAX || !pte_present(*ptep) ||
+	    (*ptep & PTE_SPECIAL)) {
+		if (c->n == SWAP_CLUSTER_MAX && !c->next)
+			c->next = va;
+		return;
+	}
+	pg = phys_page(&c->rc->vm->phys, pte_pfn(*ptep));
+	if (!(pg->flags & PG_lru) || (pg->_mapcount > 1 && !c->shared))
+		return;
+	lru_isolate(&c->rc->lru, pg);
+	c->pg[c->n++] = pg;
+}
+
+uint64_t reclaim_pageout(struct vm *vm, struct mm *mm, uint64_t start,
+			 uint64_t end, bool shared)
+{
+	struct reclaim *rc = vm->reclaim;
+	struct scan_control sc = { .nr_to_reclaim = UINT64_MAX };
+	struct pageout_ctx c = { .rc = rc, .shared = shared };
+	uint64_t freed = 0;
+
+	while (start < end && !mm->reaped) {
+		c.n = 0;
+		c.next = 0;
+		pt_for_each(&mm->pt, start, end, pageout_visit, &c);
+		if (c.n)
+			freed += evict_batch(rc, &sc, c.pg, c.n);
+		start = c.next ? c.next : end;
+	}
+	return freed;
 }

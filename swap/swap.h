@@ -134,6 +134,9 @@ void swap_ra_hit(struct vm *vm, struct page *pg);
  */
 int swap_state_check(struct vm *vm);
 
+/* The swap area's injection point for writes or reads; NULL: no swap. */
+struct fault_attr *swap_fault_attr(struct vm *vm, bool write);
+
 /* /proc/swaps (swapfile.h's swap_info), like snprintf. */
 int swap_procfs(struct vm *vm, char *buf, size_t len);
 

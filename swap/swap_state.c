@@ -234,6 +234,11 @@ SIGSAFE int swap_write(struct vm *vm, const uint64_t *slots,
 	return swap_write_pages(ctl(vm)->area, slots, src, n, res);
 }
 
+struct fault_attr *swap_fault_attr(struct vm *vm, bool write)
+{
+	return vm->swap ? swap_fault_point(ctl(vm)->area, write) : NULL;
+}
+
 int swap_procfs(struct vm *vm, char *buf, size_t len)
 {
 	return swap_info(vm->swap ? ctl(vm)->area : NULL, buf, len);
@@ -400,6 +405,8 @@ SIGSAFE enum swapin_result swapin(struct vm *vm, struct mm *mm,
 		return r;
 	reclaim_memstall(vm, self, true);
 	vm_unlock(vm);
+	if (vm->io_hook)
+		vm->io_hook(vm->io_hook_arg, false);
 	swap_read_pages(ctl(vm)->area, b.slots, b.dst, b.n, b.res);
 	vm_lock(vm);
 	reclaim_memstall(vm, self, false);

@@ -10,12 +10,14 @@
  * through real loads and stores, trace mode through vm_read/vm_write.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -225,6 +227,378 @@ static void test_reclaim_integrity_native_kswapd(void **state)
 	run_pressure(&pc);
 }
 
+/* ---- deterministic races: an action while the lock is down for I/O ---- */
+
+#define RACE_PAGES 8
+
+struct race {
+	struct vm *vm;
+	struct parked *p, *c;
+	uint64_t va;
+	int fired;     /* the action ran once */
+	bool on_write; /* act during a write (else a read) */
+	void (*act)(struct race *r);
+};
+
+static void race_hook(void *arg, bool write)
+{
+	struct race *r = arg;
+
+	if (r->fired || write != r->on_write)
+		return;
+	r->fired = 1;
+	r->act(r);
+}
+
+/* A machine with swap, a parked task with RACE_PAGES written pages. */
+static struct vm *race_setup(struct parked *p, uint64_t *va)
+{
+	struct vm_config cfg;
+	struct vm *vm;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = 8 * MiB;
+	cfg.kswapd = false;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(park_spawn(vm, p, "race") > 0);
+	*va = vm_mmap(p->t, 0, RACE_PAGES * PAGE, RW, ANON);
+	for (unsigned i = 0; i < RACE_PAGES; i++)
+		assert_int_equal(vmtest_store(p->t, *va + i * PAGE, 0x10 + i),
+				 0);
+	return vm;
+}
+
+static void expect_bytes(struct vm_task *t, uint64_t va, uint8_t base)
+{
+	for (unsigned i = 0; i < RACE_PAGES; i++) {
+		uint8_t v;
+
+		assert_int_equal(vmtest_load(t, va + i * PAGE, &v), 0);
+		assert_int_equal(v, (uint8_t)(base + i));
+	}
+}
+
+static void act_read(struct race *r)
+{
+	uint8_t v;
+
+	/* The page being written is faulted back from the swap cache. */
+	assert_int_equal(vmtest_load(r->p->t, r->va + 2 * PAGE, &v), 0);
+	assert_int_equal(v, 0x12);
+}
+
+static void act_write(struct race *r)
+{
+	/* A write to it copies it (the cache copy is being written out). */
+	assert_int_equal(vmtest_store(r->p->t, r->va + 2 * PAGE, 0x99), 0);
+}
+
+/*
+ * A page touched while it is being written to swap: read, it is mapped
+ * back from the swap cache and stays; written, it is copied (a page under
+ * writeback is never reused) and the old copy goes.  Either way the data
+ * the task sees is right and nothing leaks.
+ */
+static void touch_case(void (*act)(struct race *), uint64_t freed, uint8_t want)
+{
+	struct parked p;
+	struct race r = { .p = &p, .on_write = true, .act = act };
+	struct vm *vm = race_setup(&p, &r.va);
+	uint8_t v;
+
+	vmtest_set_io_hook(vm, race_hook, &r);
+	assert_int_equal(vmtest_pageout(p.t, r.va, RACE_PAGES), freed);
+	assert_int_equal(r.fired, 1);
+	assert_false(vmtest_swapped(p.t, r.va + 2 * PAGE));
+	assert_true(vmtest_swapped(p.t, r.va + 3 * PAGE));
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(vmtest_load(p.t, r.va + 2 * PAGE, &v), 0);
+	assert_int_equal(v, want);
+	assert_int_equal(vmtest_load(p.t, r.va + 3 * PAGE, &v), 0);
+	assert_int_equal(v, 0x13);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047);
+	assert_int_equal(stat_of(vm).nr_swapcached, 0);
+	vmtest_destroy(vm);
+}
+
+static void test_reclaim_race_touch_during_swapout(void **state)
+{
+	(void)state;
+	touch_case(act_read, RACE_PAGES - 1, 0x12);
+	touch_case(act_write, RACE_PAGES, 0x99);
+}
+
+static void act_munmap(struct race *r)
+{
+	assert_int_equal(vm_munmap(r->p->t, r->va, RACE_PAGES * PAGE), 0);
+}
+
+/* munmap while the pages are being written: nothing leaks. */
+static void test_reclaim_race_munmap_during_swapout(void **state)
+{
+	struct parked p;
+	struct race r = { .p = &p, .on_write = true, .act = act_munmap };
+	struct vm *vm = race_setup(&p, &r.va);
+
+	(void)state;
+	vmtest_set_io_hook(vm, race_hook, &r);
+	assert_int_equal(vmtest_pageout(p.t, r.va, RACE_PAGES), RACE_PAGES);
+	assert_int_equal(r.fired, 1);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047); /* all slots */
+	assert_int_equal(stat_of(vm).nr_swapcached, 0);
+	assert_int_equal(stat_of(vm).nr_anon_pages, 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+}
+
+static void act_exit(struct race *r)
+{
+	assert_int_equal(park_release(r->p, NULL), r->p->pid);
+}
+
+/* The owner exits while its pages are being written. */
+static void test_reclaim_race_exit_during_swapout(void **state)
+{
+	struct parked p, keep;
+	struct race r = { .p = &p, .on_write = true, .act = act_exit };
+	struct vm *vm = race_setup(&p, &r.va);
+	struct vm_task *t = p.t;
+
+	(void)state;
+	assert_true(park_spawn(vm, &keep, "keep") > 0);
+	vmtest_set_io_hook(vm, race_hook, &r);
+	assert_int_equal(vmtest_pageout(t, r.va, RACE_PAGES), RACE_PAGES);
+	assert_int_equal(r.fired, 1);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047);
+	assert_int_equal(stat_of(vm).nr_swapcached, 0);
+	assert_int_equal(park_release(&keep, NULL), keep.pid);
+	vmtest_destroy(vm);
+}
+
+static void act_fork(struct race *r)
+{
+	assert_true(park_fork(r->p, r->c) > 0);
+}
+
+/* fork while the pages are being written: the child shares the entries. */
+static void test_reclaim_race_fork_during_swapout(void **state)
+{
+	struct parked p, c;
+	struct race r = { .p = &p, .c = &c, .on_write = true, .act = act_fork };
+	struct vm *vm = race_setup(&p, &r.va);
+
+	(void)state;
+	vmtest_set_io_hook(vm, race_hook, &r);
+	assert_int_equal(vmtest_pageout(p.t, r.va, RACE_PAGES), RACE_PAGES);
+	assert_int_equal(r.fired, 1);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	/* Both read the data back; their writes stay their own. */
+	expect_bytes(c.t, r.va, 0x10);
+	assert_int_equal(vmtest_store(c.t, r.va, 0xc0), 0);
+	expect_bytes(p.t, r.va, 0x10);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&c, NULL), c.pid);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047);
+	vmtest_destroy(vm);
+}
+struct shared_fault {
+	struct parked *c;
+	uint64_t va;
+	pthread_t th;
+	uint8_t seen;
+	int rc;
+};
+
+static void *child_load(void *arg)
+{
+	struct shared_fault *f = arg;
+
+	f->rc = vmtest_load(f->c->t, f->va, &f->seen);
+	return NULL;
+}
+
+static void act_second_fault(struct race *r)
+{
+	struct shared_fault *f = (struct shared_fault *)r->c;
+
+	assert_int_equal(pthread_create(&f->th, NULL, child_load, f), 0);
+	usleep(50000); /* let it find the page locked and wait */
+}
+
+/* Two tasks fault the same swapped shared page: one read, both see it. */
+static void test_reclaim_race_two_faults_one_read(void **state)
+{
+	struct vm_config cfg;
+	struct parked p, c;
+	struct shared_fault f = { .c = &c };
+	struct race r = { .p = &p, .on_write = false, .act = act_second_fault };
+	struct vm *vm;
+	uint64_t in0;
+	uint8_t v;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = 8 * MiB;
+	cfg.page_cluster = 0; /* no readahead: one page, one read */
+	cfg.kswapd = false;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(park_spawn(vm, &p, "parent") > 0);
+	r.va = vm_mmap(p.t, 0, PAGE, RW, ANON);
+	assert_int_equal(vmtest_store(p.t, r.va, 0x5e), 0);
+	assert_true(park_fork(&p, &c) > 0);
+	assert_int_equal(vmtest_pageout(p.t, r.va, 1), 1);
+	assert_true(vmtest_swapped(c.t, r.va));
+	f.va = r.va;
+	r.c = (struct parked *)&f;
+	vmtest_set_io_hook(vm, race_hook, &r);
+	in0 = stat_of(vm).pswpin;
+	assert_int_equal(vmtest_load(p.t, r.va, &v), 0);
+	pthread_join(f.th, NULL);
+	assert_int_equal(r.fired, 1);
+	assert_int_equal(v, 0x5e);
+	assert_int_equal(f.rc, 0);
+	assert_int_equal(f.seen, 0x5e);
+	assert_int_equal(stat_of(vm).pswpin - in0, 1);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&c, NULL), c.pid);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047);
+	vmtest_destroy(vm);
+}
+
+/* ---- I/O errors never lose data ----------------------------------------- */
+
+static void test_reclaim_write_errors_lose_nothing(void **state)
+{
+	struct vm_config cfg;
+	struct vm *vm;
+	atomic_uint_fast64_t mismatches = 0;
+	struct wl w = { 2048, 3, 0, &mismatches };
+	struct vm_fault_attr often = { 20, 1, -1, 0 };
+	struct vm_exit ex;
+	int pid[2];
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = 32 * MiB;
+	vm = vmtest_create_cfg(&cfg);
+	w.seed = vmtest_seed("write_errors");
+	assert_int_equal(vm_fault_inject(vm, "fail_swap_write", &often), 0);
+	for (int i = 0; i < 2; i++)
+		assert_true((pid[i] = vm_spawn(vm, "w", 0, integrity_fn, &w)) >
+			    0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vm_wait(vm, pid[i], &ex), pid[i]);
+		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+		assert_int_equal(ex.code, 0);
+	}
+	assert_int_equal(atomic_load(&mismatches), 0);
+	assert_true(stat_of(vm).swap_write_error > 0);
+	assert_int_equal(vm_fault_injected(vm, "fail_swap_write"),
+			 (long long)stat_of(vm).swap_write_error);
+	assert_true(stat_of(vm).pswpout > 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
+/* A failed read ends the task that needed the page, and no other. */
+static void test_reclaim_read_error_is_sigbus(void **state)
+{
+	struct vm_config cfg;
+	struct parked a, b;
+	struct vm_fault_attr once = { 100, 1, 1, 0 };
+	struct vm_exit ex;
+	struct vm *vm;
+	uint64_t va, vb;
+	uint8_t v;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = 8 * MiB;
+	cfg.page_cluster = 0;
+	cfg.kswapd = false;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(park_spawn(vm, &a, "a") > 0);
+	assert_true(park_spawn(vm, &b, "b") > 0);
+	va = vm_mmap(a.t, 0, PAGE, RW, ANON);
+	vb = vm_mmap(b.t, 0, PAGE, RW, ANON);
+	assert_int_equal(vmtest_store(a.t, va, 1), 0);
+	assert_int_equal(vmtest_store(b.t, vb, 2), 0);
+	assert_int_equal(vmtest_pageout(a.t, va, 1), 1);
+	assert_int_equal(vmtest_pageout(b.t, vb, 1), 1);
+	assert_int_equal(vm_fault_inject(vm, "fail_swap_read", &once), 0);
+	assert_int_equal(vmtest_load(a.t, va, &v), -EFAULT);
+	assert_int_equal(vmtest_load(b.t, vb, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(stat_of(vm).swap_read_error, 1);
+	assert_int_equal(park_release(&a, &ex), a.pid);
+	assert_int_equal(ex.reason, VM_EXIT_SIGBUS);
+	assert_int_equal(ex.fault_va, va);
+	assert_int_equal(park_release(&b, &ex), b.pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(stat_of(vm).nr_swap_free, 2047);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
+/* ---- nowhere to put pages: the OOM entry point, never a hang ------------ */
+
+static int hog_fn(struct vm_task *t, void *arg)
+{
+	uint64_t n = *(uint64_t *)arg, va = vm_mmap(t, 0, n * PAGE, RW, ANON);
+	uint8_t b = 1;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (vm_write(t, va + i * PAGE, &b, 1))
+			return 1;
+	return 0;
+}
+
+static void oom_case(uint64_t swap)
+{
+	struct vm_config cfg;
+	uint64_t pages = (8 * MiB + swap) / PAGE * 2;
+	struct vm_stat st;
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = swap;
+	vm = vmtest_create_cfg(&cfg);
+	pid = vm_spawn(vm, "hog", 0, hog_fn, &pages);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
+	st = stat_of(vm);
+	assert_int_equal(st.oom_kill, 1);
+	if (!swap) /* nothing reclaimable: no retrying at all */
+		assert_true(st.allocstall <= 1);
+	assert_int_equal(st.nr_swap_free, swap ? swap / PAGE - 1 : 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
+static void test_reclaim_swap_full_and_zero_swap_oom(void **state)
+{
+	(void)state;
+	oom_case(2 * MiB); /* swap fills up */
+	oom_case(0);	   /* no swap at all */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +606,14 @@ int main(void)
 		VMTEST(test_reclaim_integrity_trace_kswapd),
 		VMTEST(test_reclaim_integrity_native_direct),
 		VMTEST(test_reclaim_integrity_native_kswapd),
+		VMTEST(test_reclaim_race_touch_during_swapout),
+		VMTEST(test_reclaim_race_munmap_during_swapout),
+		VMTEST(test_reclaim_race_exit_during_swapout),
+		VMTEST(test_reclaim_race_fork_during_swapout),
+		VMTEST(test_reclaim_race_two_faults_one_read),
+		VMTEST(test_reclaim_write_errors_lose_nothing),
+		VMTEST(test_reclaim_read_error_is_sigbus),
+		VMTEST(test_reclaim_swap_full_and_zero_swap_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "swap/swap.h"
 #include "vm/machine.h"
 
 static struct fault_attr *inject_point(struct vm *vm, const char *name)
@@ -19,6 +20,10 @@ static struct fault_attr *inject_point(struct vm *vm, const char *name)
 		return &vm->failslab;
 	if (strcmp(name, "fail_host_map") == 0)
 		return &vm->fail_host_map;
+	if (strcmp(name, "fail_swap_write") == 0)
+		return swap_fault_attr(vm, true);
+	if (strcmp(name, "fail_swap_read") == 0)
+		return swap_fault_attr(vm, false);
 	return NULL;
 }
 

@@ -95,6 +95,9 @@ struct vm {
 	uint64_t nr_alloc_short; /* allocations that found frames short */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
+	/* Test hook: called around swap I/O, the machine lock not held. */
+	void (*io_hook)(void *arg, bool write);
+	void *io_hook_arg;
 };
 
 extern _Thread_local struct vm_task *vm_current;

@@ -400,6 +400,15 @@ static int mm_check_range(struct mm *mm, vaddr_t va, uint64_t len)
 	return 0;
 }
 
+int mm_check_range_mapped(struct mm *mm, vaddr_t va, uint64_t len)
+{
+	int err = mm_check_range(mm, va, len);
+
+	if (err)
+		return err;
+	return vma_range_mapped(mm, va, va + PAGE_ROUND_UP(len)) ? 0 : -ENOMEM;
+}
+
 int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len)
 {
 	int err = mm_check_range(mm, va, len);

@@ -113,6 +113,8 @@ struct vma *mm_grow_stack(struct mm *mm, vaddr_t va);
 uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
 		 int flags);
 int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len);
+/* 0 when [va, va+len) is a valid range wholly inside VMAs; -EINVAL/-ENOMEM. */
+int mm_check_range_mapped(struct mm *mm, vaddr_t va, uint64_t len);
 int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot);
 uint64_t mm_brk(struct mm *mm, vaddr_t new_end);
 

@@ -465,6 +465,24 @@ int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot)
 	return err;
 }
 
+int vm_madvise(struct vm_task *t, uint64_t va, size_t len, int advice)
+{
+	struct sys_call sc;
+	struct mm *mm;
+	int err;
+
+	if (advice != VM_MADV_PAGEOUT)
+		return -EINVAL;
+	mm = sys_enter(t, &sc);
+	if (!mm)
+		return -EINVAL;
+	err = mm_check_range_mapped(mm, va, len);
+	if (!err)
+		reclaim_pageout(t->vm, mm, va, va + PAGE_ROUND_UP(len), false);
+	sys_leave(&sc);
+	return err;
+}
+
 /* brk reports failure by returning the old break, as brk(2) does. */
 uint64_t vm_brk(struct vm_task *t, uint64_t new_end)
 {

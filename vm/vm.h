@@ -201,6 +201,13 @@ static inline int vm_mmap_error(uint64_t va)
 }
 int vm_munmap(struct vm_task *t, uint64_t va, size_t len);
 int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot);
+/*
+ * Advice about [va, va + len), as madvise(2): VM_MADV_PAGEOUT reclaims the
+ * range's resident pages now (those mapped only by t), to swap.  0,
+ * -EINVAL (bad range or advice), -ENOMEM (range not mapped).
+ */
+#define VM_MADV_PAGEOUT 21 /* Linux's value */
+int vm_madvise(struct vm_task *t, uint64_t va, size_t len, int advice);
 uint64_t vm_brk(struct vm_task *t, uint64_t new_end);
 int vm_fork(struct vm_task *t, vm_task_fn child, void *arg);
 void *vm_ptr(struct vm_task *t, uint64_t va);
@@ -229,6 +236,8 @@ void vm_stat(struct vm *vm, struct vm_stat *st);
  *   "failslab"         kernel objects (tasks, address spaces, VMAs, rmap)
  *   "fail_host_map"    native mode: the host refusing a window mapping
  *                      (mmap ENOMEM), emulator-only
+ *   "fail_swap_write", "fail_swap_read"  swap I/O, per page (-EIO); only
+ *                      with a swap area (else -ENOENT)
  * 0, -ENOENT (unknown point) or -EINVAL (bad attributes).
  */
 struct vm_fault_attr {
@@ -244,8 +253,8 @@ long long vm_fault_injected(struct vm *vm, const char *point);
 
 /*
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
- * lines; emulator-only counters are prefixed "vmemu_"), "buddyinfo",
- * "slabinfo".  Writes at most len bytes (NUL-terminated) and returns the
+ * lines; emulator-only counters are prefixed "vmemu_"), "meminfo",
+ * "zoneinfo", "buddyinfo", "slabinfo", "swaps", "pressure/memory".  Writes at most len bytes (NUL-terminated) and returns the
  * length the whole text needs, like snprintf; -ENOENT for another name.
  */
 int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len);

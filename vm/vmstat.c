@@ -1,6 +1,6 @@
 /*
- * vm/vmstat.c - the counter funnel (vmstat.h) and the machine's /proc
- * files: vmstat, buddyinfo, slabinfo.
+ * vm/vmstat.c - the counter funnel (vmstat.h), vm_stat() and the text of
+ * /proc/vmstat (vm/procfs.c has the other /proc files).
  *
  * vmstat lists the gauges (nr_*) and then every counter of VM_EVENTS under
  * its /proc/vmstat name; counters Linux does not have carry a "vmemu_"
@@ -162,7 +162,7 @@ static uint64_t stat_at(const struct vm_stat *st, size_t off)
 	return *(const uint64_t *)((const char *)st + off);
 }
 
-static int vmstat_text(struct vm *vm, char *buf, size_t len)
+int vmstat_text(struct vm *vm, char *buf, size_t len)
 {
 	struct vm_stat st;
 	size_t used = 0;
@@ -180,25 +180,4 @@ static int vmstat_text(struct vm *vm, char *buf, size_t len)
 			       d->procname, stat_at(&st, d->off));
 	}
 	return err ? err : (int)used;
-}
-
-int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
-{
-	int n;
-
-	if (!vm_valid(vm) || !name || (!buf && len))
-		return -EINVAL;
-	if (len)
-		buf[0] = '\0';
-	if (strcmp(name, "vmstat") == 0)
-		return vmstat_text(vm, buf, len);
-	vm_lock(vm);
-	if (strcmp(name, "buddyinfo") == 0)
-		n = buddy_info(vm->buddy, buf, len);
-	else if (strcmp(name, "slabinfo") == 0)
-		n = slab_info(vm->slab, buf, len);
-	else
-		n = -ENOENT;
-	vm_unlock(vm);
-	return n;
 }

@@ -73,4 +73,7 @@ void vm_event_task(struct vm *vm, enum vm_event e, const struct vm_task *t,
 void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
 		    pfn_t pfn, bool major, int64_t arg);
 
+/* /proc/vmstat's text, like snprintf (takes the lock itself). */
+int vmstat_text(struct vm *vm, char *buf, size_t len);
+
 #endif /* VMEMU_VMSTAT_H */

@@ -407,3 +407,27 @@ static void unlock_left(void)
 	if (locked_vm)
 		vmtest_unlock(locked_vm);
 }
+
+void vmtest_set_io_hook(struct vm *vm, void (*fn)(void *arg, bool write),
+			void *arg)
+{
+	vm_lock(vm);
+	vm->io_hook = fn;
+	vm->io_hook_arg = arg;
+	vm_unlock(vm);
+}
+
+uint64_t vmtest_pageout(struct vm_task *t, uint64_t va, unsigned npages)
+{
+	uint64_t n;
+
+	vm_lock(t->vm);
+	n = reclaim_pageout(t->vm, t->mm, va, va + npages * PAGE_SIZE, true);
+	vm_unlock(t->vm);
+	return n;
+}
+
+bool vmtest_swapped(struct vm_task *t, uint64_t va)
+{
+	return pte_is_swap(vmtest_pte(t, va));
+}

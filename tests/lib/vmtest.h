@@ -15,6 +15,7 @@
 #define VMEMU_TEST_VMTEST_H
 
 #include <semaphore.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vm/vm.h"
@@ -88,6 +89,13 @@ uint64_t vmtest_slab_objs(struct vm *vm);
  * first error.
  */
 int vmtest_check_all(struct vm *vm);
+/* Called around every swap write/read, the machine lock not held. */
+void vmtest_set_io_hook(struct vm *vm, void (*fn)(void *arg, bool write),
+			void *arg);
+/* Evict t's pages in [va, va + n pages) now, shared ones too. */
+uint64_t vmtest_pageout(struct vm_task *t, uint64_t va, unsigned npages);
+/* Is the page at va swapped out (its PTE a swap entry)? */
+bool vmtest_swapped(struct vm_task *t, uint64_t va);
 /* Take the machine lock and keep it (the lock-discipline test). */
 void vmtest_lock(struct vm *vm);
 void vmtest_unlock(struct vm *vm);

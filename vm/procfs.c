@@ -1,0 +1,155 @@
+/*
+ * vm/procfs.c - the machine's /proc files, in Linux's formats: vmstat
+ * (vm/vmstat.c), meminfo, zoneinfo, buddyinfo, slabinfo, swaps,
+ * pressure/memory.  vm_procfs (vm.h) picks one by name.
+ *
+ * The machine is one node with one zone, "Normal", as Linux shows a small
+ * machine without a DMA zone.  Snapshots are taken under the machine lock
+ * and formatted after it.  Not reachable from the trap.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reclaim/reclaim.h"
+#include "swap/swap.h"
+#include "vm/page_alloc.h"
+#include "vm/vmstat.h"
+
+#define KB_SHIFT (PAGE_SHIFT - 10)
+
+/* snprintf into buf at *used, keeping the length it would need. */
+static void put(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(*used < len ? buf + *used : NULL,
+		      *used < len ? len - *used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+/* One meminfo line: "%-16s%8lu kB" (label with its colon). */
+static void kb_line(char *buf, size_t len, size_t *used, const char *label,
+		    uint64_t pages)
+{
+	char l[32];
+
+	snprintf(l, sizeof(l), "%s:", label);
+	put(buf, len, used, "%-16s%8llu kB\n", l,
+	    (unsigned long long)(pages << KB_SHIFT));
+}
+
+struct mem_snap {
+	struct vm_stat st;
+	uint64_t total, high, swap_total, swap_free;
+};
+
+static void snap(struct vm *vm, struct mem_snap *m)
+{
+	vm_stat(vm, &m->st);
+	vm_lock(vm);
+	m->total = vm->phys.nr_pages;
+	m->high = vm->wmark.high;
+	m->swap_total = swap_total_pages(vm);
+	m->swap_free = swap_free_pages(vm);
+	vm_unlock(vm);
+}
+
+/* Linux's si_mem_available with no page cache: free - reserve. */
+static uint64_t mem_available(const struct mem_snap *m)
+{
+	return m->st.nr_free_pages > m->high ? m->st.nr_free_pages - m->high :
+					       0;
+}
+
+static int meminfo_text(struct vm *vm, char *buf, size_t len)
+{
+	struct mem_snap m;
+	size_t used = 0;
+	const struct vm_stat *st = &m.st;
+
+	snap(vm, &m);
+	kb_line(buf, len, &used, "MemTotal", m.total);
+	kb_line(buf, len, &used, "MemFree", st->nr_free_pages);
+	kb_line(buf, len, &used, "MemAvailable", mem_available(&m));
+	kb_line(buf, len, &used, "Cached", 0); /* page cache: none yet */
+	kb_line(buf, len, &used, "SwapCached", st->nr_swapcached);
+	kb_line(buf, len, &used, "Active", st->nr_active_anon);
+	kb_line(buf, len, &used, "Inactive", st->nr_inactive_anon);
+	kb_line(buf, len, &used, "Active(anon)", st->nr_active_anon);
+	kb_line(buf, len, &used, "Inactive(anon)", st->nr_inactive_anon);
+	kb_line(buf, len, &used, "Active(file)", 0);
+	kb_line(buf, len, &used, "Inactive(file)", 0);
+	kb_line(buf, len, &used, "SwapTotal", m.swap_total);
+	kb_line(buf, len, &used, "SwapFree", m.swap_free);
+	kb_line(buf, len, &used, "AnonPages", st->nr_anon_pages);
+	kb_line(buf, len, &used, "PageTables", st->nr_page_table_pages);
+	return (int)used;
+}
+
+static int zoneinfo_text(struct vm *vm, char *buf, size_t len)
+{
+	struct mem_snap m;
+	size_t used = 0;
+	const struct vm_stat *st = &m.st;
+	uint64_t min, low;
+
+	snap(vm, &m);
+	vm_lock(vm);
+	min = vm->wmark.min;
+	low = vm->wmark.low;
+	vm_unlock(vm);
+	put(buf, len, &used, "Node 0, zone %8s", "Normal");
+	put(buf, len, &used,
+	    "\n  pages free     %llu\n        boost    0"
+	    "\n        min      %llu\n        low      %llu"
+	    "\n        high     %llu\n        spanned  %llu"
+	    "\n        present  %llu\n        managed  %llu"
+	    "\n        cma      0\n        protection: (0, 0, 0, 0)",
+	    (unsigned long long)st->nr_free_pages, (unsigned long long)min,
+	    (unsigned long long)low, (unsigned long long)m.high,
+	    (unsigned long long)m.total, (unsigned long long)m.total,
+	    (unsigned long long)m.total);
+	put(buf, len, &used, "\n      %-12s %llu", "nr_free_pages",
+	    (unsigned long long)st->nr_free_pages);
+	put(buf, len, &used, "\n      %-12s %llu", "nr_zone_inactive_anon",
+	    (unsigned long long)st->nr_inactive_anon);
+	put(buf, len, &used, "\n      %-12s %llu", "nr_zone_active_anon",
+	    (unsigned long long)st->nr_active_anon);
+	put(buf, len, &used, "\n");
+	return (int)used;
+}
+
+int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
+{
+	int n;
+
+	if (!vm_valid(vm) || !name || (!buf && len))
+		return -EINVAL;
+	if (len)
+		buf[0] = '\0';
+	if (strcmp(name, "vmstat") == 0)
+		return vmstat_text(vm, buf, len);
+	if (strcmp(name, "meminfo") == 0)
+		return meminfo_text(vm, buf, len);
+	if (strcmp(name, "zoneinfo") == 0)
+		return zoneinfo_text(vm, buf, len);
+	vm_lock(vm);
+	if (strcmp(name, "buddyinfo") == 0)
+		n = buddy_info(vm->buddy, buf, len);
+	else if (strcmp(name, "slabinfo") == 0)
+		n = slab_info(vm->slab, buf, len);
+	else if (strcmp(name, "swaps") == 0)
+		n = swap_procfs(vm, buf, len);
+	else
+		n = -ENOENT;
+	vm_unlock(vm);
+	return n;
+}
