@@ -13,11 +13,15 @@
  *   page_access  an exact access (optional: trace mode's exact setup; a
  *                policy without it relies on accessed bits, harvested
  *                for it by reclaim_referenced);
- *   select       choose up to `max` victims for one batch: isolate them
- *                (lru_isolate) into out[], count what it scanned into the
- *                scan control, return how many (0: nothing more at this
- *                priority);
- *   putback      a victim the machinery could not evict comes back.
+ *   select       look at one batch at this priority: isolate the victims
+ *                (lru_isolate) into out[] and return how many; pages it
+ *                looked at and keeps go to sc->deferred with how to put
+ *                them back (the machinery does so after evicting the
+ *                victims, as Linux's move_folios_to_lru follows
+ *                shrink_folio_list); -1 when it has nothing more at this
+ *                priority;
+ *   putback      a page comes back to the lists (a kept one, or a victim
+ *                the machinery could not evict).
  *
  * Pages live on the lists of the lruvec (reclaim/lru.h), linked through
  * page->lru, with page->lru_info for the policy's own use.  Adding a
@@ -51,6 +55,10 @@ struct scan_control {
 	/* A policy's state for the current priority pass. */
 	bool pass_started;
 	uint64_t budget[NR_LRU_LISTS];
+	/* Pages select looked at and keeps, put back after the evictions. */
+	unsigned nr_deferred;
+	struct page *deferred[SWAP_CLUSTER_MAX];
+	unsigned char deferred_how[SWAP_CLUSTER_MAX]; /* enum putback_how */
 };
 
 enum putback_how {
@@ -59,14 +67,22 @@ enum putback_how {
 	PUTBACK_ROTATE,	  /* inactive tail: first to go next time */
 };
 
+/* Keep pg (isolated by select) to be put back after this batch. */
+static inline void scan_defer(struct scan_control *sc, struct page *pg,
+			      enum putback_how how)
+{
+	sc->deferred[sc->nr_deferred] = pg;
+	sc->deferred_how[sc->nr_deferred++] = (unsigned char)how;
+}
+
 struct reclaim_policy {
 	const char *name;
 	const char *doc; /* one line, for messages and --help */
 	void (*page_add)(struct reclaim *rc, struct page *pg, bool active);
 	void (*page_del)(struct reclaim *rc, struct page *pg);
 	void (*page_access)(struct reclaim *rc, struct page *pg);
-	unsigned (*select)(struct reclaim *rc, struct scan_control *sc,
-			   struct page **out, unsigned max);
+	int (*select)(struct reclaim *rc, struct scan_control *sc,
+		      struct page **out, unsigned max);
 	void (*putback)(struct reclaim *rc, struct page *pg,
 			enum putback_how how);
 };

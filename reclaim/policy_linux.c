@@ -12,7 +12,7 @@
  *        not referenced: evict
  *
  * Per priority pass, a list is scanned for at most its size >> priority
- * pages (get_scan_count without file pages: anon only, and nothing when
+ * pages, one batch per call (get_scan_count without file pages: anon only, and nothing when
  * no page can go to swap), in batches of SWAP_CLUSTER_MAX.  The active
  * list is shrunk first when inactive_is_low: with gb = (inactive + active)
  * in GiB, ratio = gb ? int_sqrt(10 * gb) : 1, low when
@@ -170,36 +170,29 @@ static unsigned scan_inactive(struct reclaim *rc, struct scan_control *sc,
 		if (reclaim)
 			out[k++] = pg[i];
 		else
-			linux_putback(rc, pg[i], how);
+			scan_defer(sc, pg[i], how);
 	}
 	return k;
 }
 
-static SIGSAFE unsigned linux_select(struct reclaim *rc,
-				     struct scan_control *sc, struct page **out,
-				     unsigned max)
+static SIGSAFE int linux_select(struct reclaim *rc, struct scan_control *sc,
+				struct page **out, unsigned max)
 {
-	unsigned k = 0;
+	bool deactivate;
 
 	if (!sc->pass_started)
 		start_pass(rc, sc);
-	while (!k) {
-		bool deactivate = sc->budget[LRU_ACTIVE_ANON] &&
-				  inactive_is_low(&rc->lru);
+	deactivate = sc->budget[LRU_ACTIVE_ANON] && inactive_is_low(&rc->lru);
+	if (deactivate) {
+		unsigned nr = (unsigned)MIN(sc->budget[LRU_ACTIVE_ANON],
+					    (uint64_t)SWAP_CLUSTER_MAX);
 
-		if (deactivate) {
-			unsigned nr = (unsigned)MIN(sc->budget[LRU_ACTIVE_ANON],
-						    (uint64_t)SWAP_CLUSTER_MAX);
-
-			shrink_active(rc, nr);
-			sc->budget[LRU_ACTIVE_ANON] -= nr;
-		}
-		if (!sc->budget[LRU_INACTIVE_ANON] && !deactivate)
-			break;
-		if (sc->budget[LRU_INACTIVE_ANON])
-			k = scan_inactive(rc, sc, out, max);
+		shrink_active(rc, nr);
+		sc->budget[LRU_ACTIVE_ANON] -= nr;
 	}
-	return k;
+	if (sc->budget[LRU_INACTIVE_ANON])
+		return (int)scan_inactive(rc, sc, out, max);
+	return deactivate ? 0 : -1;
 }
 
 const struct reclaim_policy policy_linux = {

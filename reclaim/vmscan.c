@@ -145,19 +145,31 @@ SIGSAFE bool reclaim_may_swap(struct reclaim *rc)
 	return swap_available(rc->vm);
 }
 
+/* Put back what select kept, in the order it looked at them. */
+static void putback_deferred(struct reclaim *rc, struct scan_control *sc)
+{
+	for (unsigned i = 0; i < sc->nr_deferred; i++)
+		rc->policy->putback(rc, sc->deferred[i],
+				    (enum putback_how)sc->deferred_how[i]);
+	sc->nr_deferred = 0;
+}
+
 SIGSAFE void shrink_node(struct reclaim *rc, struct scan_control *sc)
 {
 	struct page *victims[SWAP_CLUSTER_MAX];
 	uint64_t slab_frames;
-	unsigned n;
+	int n;
 
 	sc->pass_started = false;
+	sc->nr_deferred = 0;
 	sc->may_swap = reclaim_may_swap(rc);
 	while (sc->nr_reclaimed < sc->nr_to_reclaim) {
 		n = rc->policy->select(rc, sc, victims, SWAP_CLUSTER_MAX);
-		if (!n)
+		if (n < 0)
 			break;
-		evict_batch(rc, sc, victims, n);
+		if (n)
+			evict_batch(rc, sc, victims, (unsigned)n);
+		putback_deferred(rc, sc);
 	}
 	slab_frames = slab_shrink(rc->vm->slab);
 	vm_count(rc->vm, VME_SLABS_SCANNED, slab_frames);

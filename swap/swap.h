@@ -22,7 +22,8 @@
  * and can be dropped without a write.
  *
  * A read in flight: the page is PG_locked in the cache; a fault on it
- * waits (futex on page->flags, signal-safe) and runs again.  No I/O is
+ * waits (a futex on a counter that completed reads bump: signal-safe, and
+ * page flags stay under the lock) and runs again.  No I/O is
  * done under the machine lock.
  *
  * Locking: the machine lock, held by every caller (the swap-in functions
@@ -118,9 +119,9 @@ enum swapin_result swapin(struct vm *vm, struct mm *mm, struct vm_task *self,
 			  uint64_t slot, vaddr_t va, unsigned *nread,
 			  struct page **waitp);
 /*
- * SIGSAFE, lock NOT held.  Wait (futex, at most a short while) until pg
- * is no longer locked for a read; then, with the lock, drop the reference
- * swapin took.
+ * SIGSAFE, lock held on entry and on return (dropped while it sleeps).
+ * Wait (futex, at most a short while) for reads in flight to complete;
+ * then drop the reference swapin took on pg.
  */
 void swap_wait_page(struct vm *vm, struct page *pg);
 

@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -54,6 +55,12 @@
 struct swap_ctl {
 	struct swap_area *area;
 	uint64_t nr_cached;
+	/*
+	 * Bumped (and futex-woken) whenever reads complete: a fault waiting
+	 * for another thread's read sleeps on it, so page flags are only
+	 * ever touched under the machine lock.
+	 */
+	_Atomic uint32_t io_seq;
 	/* readahead state (Linux keeps it per swap area too) */
 	unsigned ra_hits, prev_win;
 	uint64_t prev_offset;
@@ -345,9 +352,12 @@ static enum swapin_result ra_collect(struct vm *vm, uint64_t slot, vaddr_t va,
 	return SWAPIN_CACHED;
 }
 
-static void futex_wake_all(uint32_t *word)
+/* Reads completed: wake every fault waiting for one. */
+static void io_done(struct vm *vm)
 {
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	atomic_fetch_add(&ctl(vm)->io_seq, 1);
+	syscall(SYS_futex, &ctl(vm)->io_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+		NULL, 0);
 }
 
 /* After the read: unlock each page; keep it, or drop it on an error. */
@@ -360,9 +370,7 @@ static bool ra_finish(struct vm *vm, struct mm *mm, struct ra_batch *b)
 		uint64_t shadow = pg->lru_info;
 
 		pg->lru_info = 0;
-		__atomic_and_fetch(&pg->flags, ~(uint32_t)PG_locked,
-				   __ATOMIC_RELEASE);
-		futex_wake_all(&pg->flags);
+		pg->flags &= ~(uint32_t)PG_locked;
 		if (b->res[i]) {
 			vm_event(vm, VME_SWAP_READ_ERROR, NULL, 0,
 				 phys_pfn(&vm->phys, pg), b->slots[i],
@@ -411,20 +419,23 @@ SIGSAFE enum swapin_result swapin(struct vm *vm, struct mm *mm,
 	vm_lock(vm);
 	reclaim_memstall(vm, self, false);
 	*nread = b.n;
-	return ra_finish(vm, mm, &b) ? SWAPIN_CACHED : SWAPIN_EIO;
+	r = ra_finish(vm, mm, &b) ? SWAPIN_CACHED : SWAPIN_EIO;
+	io_done(vm);
+	return r;
 }
 
 SIGSAFE void swap_wait_page(struct vm *vm, struct page *pg)
 {
 	struct timespec slice = { 0, WAIT_SLICE_NS };
-	uint32_t seen = __atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE);
+	uint32_t seen = atomic_load(&ctl(vm)->io_seq);
+	bool locked = pg->flags & PG_locked; /* the lock is still held */
 
-	if (seen & PG_locked)
-		syscall(SYS_futex, &pg->flags, FUTEX_WAIT_PRIVATE, seen, &slice,
-			NULL, 0);
+	vm_unlock(vm);
+	if (locked)
+		syscall(SYS_futex, &ctl(vm)->io_seq, FUTEX_WAIT_PRIVATE, seen,
+			&slice, NULL, 0);
 	vm_lock(vm);
 	page_put(vm, pg);
-	vm_unlock(vm);
 }
 
 /* A fault found a page read ahead: a hit (it widens the next window). */

@@ -389,9 +389,7 @@ static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
 		return FAULT_RETRY;
 	case SWAPIN_WAIT:
 		reclaim_memstall(vm, self, true);
-		vm_unlock(vm);
 		swap_wait_page(vm, waitp);
-		vm_lock(vm);
 		reclaim_memstall(vm, self, false);
 		return FAULT_RETRY;
 	case SWAPIN_NOMEM:

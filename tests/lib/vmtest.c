@@ -203,7 +203,7 @@ uint64_t vmtest_rand(uint64_t *s)
 
 /* ---- internal peeks ---------------------------------------------------- */
 
-#include "reclaim/reclaim.h"
+#include "reclaim/reclaim_internal.h"
 #include "swap/swap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
@@ -430,4 +430,36 @@ uint64_t vmtest_pageout(struct vm_task *t, uint64_t va, unsigned npages)
 bool vmtest_swapped(struct vm_task *t, uint64_t va)
 {
 	return pte_is_swap(vmtest_pte(t, va));
+}
+
+uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target)
+{
+	struct scan_control sc = { .priority = priority,
+				   .nr_to_reclaim = target };
+
+	vm_lock(vm);
+	shrink_node(vm->reclaim, &sc);
+	vm_unlock(vm);
+	return sc.nr_reclaimed;
+}
+
+unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max)
+{
+	struct list_head *pos, *head = &vm->reclaim->lru.lists[l];
+	unsigned n = 0;
+
+	vm_lock(vm);
+	for (pos = head->next; pos != head && n < max; pos = pos->next)
+		va[n++] = list_entry(pos, struct page, lru)->index;
+	vm_unlock(vm);
+	return n;
+}
+
+uint32_t vmtest_page_flags(struct vm_task *t, uint64_t va)
+{
+	pte_t pte = vmtest_pte(t, va);
+
+	if (!pte_present(pte) || (pte & PTE_SPECIAL))
+		return 0;
+	return phys_page(&t->vm->phys, pte_pfn(pte))->flags;
 }

@@ -96,6 +96,12 @@ void vmtest_set_io_hook(struct vm *vm, void (*fn)(void *arg, bool write),
 uint64_t vmtest_pageout(struct vm_task *t, uint64_t va, unsigned npages);
 /* Is the page at va swapped out (its PTE a swap entry)? */
 bool vmtest_swapped(struct vm_task *t, uint64_t va);
+/* One shrink_node pass of direct reclaim at priority; pages freed. */
+uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target);
+/* The va (page->index) of each page on LRU list l, head first; count. */
+unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max);
+/* struct page flags of the frame mapped at va, or 0 if none is. */
+uint32_t vmtest_page_flags(struct vm_task *t, uint64_t va);
 /* Take the machine lock and keep it (the lock-discipline test). */
 void vmtest_lock(struct vm *vm);
 void vmtest_unlock(struct vm *vm);
