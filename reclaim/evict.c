@@ -202,7 +202,7 @@ SIGSAFE unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
 
 	for (unsigned i = 0; i < n; i++)
 		if (!(v[i]->flags & PG_swapcache) && add_to_swap(vm, v[i])) {
-			rc->policy->putback(rc, v[i], PUTBACK_ACTIVATE);
+			reclaim_putback(rc, v[i], PUTBACK_ACTIVATE);
 			v[i] = NULL; /* no slot left: keep it, as Linux */
 		}
 	revoke_victims(v, n);
@@ -210,7 +210,7 @@ SIGSAFE unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
 		if (!v[i])
 			continue;
 		if (!unmap_page(vm, v[i], &pid[i])) {
-			rc->policy->putback(rc, v[i], PUTBACK_KEEP);
+			reclaim_putback(rc, v[i], PUTBACK_KEEP);
 			v[i] = NULL;
 		} else if (v[i]->flags & PG_dirty) {
 			w[nw++] = v[i];
@@ -228,7 +228,7 @@ SIGSAFE unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
 		if (free_victim(rc, v[i], pid[i], written))
 			freed++;
 		else /* taken back meanwhile, or its write failed */
-			rc->policy->putback(rc, v[i],
+			reclaim_putback(rc, v[i],
 					    written && !v[i]->_mapcount &&
 							    !(v[i]->flags &
 							      PG_dirty) ?

@@ -145,12 +145,24 @@ SIGSAFE bool reclaim_may_swap(struct reclaim *rc)
 	return swap_available(rc->vm);
 }
 
+SIGSAFE void reclaim_putback(struct reclaim *rc, struct page *pg,
+			     enum putback_how how)
+{
+	if (pg->_refcount > 1) {
+		rc->policy->putback(rc, pg, how);
+		return;
+	}
+	/* Everyone else let go while the lock was down (an exit, munmap). */
+	lru_unisolate(&rc->lru, pg);
+	page_put(rc->vm, pg);
+}
+
 /* Put back what select kept, in the order it looked at them. */
 static void putback_deferred(struct reclaim *rc, struct scan_control *sc)
 {
 	for (unsigned i = 0; i < sc->nr_deferred; i++)
-		rc->policy->putback(rc, sc->deferred[i],
-				    (enum putback_how)sc->deferred_how[i]);
+		reclaim_putback(rc, sc->deferred[i],
+				(enum putback_how)sc->deferred_how[i]);
 	sc->nr_deferred = 0;
 }
 
