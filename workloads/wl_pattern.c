@@ -106,8 +106,9 @@ uint64_t wl_pattern_next(struct wl_proc *p, uint64_t op)
 		return hotcold_page(p);
 	case WL_PHASES:
 		return phases_page(p, op);
-	case WL_STRIDE:
-		return op % ((p->npages + s->stride - 1) / s->stride) *
+	case WL_STRIDE: /* ceil(npages / k) pages: 0, k, 2k, ... */
+		return op %
+		       (p->npages / s->stride + (p->npages % s->stride != 0)) *
 		       s->stride;
 	case WL_RAND:
 	case WL_HOG:

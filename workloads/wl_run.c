@@ -245,7 +245,7 @@ static int forkstorm_body(struct wl_proc *p)
 static int idle_body(struct wl_proc *p)
 {
 	const struct wl_spec *s = &p->run->spec;
-	uint64_t gap = s->sleep_ms / (s->ops + 1);
+	uint64_t gap = s->ops < s->sleep_ms ? s->sleep_ms / (s->ops + 1) : 0;
 
 	for (uint64_t i = 0; i < s->ops; i++) {
 		uint64_t page;

@@ -263,13 +263,36 @@ static const char *type_words(enum key_type t)
 	return "valid";
 }
 
+static int set_count(struct wl_spec *s, const struct key *k, const char *val)
+{
+	uint64_t n;
+
+	if (k->off != offsetof(struct wl_spec, fork))
+		return parse_u64(val, (uint64_t *)(void *)((char *)s + k->off));
+	if (parse_u64(val, &n) < 0 || n > SPEC_MAX_FORK)
+		return -EINVAL;
+	s->fork = (unsigned)n;
+	return 0;
+}
+
+static int set_adj(struct wl_spec *s, const char *val)
+{
+	char *end;
+	long adj;
+
+	errno = 0;
+	adj = strtol(val, &end, 10);
+	if (!*val || errno || *end || adj < ADJ_MIN || adj > ADJ_MAX)
+		return -EINVAL;
+	s->adj = (int)adj;
+	return 0;
+}
+
 /* Store val into the field of key k; 0 or -EINVAL. */
 static int set_key(struct wl_spec *s, const struct key *k, const char *val)
 {
 	char *field = (char *)s + k->off;
 	double d;
-	long adj;
-	char *end;
 
 	switch (k->type) {
 	case K_SIZE:
@@ -278,15 +301,7 @@ static int set_key(struct wl_spec *s, const struct key *k, const char *val)
 		s->seed_set = true;
 		return parse_u64(val, (uint64_t *)(void *)field);
 	case K_COUNT:
-		if (k->off == offsetof(struct wl_spec, fork)) {
-			uint64_t n;
-
-			if (parse_u64(val, &n) < 0 || n > SPEC_MAX_FORK)
-				return -EINVAL;
-			s->fork = (unsigned)n;
-			return 0;
-		}
-		return parse_u64(val, (uint64_t *)(void *)field);
+		return set_count(s, k, val);
 	case K_RATIO:
 	case K_REAL:
 		if (parse_real(val, &d) < 0 || d < 0 ||
@@ -296,12 +311,7 @@ static int set_key(struct wl_spec *s, const struct key *k, const char *val)
 		*(double *)(void *)field = d;
 		return 0;
 	case K_ADJ:
-		errno = 0;
-		adj = strtol(val, &end, 10);
-		if (!*val || errno || *end || adj < ADJ_MIN || adj > ADJ_MAX)
-			return -EINVAL;
-		s->adj = (int)adj;
-		return 0;
+		return set_adj(s, val);
 	case K_NAME:
 		if (!*val || strlen(val) >= WL_NAME_LEN)
 			return -EINVAL;
