@@ -369,6 +369,35 @@ static int check_host(const struct cli_run *r)
 			 given, b, STRUCT_PAGE_BYTES, c);
 }
 
+#define HELP_WIDTH 79
+
+/*
+ * Print " text" from column col (the space included), wrapped at
+ * HELP_WIDTH with continuation lines indented by indent; ends the line.
+ */
+static void wrap(const char *text, int col, int indent)
+{
+	bool line_start = false;
+
+	while (*text) {
+		int len = (int)strcspn(text, " ");
+
+		if (!line_start && col + 1 + len > HELP_WIDTH) {
+			col = printf("\n%*s", indent, "") - 1;
+			line_start = true;
+		}
+		if (!line_start) {
+			putchar(' ');
+			col++;
+		}
+		col += printf("%.*s", len, text);
+		line_start = false;
+		text += len;
+		text += strspn(text, " ");
+	}
+	putchar('\n');
+}
+
 static void print_kind_help(enum wl_kind kind)
 {
 	const struct wl_kind_info *k = wl_kind_info(kind);
@@ -379,8 +408,11 @@ static void print_kind_help(enum wl_kind kind)
 
 	wl_spec_init(&spec, kind);
 	keys = wl_keys(&n);
-	printf("  %-10s %s\n  %-10s op: %s\n  %-10s", k->name, k->summary, "",
-	       k->op, "");
+	printf("  %-10s", k->name);
+	wrap(k->summary, 12, 13);
+	printf("  %-10s op:", "");
+	wrap(k->op, 15, 16);
+	printf("  %-10s", "");
 	for (size_t i = 0; i < n; i++) {
 		if (!(keys[i].kinds & (1u << kind)))
 			continue;
@@ -409,12 +441,13 @@ static void print_run_help(void)
 		snprintf(left, sizeof(left), "%s%s%s", run_opts[i].name,
 			 run_opts[i].arg ? " " : "",
 			 run_opts[i].arg ? run_opts[i].arg : "");
-		printf("  %-30s %s\n", left, run_opts[i].help);
+		printf("  %-24s", left);
+		wrap(run_opts[i].help, 26, 27);
 	}
-	printf("  %-30s %s\n  %-30s %s\n\n", "-h, --help", "this text",
-	       "--version", "the version");
+	printf("  %-24s this text\n  %-24s the version\n\n", "-h, --help",
+	       "--version");
 	printf("SIZE: bytes, or a number with K, M, G, T (or KiB, MiB, GiB, "
-	       "TiB): powers of 1024.\n--sysctl NAME=VAL takes vm.swappiness, "
+	       "TiB),\npowers of 1024.  --sysctl NAME=VAL takes vm.swappiness, "
 	       "vm.min_free_kbytes,\nvm.watermark_scale_factor, vm.page-cluster, "
 	       "vm.panic_on_oom (0/1) and\nvm.oom_kill_allocating_task (0/1).\n\n"
 	       "Workloads (-w KIND[:key=val,...]), each key shown with its "
@@ -423,9 +456,10 @@ static void print_run_help(void)
 		print_kind_help((enum wl_kind)k);
 	printf("\nKeys:\n");
 	keys = wl_keys(&n);
-	for (size_t i = 0; i < n; i++)
-		printf("  %-7s %-5s %s\n", keys[i].name, keys[i].arg,
-		       keys[i].help);
+	for (size_t i = 0; i < n; i++) {
+		printf("  %-7s %-5s", keys[i].name, keys[i].arg);
+		wrap(keys[i].help, 15, 16);
+	}
 	printf("\nEvery op loads or stores one whole page; every load is "
 	       "checked against what\nthe task stored (a mismatch ends it: "
 	       "\"data mismatch\").\nWithout -w: the built-in scenario, %s.\n\n"
