@@ -141,17 +141,24 @@ struct progress {
 	struct vm_stat prev;
 };
 
-/* "SwapTotal - SwapFree" of meminfo in KiB, or -1. */
-static long long swap_used_kib(struct vm *vm)
+/*
+ * Swap in use, KiB: meminfo's SwapTotal - SwapFree when the machine has
+ * that file, else --swap less vm_stat's free slots.
+ */
+static unsigned long long swap_used_kib(const struct cli_run *r,
+					const struct vm_stat *st)
 {
-	char *text = cli_procfs_read(vm, "meminfo");
+	char *text = cli_procfs_read(r->vm, "meminfo");
 	const char *tot = text ? strstr(text, "SwapTotal:") : NULL;
 	const char *fr = text ? strstr(text, "SwapFree:") : NULL;
-	long long used = -1;
+	unsigned long long used = 0;
 
 	if (tot && fr)
-		used = atoll(tot + strlen("SwapTotal:")) -
-		       atoll(fr + strlen("SwapFree:"));
+		used = strtoull(tot + strlen("SwapTotal:"), NULL, 10) -
+		       strtoull(fr + strlen("SwapFree:"), NULL, 10);
+	else if (r->cfg.swap_bytes / VM_PAGE_SIZE > st->nr_swap_free)
+		used = (r->cfg.swap_bytes / VM_PAGE_SIZE - st->nr_swap_free) *
+		       PAGE_KIB;
 	free(text);
 	return used;
 }
@@ -181,23 +188,21 @@ static void progress_line(struct cli_run *r, struct progress *p, double now)
 {
 	struct vm_stat st;
 	double dt = now - p->last;
-	long long swpd = swap_used_kib(r->vm);
-	char swap[24], psi[16];
+	char psi[16];
 
 	vm_stat(r->vm, &st);
 	if (++p->since_header > (p->rows > 3 ? p->rows - 2 : 1)) {
 		progress_header();
 		p->since_header = 1;
 	}
-	snprintf(swap, sizeof(swap), swpd < 0 ? "-" : "%lld", swpd);
 	psi_some10(r->vm, psi, sizeof(psi));
 	fprintf(stderr,
-		"%6.0f %9llu %9s %8.0f %8.0f %8.0f %7.0f %8.0f %8.0f "
+		"%6.0f %9llu %9llu %8.0f %8.0f %8.0f %7.0f %8.0f %8.0f "
 		"%6s %5llu\n",
 		now - p->start,
-		(unsigned long long)(st.nr_free_pages * PAGE_KIB), swap,
-		RATE(pswpin) * PAGE_KIB, RATE(pswpout) * PAGE_KIB,
-		RATE(pgfault), RATE(pgmajfault),
+		(unsigned long long)(st.nr_free_pages * PAGE_KIB),
+		swap_used_kib(r, &st), RATE(pswpin) * PAGE_KIB,
+		RATE(pswpout) * PAGE_KIB, RATE(pgfault), RATE(pgmajfault),
 		RATE(pgscan_kswapd) + RATE(pgscan_direct),
 		RATE(pgsteal_kswapd) + RATE(pgsteal_direct), psi,
 		(unsigned long long)(st.oom_kill - p->prev.oom_kill));

@@ -40,14 +40,11 @@ bool wl_run_expected(const struct wl_run *run, const struct vm_exit *ex)
 {
 	bool ok = ex->reason == VM_EXIT_NORMAL && ex->code == WL_EXIT_OK;
 
-	switch (run->spec.kind) {
-	case WL_SEGV:
+	if (run->spec.kind == WL_SEGV)
 		return ex->reason == VM_EXIT_SEGV;
-	case WL_HOG:
+	if (run->spec.kind == WL_HOG)
 		return ok || ex->reason == VM_EXIT_OOM_KILLED;
-	default:
-		return ok;
-	}
+	return ok;
 }
 
 static void describe_mismatch(const struct wl_result *r, int root_pid,

@@ -276,33 +276,30 @@ static int setup(struct wl_proc *p)
 {
 	const struct wl_spec *s = &p->run->spec;
 
-	switch (s->kind) {
-	case WL_HOG:
+	if (s->kind == WL_HOG)
 		return hog_setup(p);
-	case WL_SEGV:
+	if (s->kind == WL_SEGV)
 		return 0;
-	case WL_FORKSTORM:
-	case WL_IDLE:
-		if (region_init(p) < 0)
-			return -1;
-		return write_passes(p, s->kind == WL_IDLE ? s->passes : 1);
-	default:
-		return region_init(p);
-	}
+	if (region_init(p) < 0)
+		return -1;
+	if (s->kind == WL_FORKSTORM)
+		return write_passes(p, 1);
+	if (s->kind == WL_IDLE)
+		return write_passes(p, s->passes);
+	return 0;
 }
 
 static int body(struct wl_proc *p)
 {
-	switch (p->run->spec.kind) {
-	case WL_FORKSTORM:
+	enum wl_kind kind = p->run->spec.kind;
+
+	if (kind == WL_FORKSTORM)
 		return forkstorm_body(p);
-	case WL_IDLE:
+	if (kind == WL_IDLE)
 		return idle_body(p);
-	case WL_SEGV:
+	if (kind == WL_SEGV)
 		return segv_body(p);
-	default:
-		return pattern_body(p);
-	}
+	return pattern_body(p);
 }
 
 int wl_run_main(struct vm_task *t, void *arg)
