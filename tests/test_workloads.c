@@ -5,7 +5,8 @@
  * task the access sequence is the same in native and trace mode for a
  * seed (recorded with the access hook); a byte corrupted behind a task's
  * back (vm_write from the hook) ends it with WL_EXIT_MISMATCH naming the
- * address; a killed task ends promptly even while it sleeps.
+ * address; data survives swap-out and swap-in; a killed task ends
+ * promptly even while it sleeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,47 @@ static void test_workloads_hog_oom_expected(void **state)
 		assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
 		assert_true(wl_run_expected(run, &ex));
 		wl_run_free(run);
+		vm_destroy(vm);
+	}
+}
+
+/*
+ * Twice as much memory as RAM, with swap: every byte still reads back
+ * right after eviction and swap-in, in both modes, with COW children.
+ */
+static void test_workloads_verify_under_swap(void **state)
+{
+	static const char *const specs[] = {
+		"rand:size=16M,ops=6000,write=0.5",
+		"seq:size=12M,passes=2,write=0.5,fork=1",
+	};
+
+	(void)state;
+	for (int m = 0; m < 2; m++) {
+		struct vm_config cfg;
+		struct vm_stat st;
+		struct vm *vm;
+
+		vm_config_init(&cfg);
+		cfg.mode = m ? VM_MODE_TRACE : VM_MODE_NATIVE;
+		cfg.mem_bytes = 8 * MB;
+		cfg.swap_bytes = 64 * MB;
+		vm = vmtest_create_cfg(&cfg);
+		for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+			struct vm_exit ex;
+			struct wl_run *run;
+			char what[160];
+
+			run_one(vm, specs[i], 11, &ex, &run, NULL, NULL);
+			wl_run_describe(run, &ex, what, sizeof(what));
+			if (ex.reason != VM_EXIT_NORMAL ||
+			    ex.code != WL_EXIT_OK)
+				fail_msg("%s mode, %s: %s", modes[m], specs[i],
+					 what);
+			wl_run_free(run);
+		}
+		vm_stat(vm, &st);
+		assert_true(st.pswpout > 0 && st.pswpin > 0); /* it swapped */
 		vm_destroy(vm);
 	}
 }
@@ -361,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_workloads_spec_parse),
 		cmocka_unit_test(test_workloads_each_kind_verifies),
 		cmocka_unit_test(test_workloads_hog_oom_expected),
+		cmocka_unit_test(test_workloads_verify_under_swap),
 		cmocka_unit_test(test_workloads_same_sequence_native_trace),
 		cmocka_unit_test(test_workloads_seed_matters),
 		cmocka_unit_test(test_workloads_catch_corruption),
