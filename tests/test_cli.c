@@ -294,6 +294,10 @@ static void test_cli_help_complete(void **state)
 	expect_in(r.out, "--mode MODE");
 	expect_in(r.out, "--run ID");
 	expect_in(r.out, "box");
+	run(&r, ARGS("report", "--help"));
+	assert_int_equal(r.status, 0);
+	expect_in(r.out, "--run ID|all");
+	expect_usage_error(ARGS("report", "x.db"), "report: not in this build");
 	run(&r, ARGS("--version"));
 	assert_int_equal(r.status, 0);
 	assert_true(strncmp(r.out, "vmemu ", 6) == 0);
