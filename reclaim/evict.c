@@ -229,11 +229,11 @@ SIGSAFE unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
 			freed++;
 		else /* taken back meanwhile, or its write failed */
 			reclaim_putback(rc, v[i],
-					    written && !v[i]->_mapcount &&
-							    !(v[i]->flags &
-							      PG_dirty) ?
-						    PUTBACK_ROTATE :
-						    PUTBACK_KEEP);
+					written && !v[i]->_mapcount &&
+							!(v[i]->flags &
+							  PG_dirty) ?
+						PUTBACK_ROTATE :
+						PUTBACK_KEEP);
 	}
 	sc->nr_reclaimed += freed;
 	vm_count(vm, sc->kswapd ? VME_PGSTEAL_KSWAPD : VME_PGSTEAL_DIRECT,

@@ -67,8 +67,7 @@ void workingset_activation(struct reclaim *rc, struct page *pg);
  * if the isolation is the last reference left (its owner exited or
  * unmapped it while reclaim had the lock down), it is freed.
  */
-void reclaim_putback(struct reclaim *rc, struct page *pg,
-		     enum putback_how how);
+void reclaim_putback(struct reclaim *rc, struct page *pg, enum putback_how how);
 /* SIGSAFE, lock held.  Shrink the lists at sc->priority. */
 void shrink_node(struct reclaim *rc, struct scan_control *sc);
 /* SIGSAFE, lock held.  Can anonymous pages be reclaimed at all? */

@@ -182,6 +182,10 @@ static void run_pressure(const struct pressure_cfg *pc)
 		      (unsigned long long)st.pgsteal_direct,
 		      (unsigned long long)st.workingset_refault_anon);
 	assert_int_equal(atomic_load(&mismatches), 0);
+	if (pc->kswapd)
+		assert_true(st.pageoutrun > 0 && st.kswapd_wake > 0);
+	else
+		assert_true(st.pageoutrun == 0 && st.pgscan_kswapd == 0);
 	assert_true(st.pswpout > 0);
 	assert_true(st.pswpin > 0);
 	assert_int_equal(st.nr_swap_free, swap0); /* every slot free again */
@@ -599,6 +603,201 @@ static void test_reclaim_swap_full_and_zero_swap_oom(void **state)
 	oom_case(0);	   /* no swap at all */
 }
 
+/* ---- fork with swapped pages: COW isolation holds across swap ---------- */
+
+#define FORK_PAGES 3072 /* 12 MiB in an 8 MiB machine */
+
+struct forkwl {
+	struct vm *vm_of_parent;
+	uint64_t base;
+	int bad;
+};
+
+static uint8_t fork_byte(uint64_t i, int who)
+{
+	return (uint8_t)(i * 7 + (unsigned)who * 101 + 1);
+}
+
+static int fork_child(struct vm_task *t, void *arg)
+{
+	struct forkwl *f = arg;
+	uint8_t b;
+
+	for (uint64_t i = 0; i < FORK_PAGES; i++) {
+		if (vm_read(t, f->base + i * PAGE, &b, 1) ||
+		    b != fork_byte(i, 0))
+			return 1;
+		if (i % 2) {
+			b = fork_byte(i, 2);
+			if (vm_write(t, f->base + i * PAGE, &b, 1))
+				return 1;
+		}
+	}
+	for (uint64_t i = 0; i < FORK_PAGES; i++)
+		if (vm_read(t, f->base + i * PAGE, &b, 1) ||
+		    b != fork_byte(i, i % 2 ? 2 : 0))
+			return 1;
+	return 0;
+}
+
+static int fork_parent(struct vm_task *t, void *arg)
+{
+	struct forkwl *f = arg;
+	struct vm_exit ex;
+	uint8_t b;
+	int pid;
+
+	f->base = vm_mmap(t, 0, FORK_PAGES * PAGE, RW, ANON);
+	for (uint64_t i = 0; i < FORK_PAGES; i++) {
+		b = fork_byte(i, 0);
+		if (vm_write(t, f->base + i * PAGE, &b, 1))
+			return 1;
+	}
+	pid = vm_fork(t, fork_child, f);
+	if (pid < 0)
+		return 2;
+	/* The parent writes the even pages meanwhile. */
+	for (uint64_t i = 0; i < FORK_PAGES; i += 2) {
+		b = fork_byte(i, 1);
+		if (vm_write(t, f->base + i * PAGE, &b, 1))
+			return 1;
+	}
+	if (vm_wait(f->vm_of_parent, pid, &ex) != pid)
+		return 3;
+	f->bad = ex.reason != VM_EXIT_NORMAL || ex.code;
+	for (uint64_t i = 0; i < FORK_PAGES; i++)
+		if (vm_read(t, f->base + i * PAGE, &b, 1) ||
+		    b != fork_byte(i, i % 2 ? 0 : 1))
+			return 4;
+	return 0;
+}
+
+static void test_reclaim_fork_with_swapped_pages(void **state)
+{
+	struct vm_config cfg;
+	struct forkwl f = { 0 };
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.swap_bytes = 32 * MiB;
+	vm = vmtest_create_cfg(&cfg);
+	f.vm_of_parent = vm;
+	pid = vm_spawn(vm, "parent", 0, fork_parent, &f);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	assert_int_equal(f.bad, 0);
+	assert_true(stat_of(vm).pswpin > 0);
+	assert_int_equal(stat_of(vm).nr_swap_free, 32 * MiB / PAGE - 1);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
+/* ---- /proc texts, knobs -------------------------------------------------- */
+
+static uint64_t isqrt(uint64_t x)
+{
+	uint64_t r = 0;
+
+	while ((r + 1) * (r + 1) <= x)
+		r++;
+	return r;
+}
+
+/* meminfo, zoneinfo and swaps in Linux's formats, with the right numbers. */
+static void test_reclaim_procfs(void **state)
+{
+	struct vm_config cfg;
+	static char buf[4096];
+	char line[128];
+	struct vm *vm;
+	uint64_t kb = 16 * 1024, min_kb = isqrt(kb * 16), pages = kb / 4;
+	uint64_t min = min_kb / 4;
+	uint64_t delta = min / 4 > pages * 10 / 10000 ? min / 4 :
+							pages * 10 / 10000;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 16 * MiB;
+	cfg.swap_bytes = 8 * MiB;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(vm_procfs(vm, "meminfo", buf, sizeof(buf)) > 0);
+	snprintf(line, sizeof(line), "MemTotal:       %8llu kB\n",
+		 (unsigned long long)kb);
+	assert_non_null(strstr(buf, line));
+	assert_non_null(strstr(buf, "SwapTotal:          8188 kB\n"));
+	assert_non_null(strstr(buf, "SwapFree:           8188 kB\n"));
+	assert_non_null(strstr(buf, "\nSwapCached:     "));
+	assert_non_null(strstr(buf, "\nActive(anon):   "));
+	assert_non_null(strstr(buf, "\nInactive(anon): "));
+	assert_true(vm_procfs(vm, "zoneinfo", buf, sizeof(buf)) > 0);
+	assert_int_equal(
+		strncmp(buf, "Node 0, zone   Normal\n  pages free", 34), 0);
+	snprintf(line, sizeof(line),
+		 "\n        min      %llu\n        low      %llu\n        "
+		 "high     %llu\n",
+		 (unsigned long long)min, (unsigned long long)(min + delta),
+		 (unsigned long long)(min + 2 * delta));
+	if (!strstr(buf, line))
+		fail_msg("zoneinfo: %s", buf);
+	assert_non_null(strstr(buf, "\n        managed  4096\n"));
+	assert_true(vm_procfs(vm, "swaps", buf, sizeof(buf)) > 0);
+	assert_int_equal(strncmp(buf, "Filename", 8), 0);
+	assert_non_null(strstr(buf, " file\t\t8188\t\t0\t\t-2\n"));
+	vmtest_destroy(vm);
+	/* Overrides: min_free_kbytes and watermark_scale_factor. */
+	cfg.min_free_kbytes = 1024;
+	cfg.watermark_scale_factor = 1000;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(vm_procfs(vm, "zoneinfo", buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\n        min      256\n        low      "
+				    "665\n        high     1074\n"));
+	vmtest_destroy(vm);
+}
+
+static void test_reclaim_unknown_policy(void **state)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.policy = "belady";
+	assert_null(vm_create(&cfg, err, sizeof(err)));
+	assert_string_equal(err, "unknown policy 'belady' (known: linux)");
+}
+
+/* kswapd works when on (and counts), and nothing runs it when off. */
+static void test_reclaim_kswapd_counters(void **state)
+{
+	struct pressure_cfg on = { VM_MODE_TRACE, true, 8 * MiB, 32 * MiB, 2,
+				   2048,	  2 };
+	struct pressure_cfg off = on;
+
+	(void)state;
+	off.kswapd = false;
+	run_pressure(&on);
+	run_pressure(&off);
+}
+
+/* ---- a soak: 8 tasks in native mode (run under ASan and TSan too) ------ */
+
+static void test_reclaim_soak_8_threads(void **state)
+{
+	struct pressure_cfg pc = { VM_MODE_NATIVE, true, 8 * MiB, 48 * MiB, 8,
+				   1024,	   2 };
+
+	(void)state;
+	run_pressure(&pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +813,11 @@ int main(void)
 		VMTEST(test_reclaim_write_errors_lose_nothing),
 		VMTEST(test_reclaim_read_error_is_sigbus),
 		VMTEST(test_reclaim_swap_full_and_zero_swap_oom),
+		VMTEST(test_reclaim_fork_with_swapped_pages),
+		VMTEST(test_reclaim_procfs),
+		VMTEST(test_reclaim_unknown_policy),
+		VMTEST(test_reclaim_kswapd_counters),
+		VMTEST(test_reclaim_soak_8_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
