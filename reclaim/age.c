@@ -8,9 +8,9 @@
  * >= 34 pages costs a fraction of that per page.  So reclaim never tests
  * a page's bit on its own: for a batch of pages it is about to judge, it
  * gathers their (address space, va) from the rmap, sorts them, and walks
- * each address space's page table over ranges that cover pages within
- * AGE_GAP_PAGES of each other, like multi-gen LRU's page-table walk: one
- * host revoke per range, then every present PTE in it has A tested and
+ * each address space's page table over ranges that cover nearby pages
+ * (a gap joins when revoking it costs less than a second revoke call),
+ * like multi-gen LRU's page-table walk: one host revoke per range, then every present PTE in it has A tested and
  * cleared.  A judged page gets the count of its PTEs that had A; any other
  * page in the range keeps what was seen as PG_young (the bit moved from
  * the PTE to the page), so nothing is lost and it counts when that page's
@@ -24,6 +24,8 @@
  *
  * Locking: the machine lock.  SIGSAFE (on-stack arrays only).
  */
+#include <time.h>
+
 #include "reclaim/reclaim_internal.h"
 #include "vm/hosttlb.h"
 #include "vm/mm.h"
@@ -31,6 +33,7 @@
 #include "vm/vmstat.h"
 
 #define AGE_MAX_MAPPINGS 256 /* (mm, va) pairs gathered per call */
+#define NSEC_PER_SEC	 1000000000ULL
 
 struct age_ref {
 	struct mm *mm;
@@ -96,11 +99,30 @@ static void harvest_range(struct vm *vm, struct mm *mm, vaddr_t start,
 {
 	struct harvest_ctx h = { vm, mm };
 
-	if (mm->win) {
-		hosttlb_shootdown(mm, start, end);
+	if (mm->win && hosttlb_shootdown(mm, start, end))
 		vm_count(vm, VME_AGE_REVOKE, 1);
-	}
 	pt_for_each(&mm->pt, start, end, harvest_visit, &h);
+}
+
+/*
+ * Should [end, next) join the range being built?  A revoke while another
+ * thread runs costs a TLB-shootdown IPI, about AGE_GAP_HOT refill traps:
+ * the gap joins when it is short and holds at most that many pages with a
+ * host mapping (the only ones the wider revoke would make trap).
+ */
+static bool gap_cheap(struct mm *mm, vaddr_t end, vaddr_t next)
+{
+	unsigned mapped = 0;
+
+	if (next > end + AGE_GAP_PAGES * PAGE_SIZE)
+		return false;
+	for (vaddr_t va = end; va < next; va += PAGE_SIZE) {
+		pte_t *ptep = pt_walk(&mm->pt, va);
+
+		if (ptep && (*ptep & PTE_HMAP) && ++mapped > AGE_GAP_HOT)
+			return false;
+	}
+	return true;
 }
 
 /* Walk the sorted references in ranges of nearby pages. */
@@ -113,9 +135,9 @@ static void harvest_all(struct vm *vm, struct age_batch *b)
 		vaddr_t start = b->r[i].va, end = start + PAGE_SIZE;
 
 		for (i++; i < b->n && b->r[i].mm == mm &&
-			  b->r[i].va <= end + AGE_GAP_PAGES * PAGE_SIZE;
+			  gap_cheap(mm, end, b->r[i].va);
 		     i++)
-			end = b->r[i].va + PAGE_SIZE;
+			end = MAX(end, b->r[i].va + PAGE_SIZE);
 		harvest_range(vm, mm, start, end);
 	}
 }
@@ -132,11 +154,21 @@ static SIGSAFE void count_visit(void *arg, struct mm *mm, vaddr_t va)
 		((struct count_ctx *)arg)->refs++;
 }
 
+/* SIGSAFE: CLOCK_MONOTONIC in ns. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 				unsigned n, unsigned *refs)
 {
 	struct vm *vm = rc->vm;
 	struct age_batch b = { 0 };
+	uint64_t t0 = now_ns();
 
 	for (unsigned i = 0; i < n; i++) {
 		struct count_ctx c = { 0 };
@@ -153,4 +185,5 @@ SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 			refs[i] = 1;
 		pg[i]->flags &= ~(uint32_t)PG_young;
 	}
+	vm_count(vm, VME_AGE_NS, now_ns() - t0);
 }

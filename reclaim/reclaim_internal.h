@@ -25,16 +25,18 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
 }
 
 /* Accessed-bit harvest (reclaim/age.c). */
-#define AGE_GAP_PAGES 32 /* victims this close share one revoke */
+#define AGE_GAP_PAGES 64 /* longest gap a harvest range spans */
+#define AGE_GAP_HOT   3	 /* host-mapped pages a spanned gap may hold */
 
 /*
  * SIGSAFE, lock held.  For each isolated page pg[i], refs[i] = how many of
  * its PTEs had the accessed bit set, plus 1 if an earlier harvest left
  * PG_young on it; every such bit is then cleared (PG_young too).  The
- * clearing walks page tables in ranges around the pages: victims of one
- * address space within AGE_GAP_PAGES of each other share one range, whose
- * host mappings (native mode) are revoked in one call; other pages in a
- * range keep their bit as PG_young.
+ * clearing walks page tables in ranges around the pages: pages of one
+ * address space share a range when the gap between them is short and
+ * holds few host-mapped pages, and a range's host mappings (native mode)
+ * are revoked in one call; other pages in a range keep their bit as
+ * PG_young.
  */
 void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
 			unsigned *refs);

@@ -162,16 +162,18 @@ static SIGSAFE void revoke_visit(void *arg, vaddr_t va, pte_t *ptep)
 	s->hi = va + PAGE_SIZE;
 }
 
-SIGSAFE void hosttlb_shootdown(struct mm *mm, vaddr_t start, vaddr_t end)
+SIGSAFE bool hosttlb_shootdown(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct hmap_span s = { .mm = mm };
 
 	if (!mm->win)
-		return;
+		return false;
 	pt_for_each(&mm->pt, start, end, revoke_visit, &s);
-	if (s.hi > s.lo &&
-	    hostmap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT) < 0)
+	if (s.hi <= s.lo)
+		return false;
+	if (hostmap_revoke(mm->win, s.lo, (s.hi - s.lo) >> PAGE_SHIFT) < 0)
 		hosttlb_flush_mm(mm); /* no slot to split with: revoke it all */
+	return true;
 }
 
 static SIGSAFE void wrprotect_flush(struct hmap_span *s)

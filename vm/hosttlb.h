@@ -26,8 +26,9 @@
  * 0 or -errno.
  */
 int hosttlb_fill(struct mm *mm, vaddr_t va, pte_t *ptep);
-/* Revoke / downgrade the host mappings in [start, end). */
-void hosttlb_shootdown(struct mm *mm, vaddr_t start, vaddr_t end);
+/* Revoke the host mappings in [start, end); true if there were any. */
+bool hosttlb_shootdown(struct mm *mm, vaddr_t start, vaddr_t end);
+/* Downgrade the host mappings in [start, end) to read-only. */
 void hosttlb_wrprotect(struct mm *mm, vaddr_t start, vaddr_t end);
 /* Revoke every host mapping of mm's window (one host call). */
 void hosttlb_flush_mm(struct mm *mm);

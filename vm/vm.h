@@ -170,6 +170,7 @@ struct vm_stat {
 	uint64_t swapin_fault; /* faults on swap entries */
 	uint64_t swap_write_error, swap_read_error;
 	uint64_t age_revoke, age_pages; /* accessed-bit testing */
+	uint64_t age_ns;		/* time spent testing accessed bits */
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);

@@ -84,6 +84,8 @@ enum { VMS_LINUX = 1u << 0, VMS_EVENT = 1u << 1 };
 	  "a swap read failed (the owner gets SIGBUS)")                       \
 	X(AGE_REVOKE, age_revoke, age_revoke, 0,                              \
 	  "native: host-mapping revokes made to test accessed bits")          \
+	X(AGE_NS, age_ns, age_ns, 0,                                          \
+	  "ns reclaim spent testing and clearing accessed bits")              \
 	X(AGE_PAGES, age_pages, age_pages, 0,                                 \
 	  "pages whose accessed bit reclaim tested and cleared")              \
 	X(OOM_KILL, oom_kill, oom_kill, VMS_LINUX | VMS_EVENT,                \
