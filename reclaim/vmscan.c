@@ -148,12 +148,16 @@ SIGSAFE bool reclaim_may_swap(struct reclaim *rc)
 SIGSAFE void reclaim_putback(struct reclaim *rc, struct page *pg,
 			     enum putback_how how)
 {
-	if (pg->_refcount > 1) {
+	bool unneeded = swap_page_unneeded(rc->vm, pg);
+
+	if (pg->_refcount > 1 && !unneeded) {
 		rc->policy->putback(rc, pg, how);
 		return;
 	}
 	/* Everyone else let go while the lock was down (an exit, munmap). */
 	lru_unisolate(&rc->lru, pg);
+	if (unneeded)
+		delete_from_swap_cache(rc->vm, pg, 0);
 	page_put(rc->vm, pg);
 }
 

@@ -82,6 +82,11 @@ int add_to_swap(struct vm *vm, struct page *pg);
  */
 void delete_from_swap_cache(struct vm *vm, struct page *pg, uint64_t shadow);
 /*
+ * Is pg a swap-cache page nobody needs any more: unmapped, no I/O in
+ * flight, and no PTE holding its slot?  (Then it can only be dropped.)
+ */
+bool swap_page_unneeded(struct vm *vm, struct page *pg);
+/*
  * pg, in the swap cache, just lost a mapping (the caller still holds that
  * mapping's reference): if nothing maps it and no PTE needs its slot any
  * more, it leaves the cache (freeing the slot), so the caller's put frees

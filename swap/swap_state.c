@@ -204,12 +204,17 @@ SIGSAFE int swap_entry_dup(struct vm *vm, swp_entry_t e)
  * page is useless now; free it unless someone is busy with it (a read or
  * write in flight, reclaim holding it isolated, or it is still mapped).
  */
-static void drop_orphan(struct vm *vm, uint64_t slot)
+SIGSAFE bool swap_page_unneeded(struct vm *vm, struct page *pg)
 {
-	struct page *pg = swap_cache_page(vm, slot);
+	return (pg->flags & PG_swapcache) && !pg->_mapcount &&
+	       !(pg->flags & (PG_locked | PG_writeback)) &&
+	       swap_count(ctl(vm)->area, swp_offset(pg->swap)) == 0;
+}
 
-	if (!pg || pg->_mapcount || pg->_refcount != 1 ||
-	    (pg->flags & (PG_locked | PG_writeback)))
+/* Free an unneeded cache page that only the cache holds. */
+static void drop_unneeded(struct vm *vm, struct page *pg)
+{
+	if (!pg || pg->_refcount != 1 || !swap_page_unneeded(vm, pg))
 		return;
 	pg->_refcount++; /* hold it across the cache's release */
 	delete_from_swap_cache(vm, pg, 0);
@@ -218,11 +223,8 @@ static void drop_orphan(struct vm *vm, uint64_t slot)
 
 SIGSAFE void swap_cache_release_unused(struct vm *vm, struct page *pg)
 {
-	if (pg->_mapcount || pg->_refcount != 2 ||
-	    (pg->flags & (PG_locked | PG_writeback)) ||
-	    swap_count(ctl(vm)->area, swp_offset(pg->swap)))
-		return;
-	delete_from_swap_cache(vm, pg, 0);
+	if (pg->_refcount == 2 && swap_page_unneeded(vm, pg))
+		delete_from_swap_cache(vm, pg, 0);
 }
 
 SIGSAFE void swap_entry_free(struct vm *vm, swp_entry_t e)
@@ -232,7 +234,7 @@ SIGSAFE void swap_entry_free(struct vm *vm, swp_entry_t e)
 	BUG_ON(!vm->swap);
 	if (swap_put(ctl(vm)->area, slot) == 0 &&
 	    swap_has_cache(ctl(vm)->area, slot))
-		drop_orphan(vm, slot);
+		drop_unneeded(vm, swap_cache_page(vm, slot));
 }
 
 SIGSAFE int swap_write(struct vm *vm, const uint64_t *slots,
@@ -386,6 +388,10 @@ static bool ra_finish(struct vm *vm, struct mm *mm, struct ra_batch *b)
 		vm_count(vm, VME_PGPGIN, KB_PER_PAGE);
 		if (i)
 			vm_count(vm, VME_SWAP_RA, 1);
+		if (swap_page_unneeded(vm, pg)) { /* its PTEs went meanwhile */
+			drop_unneeded(vm, pg);
+			continue;
+		}
 		reclaim_page_swapin(vm, pg, shadow, i ? NULL : mm);
 	}
 	return faulting_ok;

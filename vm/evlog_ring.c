@@ -128,14 +128,12 @@ static SIGSAFE void wait_slot(struct evlog_ring *r, struct evlog_slot *s,
 		uint32_t seen = atomic_load_explicit(&r->space_seq,
 						     memory_order_acquire);
 
-		atomic_fetch_add_explicit(&r->waiters, 1,
-					  memory_order_seq_cst);
+		atomic_fetch_add_explicit(&r->waiters, 1, memory_order_seq_cst);
 		if (atomic_load_explicit(&s->seq, memory_order_seq_cst) != t) {
 			wake_consumer(r, true);
 			futex_wait(&r->space_seq, seen, NULL);
 		}
-		atomic_fetch_sub_explicit(&r->waiters, 1,
-					  memory_order_relaxed);
+		atomic_fetch_sub_explicit(&r->waiters, 1, memory_order_relaxed);
 	}
 }
 
