@@ -12,7 +12,8 @@
  *          nap over but free < high: kswapd_high_wmark_hit_quickly, balance
  *
  * With vm_config.kswapd off the thread still runs (it is the machine's
- * clock for periodic work) but never reclaims: reclaim is direct only.
+ * clock for periodic work: PSI's averages every 2 s) but never reclaims:
+ * reclaim is direct only.
  * kswapd_stop closes every handle and the loop (uv_loop_close returns 0).
  *
  * Locking: the machine lock around each balancing run and check; the
@@ -27,7 +28,8 @@
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
 
-#define KSWAPD_NAP_MS 100 /* Linux's HZ/10 */
+#define KSWAPD_NAP_MS  100  /* Linux's HZ/10 */
+#define KSWAPD_TICK_MS 2000 /* PSI's period */
 
 struct kswapd {
 	struct vm *vm;
@@ -36,6 +38,7 @@ struct kswapd {
 	uv_loop_t loop;
 	uv_async_t wake, stop;
 	uv_timer_t nap;
+	uv_timer_t tick; /* periodic work: PSI's averages */
 	pthread_t thread;
 };
 
@@ -90,6 +93,15 @@ static void on_nap_over(uv_timer_t *t)
 		balance(k);
 }
 
+static void on_tick(uv_timer_t *t)
+{
+	struct kswapd *k = t->data;
+
+	vm_lock(k->vm);
+	reclaim_psi_tick(k->vm);
+	vm_unlock(k->vm);
+}
+
 static void on_stop(uv_async_t *h)
 {
 	struct kswapd *k = h->data;
@@ -97,6 +109,7 @@ static void on_stop(uv_async_t *h)
 	uv_close((uv_handle_t *)&k->wake, NULL);
 	uv_close((uv_handle_t *)&k->stop, NULL);
 	uv_close((uv_handle_t *)&k->nap, NULL);
+	uv_close((uv_handle_t *)&k->tick, NULL);
 }
 
 static void *kswapd_main(void *arg)
@@ -121,7 +134,9 @@ static int init_handles(struct kswapd *k)
 	if (err)
 		goto out_wake;
 	uv_timer_init(&k->loop, &k->nap); /* cannot fail */
-	k->wake.data = k->stop.data = k->nap.data = k;
+	uv_timer_init(&k->loop, &k->tick);
+	k->wake.data = k->stop.data = k->nap.data = k->tick.data = k;
+	uv_timer_start(&k->tick, on_tick, KSWAPD_TICK_MS, KSWAPD_TICK_MS);
 	return 0;
 
 out_wake:

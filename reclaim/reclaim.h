@@ -88,9 +88,19 @@ void reclaim_page_swapin(struct vm *vm, struct page *pg, uint64_t shadow,
 void reclaim_page_access(struct vm *vm, struct page *pg);
 /*
  * SIGSAFE, lock held.  Task t (NULL: none) starts or stops stalling on
- * memory: direct reclaim, or waiting for a swap read (PSI).
+ * memory: direct reclaim, or waiting for a swap read (PSI).  Nested stalls
+ * of one task count once.
  */
 void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter);
+/*
+ * SIGSAFE, lock held.  A task becomes non-idle (+1: it started, or came
+ * back from vm_wait) or idle (-1: it exited, or waits in vm_wait).
+ */
+void reclaim_task_nonidle(struct vm *vm, int delta);
+/* The text of /proc/pressure/memory, like snprintf (takes the lock). */
+int reclaim_pressure_text(struct vm *vm, char *buf, size_t len);
+/* Lock held.  Fold PSI's averages (kswapd's periodic timer). */
+void reclaim_psi_tick(struct vm *vm);
 /* SIGSAFE, any thread, lock or not.  Free fell below the low watermark. */
 void reclaim_wake_kswapd(struct vm *vm);
 

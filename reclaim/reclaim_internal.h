@@ -7,6 +7,7 @@
 
 #include "reclaim/lru.h"
 #include "reclaim/policy.h"
+#include "reclaim/psi.h"
 #include "reclaim/reclaim.h"
 #include "vm/machine.h"
 
@@ -16,8 +17,12 @@ struct reclaim {
 	struct vm *vm;
 	const struct reclaim_policy *policy;
 	struct lruvec lru;
-	struct kswapd *kswapd; /* NULL when vm_config.kswapd is off */
+	struct kswapd *kswapd; /* the machine's libuv thread */
+	struct psi psi;	       /* memory pressure of the machine's tasks */
 };
+
+/* SIGSAFE: CLOCK_MONOTONIC in ns (PSI's clock). */
+uint64_t reclaim_now_ns(void);
 
 static inline struct reclaim *vm_reclaim(struct vm *vm)
 {

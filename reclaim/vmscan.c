@@ -27,12 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reclaim/reclaim_internal.h"
 #include "swap/swap.h"
 #include "vm/mm.h"
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
+
+#define NSEC_PER_SEC 1000000000ULL
 
 /* ---- the machine's reclaim side -------------------------------------- */
 
@@ -56,6 +59,7 @@ int reclaim_create(struct vm *vm, char *err, size_t errlen)
 	rc->vm = vm;
 	rc->policy = p;
 	lruvec_init(&rc->lru);
+	psi_init(&rc->psi, reclaim_now_ns());
 	vm->reclaim = rc;
 	rc_err = kswapd_start(vm, &rc->kswapd);
 	if (rc_err) {
@@ -115,9 +119,41 @@ SIGSAFE void reclaim_wake_kswapd(struct vm *vm)
 		kswapd_wake(vm->reclaim->kswapd);
 }
 
+SIGSAFE uint64_t reclaim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 SIGSAFE void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter)
 {
-	(void)vm, (void)t, (void)enter; /* PSI accounting: reclaim/psi */
+	if (!t)
+		return;
+	if (enter ? t->memstall++ == 0 : --t->memstall == 0)
+		psi_task_change(&vm->reclaim->psi, reclaim_now_ns(), 0,
+				enter ? 1 : -1);
+}
+
+SIGSAFE void reclaim_task_nonidle(struct vm *vm, int delta)
+{
+	psi_task_change(&vm->reclaim->psi, reclaim_now_ns(), delta, 0);
+}
+
+void reclaim_psi_tick(struct vm *vm)
+{
+	psi_update(&vm->reclaim->psi, reclaim_now_ns());
+}
+
+int reclaim_pressure_text(struct vm *vm, char *buf, size_t len)
+{
+	int n;
+
+	vm_lock(vm);
+	n = psi_text(&vm->reclaim->psi, reclaim_now_ns(), buf, len);
+	vm_unlock(vm);
+	return n;
 }
 
 void reclaim_get_counts(struct vm *vm, struct reclaim_counts *c)

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -137,6 +138,19 @@ struct pressure_cfg {
 	unsigned passes;
 };
 
+/* "some ... total=N" of /proc/pressure/memory (us). */
+static unsigned long long psi_some_total(struct vm *vm)
+{
+	char buf[256];
+	const char *p;
+
+	assert_true(vm_procfs(vm, "pressure/memory", buf, sizeof(buf)) > 0);
+	assert_int_equal(strncmp(buf, "some avg10=", 11), 0);
+	p = strstr(buf, "total=");
+	assert_non_null(p);
+	return strtoull(p + 6, NULL, 10);
+}
+
 static void run_pressure(const struct pressure_cfg *pc)
 {
 	struct vm_config cfg;
@@ -182,6 +196,8 @@ static void run_pressure(const struct pressure_cfg *pc)
 		      (unsigned long long)st.pgsteal_direct,
 		      (unsigned long long)st.workingset_refault_anon);
 	assert_int_equal(atomic_load(&mismatches), 0);
+	/* Tasks stalled in direct reclaim and swap reads: PSI saw it. */
+	assert_true(psi_some_total(vm) > 0);
 	if (pc->kswapd)
 		assert_true(st.pageoutrun > 0 && st.kswapd_wake > 0);
 	else
@@ -727,6 +743,7 @@ static void test_reclaim_procfs(void **state)
 	cfg.mem_bytes = 16 * MiB;
 	cfg.swap_bytes = 8 * MiB;
 	vm = vmtest_create_cfg(&cfg);
+	assert_int_equal(psi_some_total(vm), 0); /* no pressure, no stall */
 	assert_true(vm_procfs(vm, "meminfo", buf, sizeof(buf)) > 0);
 	snprintf(line, sizeof(line), "MemTotal:       %8llu kB\n",
 		 (unsigned long long)kb);

@@ -62,6 +62,7 @@ struct vm_task {
 	_Atomic int kill_reason; /* 0, or VM_EXIT_SEGV / VM_EXIT_OOM_KILLED */
 	uint64_t kill_va;
 	struct vm_rusage ru; /* what it used so far (machine lock) */
+	int memstall;	     /* nesting of memory stalls (PSI) */
 	struct vm_exit exit;
 };
 

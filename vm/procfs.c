@@ -141,6 +141,8 @@ int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
 		return meminfo_text(vm, buf, len);
 	if (strcmp(name, "zoneinfo") == 0)
 		return zoneinfo_text(vm, buf, len);
+	if (strcmp(name, "pressure/memory") == 0)
+		return reclaim_pressure_text(vm, buf, len);
 	vm_lock(vm);
 	if (strcmp(name, "buddyinfo") == 0)
 		n = buddy_info(vm->buddy, buf, len);

@@ -78,6 +78,7 @@ static void task_exit(struct vm_task *t, int code)
 	t->exit.fault_va = reason ? t->kill_va : 0;
 	t->exit.ru = t->ru;
 	vm_event_task(vm, VME_TASK_EXIT, t, t->exit.fault_va, t->exit.reason);
+	reclaim_task_nonidle(vm, -1);
 	mm_destroy(t->mm);
 	t->mm = NULL;
 	t->state = TASK_ZOMBIE;
@@ -144,6 +145,7 @@ static int task_start(struct vm_task *t)
 
 	vm_lock(vm);
 	if (err) {
+		reclaim_task_nonidle(vm, -1);
 		mm_destroy(t->mm);
 		task_free(t);
 		vm_unlock(vm);
@@ -172,6 +174,7 @@ static int spawn_locked(struct vm *vm, const char *name, int adj, vm_task_fn fn,
 		task_free(t);
 	if (!err) {
 		vm_event_task(vm, VME_TASK_SPAWN, t, 0, 0);
+		reclaim_task_nonidle(vm, 1); /* before its thread can stall */
 		*out = t;
 	}
 	return err;
@@ -216,6 +219,7 @@ static int fork_locked(struct vm_task *parent, vm_task_fn fn, void *arg,
 	if (!err) {
 		t->ppid = parent->pid;
 		vm_event_task(vm, VME_TASK_FORK, t, 0, parent->pid);
+		reclaim_task_nonidle(vm, 1); /* before its thread can stall */
 		*out = t;
 	}
 	return err;
@@ -291,15 +295,20 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex)
 		return -ESRCH;
 	}
 	t->being_waited = true;
+	if (vm_current) /* a task waiting for a child is idle (PSI) */
+		reclaim_task_nonidle(vm, -1);
 	while (t->state != TASK_ZOMBIE || !t->has_thread) {
 		if (vm_current && atomic_load(&vm_current->kill_reason)) {
 			t->being_waited = false; /* the waiter was killed */
+			reclaim_task_nonidle(vm, 1);
 			vm_unlock(vm);
 			task_exit_if_killed(vm_current);
 			return -EINTR;
 		}
 		wait_a_while(vm);
 	}
+	if (vm_current)
+		reclaim_task_nonidle(vm, 1);
 	tid = t->thread;
 	vm_unlock(vm);
 	pthread_join(tid, NULL);
