@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLI_VERSION "0.2.0"
+#include "vm/vm.h"
+
+#define CLI_VERSION VM_VERSION
 
 #define CLI_EXIT_OK	 0
 #define CLI_EXIT_FAIL	 1

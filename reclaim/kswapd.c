@@ -12,8 +12,9 @@
  *          nap over but free < high: kswapd_high_wmark_hit_quickly, balance
  *
  * With vm_config.kswapd off the thread still runs (it is the machine's
- * clock for periodic work: PSI's averages every 2 s) but never reclaims:
- * reclaim is direct only.
+ * clock for periodic work: PSI's averages every 2 s, the event log's
+ * vmstat/psi samples every log_sample_ms, the OOM reports) but never
+ * reclaims: reclaim is direct only.
  * kswapd_stop closes every handle and the loop (uv_loop_close returns 0).
  *
  * Locking: the machine lock around each balancing run and check; the
@@ -24,7 +25,9 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include "reclaim/oom.h"
 #include "reclaim/reclaim_internal.h"
+#include "vm/vmlog.h"
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
 
@@ -36,9 +39,10 @@ struct kswapd {
 	bool reclaims; /* vm_config.kswapd */
 	bool napping;
 	uv_loop_t loop;
-	uv_async_t wake, stop;
+	uv_async_t wake, stop, work;
 	uv_timer_t nap;
-	uv_timer_t tick; /* periodic work: PSI's averages */
+	uv_timer_t tick;   /* periodic work: PSI's averages */
+	uv_timer_t sample; /* the event log's vmstat/psi rows */
 	pthread_t thread;
 };
 
@@ -102,10 +106,26 @@ static void on_tick(uv_timer_t *t)
 	vm_unlock(k->vm);
 }
 
+static void on_work(uv_async_t *h)
+{
+	struct kswapd *k = h->data;
+
+	oom_publish(k->vm);
+}
+
+static void on_sample(uv_timer_t *t)
+{
+	struct kswapd *k = t->data;
+
+	vmlog_sample(k->vm);
+}
+
 static void on_stop(uv_async_t *h)
 {
 	struct kswapd *k = h->data;
 
+	uv_close((uv_handle_t *)&k->sample, NULL);
+	uv_close((uv_handle_t *)&k->work, NULL);
 	uv_close((uv_handle_t *)&k->wake, NULL);
 	uv_close((uv_handle_t *)&k->stop, NULL);
 	uv_close((uv_handle_t *)&k->nap, NULL);
@@ -133,12 +153,23 @@ static int init_handles(struct kswapd *k)
 	err = uv_async_init(&k->loop, &k->stop, on_stop);
 	if (err)
 		goto out_wake;
+	err = uv_async_init(&k->loop, &k->work, on_work);
+	if (err)
+		goto out_stop;
 	uv_timer_init(&k->loop, &k->nap); /* cannot fail */
 	uv_timer_init(&k->loop, &k->tick);
 	k->wake.data = k->stop.data = k->nap.data = k->tick.data = k;
+	k->work.data = k;
 	uv_timer_start(&k->tick, on_tick, KSWAPD_TICK_MS, KSWAPD_TICK_MS);
+	uv_timer_init(&k->loop, &k->sample);
+	k->sample.data = k;
+	if (k->vm->log && k->vm->cfg.log_sample_ms)
+		uv_timer_start(&k->sample, on_sample, k->vm->cfg.log_sample_ms,
+			       k->vm->cfg.log_sample_ms);
 	return 0;
 
+out_stop:
+	uv_close((uv_handle_t *)&k->stop, NULL);
 out_wake:
 	uv_close((uv_handle_t *)&k->wake, NULL);
 	uv_run(&k->loop, UV_RUN_DEFAULT);
@@ -185,6 +216,11 @@ void kswapd_stop(struct kswapd *k)
 	rc = uv_loop_close(&k->loop);
 	BUG_ON(rc != 0); /* a handle left open */
 	free(k);
+}
+
+SIGSAFE void kswapd_kick(struct kswapd *k)
+{
+	uv_async_send(&k->work);
 }
 
 SIGSAFE void kswapd_wake(struct kswapd *k)

@@ -99,6 +99,13 @@ void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter);
 void reclaim_task_nonidle(struct vm *vm, int delta);
 /* The text of /proc/pressure/memory, like snprintf (takes the lock). */
 int reclaim_pressure_text(struct vm *vm, char *buf, size_t len);
+/* SIGSAFE, any thread.  Work for the service thread (OOM reports). */
+void reclaim_kick_service(struct vm *vm);
+/* Lock NOT held.  A snapshot of PSI (for the log's samples). */
+struct psi_snapshot;
+void reclaim_psi_read(struct vm *vm, struct psi_snapshot *out);
+/* Stop kswapd (before the log closes; reclaim_destroy frees the rest). */
+void reclaim_stop(struct vm *vm);
 /* Lock held.  Fold PSI's averages (kswapd's periodic timer). */
 void reclaim_psi_tick(struct vm *vm);
 /* SIGSAFE, any thread, lock or not.  Free fell below the low watermark. */

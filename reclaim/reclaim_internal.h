@@ -84,6 +84,7 @@ bool reclaim_may_swap(struct reclaim *rc);
 int kswapd_start(struct vm *vm, struct kswapd **out);
 void kswapd_stop(struct kswapd *k);
 void kswapd_wake(struct kswapd *k);
+void kswapd_kick(struct kswapd *k); /* the service work (OOM reports) */
 /* Lock held.  kswapd's balancing run (pageoutrun): true if balanced. */
 bool kswapd_balance(struct reclaim *rc);
 

@@ -71,13 +71,23 @@ int reclaim_create(struct vm *vm, char *err, size_t errlen)
 	return rc_err;
 }
 
+void reclaim_stop(struct vm *vm)
+{
+	struct reclaim *rc = vm->reclaim;
+
+	if (rc && rc->kswapd) {
+		kswapd_stop(rc->kswapd);
+		rc->kswapd = NULL;
+	}
+}
+
 void reclaim_destroy(struct vm *vm)
 {
 	struct reclaim *rc = vm->reclaim;
 
 	if (!rc)
 		return;
-	kswapd_stop(rc->kswapd);
+	reclaim_stop(vm);
 	vm->reclaim = NULL;
 	free(rc);
 }
@@ -113,6 +123,12 @@ SIGSAFE void reclaim_page_access(struct vm *vm, struct page *pg)
 		rc->policy->page_access(rc, pg);
 }
 
+SIGSAFE void reclaim_kick_service(struct vm *vm)
+{
+	if (vm->reclaim && vm->reclaim->kswapd)
+		kswapd_kick(vm->reclaim->kswapd);
+}
+
 SIGSAFE void reclaim_wake_kswapd(struct vm *vm)
 {
 	if (vm->reclaim && vm->reclaim->kswapd)
@@ -139,6 +155,13 @@ SIGSAFE void reclaim_memstall(struct vm *vm, struct vm_task *t, bool enter)
 SIGSAFE void reclaim_task_nonidle(struct vm *vm, int delta)
 {
 	psi_task_change(&vm->reclaim->psi, reclaim_now_ns(), delta, 0);
+}
+
+void reclaim_psi_read(struct vm *vm, struct psi_snapshot *out)
+{
+	vm_lock(vm);
+	psi_read(&vm->reclaim->psi, reclaim_now_ns(), out);
+	vm_unlock(vm);
 }
 
 void reclaim_psi_tick(struct vm *vm)

@@ -45,6 +45,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+
+#define OOM_WAIT_NS 1000000L /* a victim still exiting: 1 ms between tries */
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
@@ -412,6 +415,7 @@ static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
 enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 				struct vm_task *self, struct fault_state *fs)
 {
+	static const struct timespec oom_wait = { 0, OOM_WAIT_NS };
 	struct vm *vm = mm->vm;
 	struct reclaim_retry rr;
 	enum fault_result r;
@@ -439,11 +443,20 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 			continue;
 		}
 		vm_lock(vm);
-		if (!out_of_memory(vm, self, rr.order)) {
+		switch (out_of_memory(vm, self, rr.order)) {
+		case OOM_GIVE_UP:
 			r = FAULT_OOM;
 			break;
+		case OOM_WAIT: /* a victim still exits: let it */
+			vm_unlock(vm);
+			nanosleep(&oom_wait, NULL);
+			vm_lock(vm);
+			/* fall through */
+		case OOM_RETRY:
+			rr.no_progress_loops = 0; /* memory comes back */
+			continue;
 		}
-		rr.no_progress_loops = 0; /* a victim's memory comes back */
+		break;
 	}
 	if (r != FAULT_DONE && self)
 		fault_kill(self, r, va);

@@ -36,6 +36,7 @@ struct mm;
 struct evlog;
 struct reclaim;
 struct swap_ctl;
+struct oom_state;
 
 #define TASK_COMM_LEN 16
 
@@ -63,6 +64,7 @@ struct vm_task {
 	uint64_t kill_va;
 	struct vm_rusage ru; /* what it used so far (machine lock) */
 	int memstall;	     /* nesting of memory stalls (PSI) */
+	bool oom_victim;     /* chosen by the OOM killer */
 	struct vm_exit exit;
 };
 
@@ -89,6 +91,10 @@ struct vm {
 	uint64_t nr_anon_pages;	   /* gauge: anonymous frames mapped */
 	struct reclaim *reclaim;   /* LRU, policy, kswapd (reclaim/) */
 	struct swap_ctl *swap;	   /* swap area and cache, or NULL */
+	struct oom_state *oom;	   /* the OOM killer's report slots */
+	bool panicked;		   /* vm.panic_on_oom fired */
+	unsigned nr_log_counters;  /* vmstat columns of the log */
+	int exit_status;	   /* for the log's runs row */
 	struct {
 		uint64_t min, low, high; /* pages (vm/page_alloc.h) */
 	} wmark;

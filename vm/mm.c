@@ -221,6 +221,19 @@ void mm_destroy(struct mm *mm)
 	slab_free(vm->mm_cache, mm);
 }
 
+SIGSAFE uint64_t mm_total_vm(struct mm *mm)
+{
+	struct list_head *n;
+	uint64_t pages = 0;
+
+	list_for_each(n, &mm->vmas) {
+		struct vma *v = list_entry(n, struct vma, node);
+
+		pages += (v->end - v->start) >> PAGE_SHIFT;
+	}
+	return pages;
+}
+
 SIGSAFE void mm_reap(struct mm *mm)
 {
 	if (mm->reaped)

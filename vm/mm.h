@@ -104,6 +104,8 @@ void mm_destroy(struct mm *mm);
  * fault on a reaped mm is a SEGV (its owner, killed, leaves first).
  */
 void mm_reap(struct mm *mm);
+/* SIGSAFE.  Pages of every VMA (Linux's total_vm). */
+uint64_t mm_total_vm(struct mm *mm);
 
 /* SIGSAFE.  The VMA containing va, or NULL. */
 struct vma *mm_find_vma(struct mm *mm, vaddr_t va);

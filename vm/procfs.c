@@ -1,7 +1,8 @@
 /*
  * vm/procfs.c - the machine's /proc files, in Linux's formats: vmstat
  * (vm/vmstat.c), meminfo, zoneinfo, buddyinfo, slabinfo, swaps,
- * pressure/memory.  vm_procfs (vm.h) picks one by name.
+ * pressure/memory, and per task PID/status, PID/oom_score,
+ * PID/oom_score_adj.  vm_procfs (vm.h) picks one by name.
  *
  * The machine is one node with one zone, "Normal", as Linux shows a small
  * machine without a DMA zone.  Snapshots are taken under the machine lock
@@ -10,8 +11,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
 #include "vm/page_alloc.h"
@@ -127,6 +130,48 @@ static int zoneinfo_text(struct vm *vm, char *buf, size_t len)
 	return (int)used;
 }
 
+/* "Name:\t%s" ... "VmPTE:\t%8lu kB", as /proc/PID/status shows them. */
+static void status_kb(char *buf, size_t len, size_t *used, const char *label,
+		      uint64_t pages)
+{
+	put(buf, len, used, "%s:\t%8llu kB\n", label,
+	    (unsigned long long)(pages << KB_SHIFT));
+}
+
+static int pid_text(struct vm *vm, int pid, const char *file, char *buf,
+		    size_t len)
+{
+	struct vm_task_info ti;
+	int64_t points;
+	size_t used = 0;
+
+	if (vm_task_info(vm, pid, &ti) < 0 || ti.exited)
+		return -ENOENT;
+	if (strcmp(file, "oom_score_adj") == 0) {
+		put(buf, len, &used, "%d\n", ti.oom_score_adj);
+	} else if (strcmp(file, "oom_score") == 0) {
+		vm_lock(vm);
+		points = oom_task_badness(vm, pid);
+		put(buf, len, &used, "%ld\n",
+		    oom_score(points, oom_totalpages(vm)));
+		vm_unlock(vm);
+	} else if (strcmp(file, "status") == 0) {
+		put(buf, len, &used, "Name:\t%s\nPid:\t%d\nPPid:\t%d\n",
+		    ti.name, ti.pid, ti.ppid);
+		status_kb(buf, len, &used, "VmHWM", ti.ru.maxrss);
+		status_kb(buf, len, &used, "VmRSS",
+			  ti.rss_anon + ti.rss_file + ti.rss_shmem);
+		status_kb(buf, len, &used, "RssAnon", ti.rss_anon);
+		status_kb(buf, len, &used, "RssFile", ti.rss_file);
+		status_kb(buf, len, &used, "RssShmem", ti.rss_shmem);
+		status_kb(buf, len, &used, "VmPTE", ti.pgtables);
+		status_kb(buf, len, &used, "VmSwap", ti.swapents);
+	} else {
+		return -ENOENT;
+	}
+	return (int)used;
+}
+
 int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
 {
 	int n;
@@ -143,6 +188,13 @@ int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
 		return zoneinfo_text(vm, buf, len);
 	if (strcmp(name, "pressure/memory") == 0)
 		return reclaim_pressure_text(vm, buf, len);
+	if (name[0] >= '1' && name[0] <= '9') { /* PID/file */
+		char *end;
+		long pid = strtol(name, &end, 10);
+
+		if (*end == '/' && pid > 0 && pid <= INT32_MAX)
+			return pid_text(vm, (int)pid, end + 1, buf, len);
+	}
 	vm_lock(vm);
 	if (strcmp(name, "buddyinfo") == 0)
 		n = buddy_info(vm->buddy, buf, len);

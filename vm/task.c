@@ -33,6 +33,7 @@
 #include "vm/machine.h"
 #include "vm/mm.h"
 #include "vm/page_alloc.h"
+#include "vm/vmlog.h"
 #include "vm/vmstat.h"
 
 _Thread_local struct vm_task *vm_current;
@@ -81,6 +82,9 @@ static void task_exit(struct vm_task *t, int code)
 	reclaim_task_nonidle(vm, -1);
 	mm_destroy(t->mm);
 	t->mm = NULL;
+	vm_unlock(vm);
+	vmlog_task_exit(vm, t); /* before it can be waited for and freed */
+	vm_lock(vm);
 	t->state = TASK_ZOMBIE;
 	pthread_cond_broadcast(&vm->task_exited);
 	vm_unlock(vm);
@@ -199,6 +203,8 @@ int vm_spawn(struct vm *vm, const char *name, int oom_score_adj, vm_task_fn fn,
 				   arg, &t);
 	} while (vm_nomem_retry(vm, err, shortages, &rr));
 	vm_unlock(vm);
+	if (!err)
+		vmlog_task_start(vm, t);
 	return err ? err : task_start(t);
 }
 
@@ -245,6 +251,8 @@ int vm_fork(struct vm_task *parent, vm_task_fn child, void *arg)
 	vm_unlock(vm);
 	if (err)
 		task_exit_if_killed(parent);
+	if (!err)
+		vmlog_task_start(vm, t);
 	return err ? err : task_start(t);
 }
 
@@ -333,6 +341,20 @@ int vm_kill(struct vm *vm, int pid)
 	    task_mark_killed(t, VM_EXIT_KILLED, 0) && t->mm)
 		mm_reap(t->mm);
 	pthread_cond_broadcast(&vm->task_exited); /* a waiting victim */
+	vm_unlock(vm);
+	return t ? 0 : -ESRCH;
+}
+
+int vm_set_oom_score_adj(struct vm *vm, int pid, int adj)
+{
+	struct vm_task *t;
+
+	if (!vm_valid(vm) || adj < -1000 || adj > 1000)
+		return -EINVAL;
+	vm_lock(vm);
+	t = task_find(vm, pid);
+	if (t)
+		t->oom_score_adj = adj;
 	vm_unlock(vm);
 	return t ? 0 : -ESRCH;
 }

@@ -27,10 +27,13 @@
 #include "vm/fault.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
+#include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
+#include "vm/evlog.h"
+#include "vm/vmlog.h"
 #include "vm/vmstat.h"
 
 #define VM_MAGIC	    0x766d656du
@@ -231,7 +234,12 @@ static int setup_zero_page(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
-	reclaim_destroy(vm); /* kswapd stopped before the memory goes */
+	reclaim_stop(vm); /* kswapd, the log's other producer, first */
+	if (vm->oom)
+		oom_publish(vm);  /* what the service thread had not yet */
+	vmlog_close(vm, NULL, 0); /* its errors: vm_log_error, before */
+	reclaim_destroy(vm);
+	oom_destroy(vm);
 	if (vm->trap_installed)
 		trap_uninstall();
 	if (vm->zero_pfn != (pfn_t)-1) {
@@ -283,6 +291,10 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 		return rc;
 	}
 	rc = swap_setup(vm, err, len);
+	if (!rc)
+		rc = oom_create(vm);
+	if (!rc)
+		rc = vmlog_open(vm, err, len);
 	if (!rc)
 		rc = reclaim_create(vm, err, len);
 	if (rc < 0)
@@ -506,4 +518,15 @@ void *vm_ptr(struct vm_task *t, uint64_t va)
 	if (!task_valid(t) || !t->mm || !t->mm->win || va >= t->mm->task_size)
 		return NULL;
 	return trap_window_addr(t->mm->win, va);
+}
+
+const char *vm_log_error(struct vm *vm)
+{
+	return vm_valid(vm) && vm->log ? evlog_error(vm->log) : NULL;
+}
+
+void vm_set_exit_status(struct vm *vm, int status)
+{
+	if (vm_valid(vm))
+		vm->exit_status = status;
 }

@@ -31,6 +31,9 @@
 struct vm;
 struct vm_task;
 
+/* vmemu's version (vmemu --version, the runs table). */
+#define VM_VERSION "0.3.0"
+
 /* The emulated page size (bytes). */
 #define VM_PAGE_SIZE 4096ULL
 
@@ -71,6 +74,14 @@ struct vm_config {
 	unsigned log_sample_ms;	 /* vmstat sample period (default 100) */
 	unsigned log_ring;	 /* ring records, power of two; 0: default */
 	const char *log_cmdline; /* recorded in the runs table */
+	/*
+	 * The OOM killer's report (the kernel log's lines: the task dump,
+	 * then "Out of memory: Killed process ..."), one call per decision,
+	 * from the machine's service thread.  NULL: only the event log gets
+	 * it.  The library itself never prints.
+	 */
+	void (*oom_report)(void *arg, const char *text);
+	void *oom_report_arg;
 };
 
 enum vm_exit_reason {
@@ -187,6 +198,11 @@ int vm_wait(struct vm *vm, int pid, struct vm_exit *ex);
  * leaves with VM_EXIT_KILLED at its next trap or vm_* call.  0 or -ESRCH.
  */
 int vm_kill(struct vm *vm, int pid);
+/*
+ * Change task pid's oom_score_adj (-1000 .. 1000, as
+ * /proc/PID/oom_score_adj): 0, -EINVAL (out of range), -ESRCH.
+ */
+int vm_set_oom_score_adj(struct vm *vm, int pid, int adj);
 /* Snapshot of task pid (not yet waited for); 0 or -ESRCH. */
 int vm_task_info(struct vm *vm, int pid, struct vm_task_info *info);
 
@@ -227,6 +243,14 @@ _Noreturn void vm_abort(struct vm_task *t, const char *msg);
 int vm_getpid(const struct vm_task *t);
 void vm_stat(struct vm *vm, struct vm_stat *st);
 /*
+ * The event log's first error (its file full, read-only, ...), or NULL
+ * while it is healthy: a caller stops the run when it is not NULL.
+ */
+const char *vm_log_error(struct vm *vm);
+/* The exit status the log records for the run (default 0). */
+void vm_set_exit_status(struct vm *vm, int status);
+
+/*
  * Failure injection, with the attributes of Linux's fault-injection
  * framework (Documentation/fault-injection): a call at an injection point
  * fails when, in this order, probability > 0, times != 0 (-1: no limit),
@@ -255,7 +279,8 @@ long long vm_fault_injected(struct vm *vm, const char *point);
 /*
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
  * lines; emulator-only counters are prefixed "vmemu_"), "meminfo",
- * "zoneinfo", "buddyinfo", "slabinfo", "swaps", "pressure/memory".  Writes at most len bytes (NUL-terminated) and returns the
+ * "zoneinfo", "buddyinfo", "slabinfo", "swaps", "pressure/memory", and
+ * for a task "PID/status", "PID/oom_score", "PID/oom_score_adj".  Writes at most len bytes (NUL-terminated) and returns the
  * length the whole text needs, like snprintf; -ENOENT for another name.
  */
 int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len);

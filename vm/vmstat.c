@@ -19,9 +19,9 @@
 
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
+#include "vm/evlog.h"
 #include "vm/mm.h"
-
-#define NSEC_PER_SEC 1000000000ULL
+#include "vm/vmlog.h"
 
 const struct vm_event_desc vm_event_desc[NR_VM_EVENTS] = {
 #define VM_EVENT_DESC(id, fld, proc, fl, text) \
@@ -30,24 +30,22 @@ const struct vm_event_desc vm_event_desc[NR_VM_EVENTS] = {
 #undef VM_EVENT_DESC
 };
 
-/* SIGSAFE: ns since the machine was created. */
-static uint64_t vm_now_ns(const struct vm *vm)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec -
-	       vm->t0_ns;
-}
-
-/* SIGSAFE.  Hand one event to the log (none yet: the evlog issue). */
+/* SIGSAFE.  Hand one event to the log, if it records this kind. */
 static void vm_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
 		   pfn_t pfn, uint64_t slot, int64_t arg)
 {
+	unsigned kind;
+	struct evlog_event ev;
+
 	if (!vm->log)
 		return;
-	(void)vm_now_ns(vm);
-	(void)e, (void)pid, (void)va, (void)pfn, (void)slot, (void)arg;
+	kind = vmlog_kind(e);
+	if (!evlog_enabled(vm->log, kind))
+		return;
+	ev = (struct evlog_event){
+		evlog_now(vm->log), va, pfn, slot, arg, kind, pid
+	};
+	evlog_emit(vm->log, &ev);
 }
 
 static int mm_pid(const struct mm *mm)
@@ -109,10 +107,12 @@ void vm_stat(struct vm *vm, struct vm_stat *st)
 		*(uint64_t *)((char *)st + vm_event_desc[e].off) = vm->ev[e];
 	st->nr_free_pages = buddy_nr_free(vm->buddy);
 	st->nr_anon_pages = vm->nr_anon_pages;
-	reclaim_get_counts(vm, &rc);
-	st->nr_active_anon = rc.nr_active_anon;
-	st->nr_inactive_anon = rc.nr_inactive_anon;
-	st->nr_isolated_anon = rc.nr_isolated_anon;
+	if (vm->reclaim) {
+		reclaim_get_counts(vm, &rc);
+		st->nr_active_anon = rc.nr_active_anon;
+		st->nr_inactive_anon = rc.nr_inactive_anon;
+		st->nr_isolated_anon = rc.nr_isolated_anon;
+	}
 	st->nr_swapcached = swap_cached_pages(vm);
 	st->nr_swap_free = swap_free_pages(vm);
 	list_for_each(n, &vm->tasks) {
@@ -145,41 +145,54 @@ static const struct {
 	GAUGE(nr_swapcached),
 };
 
-/* snprintf into buf at *used, keeping the length it would need. */
-static int put_line(char *buf, size_t len, size_t *used, const char *prefix,
-		    const char *name, uint64_t v)
-{
-	int n = snprintf(*used < len ? buf + *used : NULL,
-			 *used < len ? len - *used : 0, "%s%s %llu\n", prefix,
-			 name, (unsigned long long)v);
-
-	if (n < 0)
-		return -EIO;
-	*used += (size_t)n;
-	return 0;
-}
-
 static uint64_t stat_at(const struct vm_stat *st, size_t off)
 {
 	return *(const uint64_t *)((const char *)st + off);
 }
 
-int vmstat_text(struct vm *vm, char *buf, size_t len)
+unsigned vmstat_names(char (*names)[VMSTAT_NAME_MAX], unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vmstat_gauges) && n < max; i++)
+		snprintf(names[n++], VMSTAT_NAME_MAX, "%s",
+			 vmstat_gauges[i].name);
+	for (unsigned e = 0; e < NR_VM_EVENTS && n < max; e++)
+		snprintf(names[n++], VMSTAT_NAME_MAX, "%s%s",
+			 (vm_event_desc[e].flags & VMS_LINUX) ? "" : "vmemu_",
+			 vm_event_desc[e].procname);
+	return n;
+}
+
+unsigned vmstat_values(struct vm *vm, uint64_t *v, unsigned max)
 {
 	struct vm_stat st;
-	size_t used = 0;
-	int err = 0;
+	unsigned n = 0;
 
 	vm_stat(vm, &st);
-	for (size_t i = 0; i < ARRAY_SIZE(vmstat_gauges) && !err; i++)
-		err = put_line(buf, len, &used, "", vmstat_gauges[i].name,
-			       stat_at(&st, vmstat_gauges[i].off));
-	for (unsigned e = 0; e < NR_VM_EVENTS && !err; e++) {
-		const struct vm_event_desc *d = &vm_event_desc[e];
+	for (size_t i = 0; i < ARRAY_SIZE(vmstat_gauges) && n < max; i++)
+		v[n++] = stat_at(&st, vmstat_gauges[i].off);
+	for (unsigned e = 0; e < NR_VM_EVENTS && n < max; e++)
+		v[n++] = stat_at(&st, vm_event_desc[e].off);
+	return n;
+}
 
-		err = put_line(buf, len, &used,
-			       (d->flags & VMS_LINUX) ? "" : "vmemu_",
-			       d->procname, stat_at(&st, d->off));
+int vmstat_text(struct vm *vm, char *buf, size_t len)
+{
+	static char names[VMSTAT_MAX_LINES][VMSTAT_NAME_MAX];
+	uint64_t v[VMSTAT_MAX_LINES];
+	unsigned n = vmstat_names(names, VMSTAT_MAX_LINES);
+	size_t used = 0;
+
+	vmstat_values(vm, v, VMSTAT_MAX_LINES);
+	for (unsigned i = 0; i < n; i++) {
+		int k = snprintf(used < len ? buf + used : NULL,
+				 used < len ? len - used : 0, "%s %llu\n",
+				 names[i], (unsigned long long)v[i]);
+
+		if (k < 0)
+			return -EIO;
+		used += (size_t)k;
 	}
-	return err ? err : (int)used;
+	return (int)used;
 }

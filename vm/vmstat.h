@@ -76,4 +76,10 @@ void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
 /* /proc/vmstat's text, like snprintf (takes the lock itself). */
 int vmstat_text(struct vm *vm, char *buf, size_t len);
 
+/* /proc/vmstat's lines: their names, and a snapshot of their values. */
+#define VMSTAT_MAX_LINES 128
+#define VMSTAT_NAME_MAX	 48
+unsigned vmstat_names(char (*names)[VMSTAT_NAME_MAX], unsigned max);
+unsigned vmstat_values(struct vm *vm, uint64_t *v, unsigned max);
+
 #endif /* VMEMU_VMSTAT_H */
