@@ -410,6 +410,65 @@ static void test_oom_procfs_and_adj(void **state)
 	vmtest_destroy(vm);
 }
 
+/* vm.oom_kill_allocating_task: the hog itself goes, the bigger one stays. */
+static void test_oom_kill_allocating_task(void **state)
+{
+	struct vm_config cfg;
+	struct parked a, hog;
+	struct vm_exit ex;
+	struct vm *vm;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.min_free_kbytes = 64;
+	cfg.oom_kill_allocating_task = true;
+	cfg.log_path = db;
+	cfg.oom_report = sink;
+	vm = vmtest_create_cfg(&cfg);
+	holder(vm, &a, "big", 1500, 0);
+	assert_true(park_spawn(vm, &hog, "hog") > 0);
+	assert_true(hog_until_oom(vm, &hog));
+	assert_int_equal(park_release(&hog, &ex), hog.pid);
+	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
+	assert_int_equal(park_release(&a, &ex), a.pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	finish(vm);
+	assert_int_equal(victim_of(0), hog.pid);
+}
+
+/* vm.panic_on_oom: every task ends VM_EXIT_PANIC, the report says why. */
+static void test_oom_panic(void **state)
+{
+	struct vm_config cfg;
+	struct parked a, hog;
+	struct vm_exit ex;
+	struct vm *vm;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 8 * MiB;
+	cfg.min_free_kbytes = 64;
+	cfg.panic_on_oom = true;
+	cfg.log_path = db;
+	cfg.oom_report = sink;
+	vm = vmtest_create_cfg(&cfg);
+	holder(vm, &a, "bystander", 100, 0);
+	assert_true(park_spawn(vm, &hog, "hog") > 0);
+	assert_true(hog_until_oom(vm, &hog));
+	assert_int_equal(park_release(&hog, &ex), hog.pid);
+	assert_int_equal(ex.reason, VM_EXIT_PANIC);
+	assert_int_equal(park_release(&a, &ex), a.pid);
+	assert_int_equal(ex.reason, VM_EXIT_PANIC);
+	vmtest_destroy(vm);
+	assert_non_null(strstr(report, "Kernel panic - not syncing: Out of "
+				       "memory: system-wide panic_on_oom is "
+				       "enabled\n"));
+	assert_int_equal(victim_of(0), -1);
+}
+
 int main(void)
 {
 #define OOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -422,6 +481,8 @@ int main(void)
 		OOM_TEST(test_oom_reaped_victim_not_chosen_again),
 		OOM_TEST(test_oom_tiny_memory_adj_is_void),
 		OOM_TEST(test_oom_procfs_and_adj),
+		OOM_TEST(test_oom_kill_allocating_task),
+		OOM_TEST(test_oom_panic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -463,3 +463,8 @@ uint32_t vmtest_page_flags(struct vm_task *t, uint64_t va)
 		return 0;
 	return phys_page(&t->vm->phys, pte_pfn(pte))->flags;
 }
+
+struct vm *vmtest_task_vm(struct vm_task *t)
+{
+	return t->vm;
+}

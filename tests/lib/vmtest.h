@@ -55,6 +55,8 @@ uint64_t vmtest_rand(uint64_t *state);
 
 /* Internal peeks for tests (they include the kernel's headers). */
 struct mm;
+/* The machine a task runs on. */
+struct vm *vmtest_task_vm(struct vm_task *t);
 /* The task's address space (NULL after exit). */
 struct mm *vmtest_mm(struct vm_task *t);
 /* Frame bytes mapped at va through the direct map, or NULL if not present. */
