@@ -563,6 +563,7 @@ static void um_free_block(struct umalloc_heap *h, uint64_t b, uint64_t tag)
 {
 	uint64_t size = um_size(tag), merged;
 
+	um_store(h, b, um_tag(size, false, 0)); /* a second free sees it */
 	um_note_live(h, -1, -(int64_t)(size - UMALLOC_OVERHEAD - um_slack(tag)),
 		     -(int64_t)size);
 	um_coalesce(h, b, size, &merged);
