@@ -15,6 +15,9 @@
  * Task functions never assert (cmocka asserts longjmp on the main thread
  * only): they record into a struct that the main thread checks after
  * vm_wait.
+ * Under swap pressure (a heap three times the machine's RAM) every byte
+ * written must come back, through swap-out and swap-in of payloads and of
+ * the allocator's own tags and links.
  */
 #include <errno.h>
 #include <semaphore.h>
@@ -47,7 +50,7 @@ static void run_task(enum vm_mode mode, vm_task_fn fn, void *arg,
 
 	assert_true(pid > 0);
 	assert_int_equal(vm_wait(vm, pid, ex), pid);
-	vm_destroy(vm);
+	vmtest_destroy(vm);
 }
 
 static void run_ok(enum vm_mode mode, vm_task_fn fn, void *arg)
@@ -918,7 +921,7 @@ static void fork_mode(enum vm_mode mode, enum umalloc_policy pol)
 	pid = vm_spawn(vm, "forker", 0, fork_parent, f);
 	assert_true(pid > 0);
 	assert_int_equal(vm_wait(vm, pid, &ex), pid);
-	vm_destroy(vm);
+	vmtest_destroy(vm);
 	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
 	assert_int_equal(ex.code, 0);
 	assert_int_equal(f->child_reason, VM_EXIT_NORMAL);
@@ -1590,23 +1593,178 @@ static void test_umalloc_random_contents_all_policies(void **state)
 	}
 }
 
+/* ---- contents under swap pressure ---------------------------------------------- */
+
+#define SWAP_RAM   (16ULL << 20)
+#define SWAP_SPACE (128ULL << 20)
+#define SWAP_SLOTS 192
+#define SWAP_CHUNK 4096
+#define SWAP_OPS   600
+
+struct swap_run {
+	enum umalloc_policy pol;
+	uint64_t seed;
+	int bad, check, failed;
+	size_t check_at;
+	uint64_t peak_live;
+};
+
+struct swap_slot {
+	uint64_t va, n;
+	uint32_t gen;
+};
+
+static void swap_pattern(uint8_t *buf, size_t n, int slot, uint32_t gen,
+			 uint64_t off)
+{
+	for (size_t k = 0; k < n; k++)
+		buf[k] = (uint8_t)(slot * 131 + gen * 31 + (off + k) * 7 +
+				   ((off + k) >> 12));
+}
+
+static void swap_fill(struct vm_task *t, const struct swap_slot *s, int slot)
+{
+	uint8_t buf[SWAP_CHUNK];
+
+	for (uint64_t off = 0; off < s->n; off += SWAP_CHUNK) {
+		size_t k = s->n - off < SWAP_CHUNK ? s->n - off : SWAP_CHUNK;
+
+		swap_pattern(buf, k, slot, s->gen, off);
+		poke_bytes(t, s->va + off, buf, k);
+	}
+}
+
+static int swap_verify(struct vm_task *t, const struct swap_slot *s, int slot,
+		       uint64_t n)
+{
+	uint8_t want[SWAP_CHUNK], got[SWAP_CHUNK];
+	int bad = 0;
+
+	for (uint64_t off = 0; off < n; off += SWAP_CHUNK) {
+		size_t k = n - off < SWAP_CHUNK ? n - off : SWAP_CHUNK;
+
+		swap_pattern(want, k, slot, s->gen, off);
+		peek_bytes(t, s->va + off, got, k);
+		bad += memcmp(want, got, k) != 0;
+	}
+	return bad;
+}
+
+static void swap_op(struct vm_task *t, struct umalloc_heap *h,
+		    struct swap_run *r, struct swap_slot *s, int slot,
+		    uint64_t *rs)
+{
+	uint64_t n = 16 * KIB + vmtest_rand(rs) % (512 * KIB), q;
+
+	if (s->va && vmtest_rand(rs) % 3 == 0) { /* realloc keeps a prefix */
+		q = urealloc(h, s->va, n);
+		r->failed += !q;
+		if (!q)
+			return;
+		s->va = q;
+		r->bad += swap_verify(t, s, slot, n < s->n ? n : s->n);
+	} else {
+		if (s->va)
+			r->bad += swap_verify(t, s, slot, s->n);
+		ufree(h, s->va);
+		s->va = umalloc(h, n);
+		r->failed += !s->va;
+	}
+	s->n = s->va ? n : 0;
+	s->gen++;
+	swap_fill(t, s, slot);
+}
+
+static int swap_task(struct vm_task *t, void *arg)
+{
+	struct swap_run *r = arg;
+	struct swap_slot *slot = calloc(SWAP_SLOTS, sizeof(*slot));
+	struct umalloc_heap *h;
+	uint64_t rs = r->seed;
+
+	if (!slot || umalloc_heap_create(t, r->pol, &h))
+		return 1;
+	for (int i = 0; i < SWAP_OPS; i++) {
+		int k = (int)(vmtest_rand(&rs) % SWAP_SLOTS);
+
+		swap_op(t, h, r, &slot[k], k, &rs);
+		if (i % 50 == 49 && !r->check) {
+			r->check = umalloc_check(h);
+			r->check_at = (size_t)i;
+		}
+	}
+	r->peak_live = stats_of(h).peak_requested;
+	for (int k = 0; k < SWAP_SLOTS; k++) {
+		r->bad += swap_verify(t, &slot[k], k, slot[k].n);
+		ufree(h, slot[k].va);
+	}
+	r->check = r->check ? r->check : umalloc_check(h);
+	umalloc_heap_destroy(h);
+	free(slot);
+	return 0;
+}
+
+static void swap_mode(enum vm_mode mode, enum umalloc_policy pol, uint64_t seed)
+{
+	struct swap_run r = { .pol = pol, .seed = seed };
+	struct vm_config cfg;
+	struct vm_stat st;
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_bytes = SWAP_RAM;
+	cfg.swap_bytes = SWAP_SPACE;
+	vm = vmtest_create_cfg(&cfg);
+	pid = vm_spawn(vm, "swapper", 0, swap_task, &r);
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	vm_stat(vm, &st);
+	vmtest_destroy(vm);
+	if (ex.reason != VM_EXIT_NORMAL || ex.code)
+		fail_msg("%s: reason %d code %d (%s) seed %llu",
+			 umalloc_policy_name(pol), ex.reason, ex.code, ex.msg,
+			 (unsigned long long)seed);
+	if (r.check)
+		fail_msg("%s: umalloc_check %d near op %zu (seed %llu)",
+			 umalloc_policy_name(pol), r.check, r.check_at,
+			 (unsigned long long)seed);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.failed, 0);
+	assert_true(r.peak_live > 2 * SWAP_RAM); /* it did not fit */
+	assert_true(st.pswpout > 0 && st.pswpin > 0);
+}
+
+static void test_umalloc_contents_under_swap_pressure(void **state)
+{
+	uint64_t seed = vmtest_seed("swap pressure");
+
+	(void)state;
+	swap_mode(VM_MODE_NATIVE, UMALLOC_FIRST_FIT, seed);
+	swap_mode(VM_MODE_NATIVE, UMALLOC_SEGREGATED, seed + 1);
+	swap_mode(VM_MODE_TRACE, UMALLOC_BEST_FIT, seed + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_umalloc_differential_first_fit),
-		cmocka_unit_test(test_umalloc_differential_next_fit),
-		cmocka_unit_test(test_umalloc_differential_best_fit),
-		cmocka_unit_test(test_umalloc_differential_worst_fit),
-		cmocka_unit_test(test_umalloc_differential_trace_mode),
-		cmocka_unit_test(test_umalloc_textbook_placement),
-		cmocka_unit_test(test_umalloc_mmap_threshold_dynamic),
-		cmocka_unit_test(test_umalloc_trim),
-		cmocka_unit_test(test_umalloc_fork_cow_heap),
-		cmocka_unit_test(test_umalloc_corruption_aborts_task),
-		cmocka_unit_test(test_umalloc_check_finds_each_corruption),
-		cmocka_unit_test(test_umalloc_out_of_memory_counts_reasons),
-		cmocka_unit_test(test_umalloc_segregated_classes),
-		cmocka_unit_test(test_umalloc_random_contents_all_policies),
+		VMTEST(test_umalloc_differential_first_fit),
+		VMTEST(test_umalloc_differential_next_fit),
+		VMTEST(test_umalloc_differential_best_fit),
+		VMTEST(test_umalloc_differential_worst_fit),
+		VMTEST(test_umalloc_differential_trace_mode),
+		VMTEST(test_umalloc_textbook_placement),
+		VMTEST(test_umalloc_mmap_threshold_dynamic),
+		VMTEST(test_umalloc_trim),
+		VMTEST(test_umalloc_fork_cow_heap),
+		VMTEST(test_umalloc_corruption_aborts_task),
+		VMTEST(test_umalloc_check_finds_each_corruption),
+		VMTEST(test_umalloc_out_of_memory_counts_reasons),
+		VMTEST(test_umalloc_segregated_classes),
+		VMTEST(test_umalloc_random_contents_all_policies),
+		VMTEST(test_umalloc_contents_under_swap_pressure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

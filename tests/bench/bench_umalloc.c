@@ -108,7 +108,7 @@ static double run_policy(const struct astudy_trace *tr, enum umalloc_policy pol)
 			umalloc_policy_name(pol), b.err);
 		exit(1);
 	}
-	vm_destroy(vm);
+	vmtest_destroy(vm);
 	free(b.addr);
 	return (double)tr->nops / b.seconds;
 }
