@@ -22,7 +22,9 @@
  * Retrying stops after MAX_RECLAIM_RETRIES rounds without progress, or at
  * once when free plus reclaimable frames (less a share that grows with the
  * rounds without progress) could not lift the free count above min: no
- * livelock.  No I/O is ever done under the machine lock: reclaim drops it
+ * livelock.  A round that freed nothing while other reclaimers hold pages
+ * isolated for their writes is not a failure: the caller waits a moment
+ * for them (Linux's reclaim_throttle), a bounded number of times.  No I/O is ever done under the machine lock: reclaim drops it
  * around swap writes and takes it again.
  *
  * Locking: reclaim_retry is called WITHOUT the machine lock; the page hooks
@@ -51,6 +53,7 @@ struct reclaim_retry {
 	struct vm_task *self;	    /* the allocating task (PSI), or NULL */
 	unsigned loops;		    /* rounds so far */
 	unsigned no_progress_loops; /* rounds that freed nothing */
+	unsigned throttled;	    /* waits for others' writes */
 };
 
 static inline void reclaim_retry_init(struct reclaim_retry *rr, unsigned order,
@@ -61,6 +64,7 @@ static inline void reclaim_retry_init(struct reclaim_retry *rr, unsigned order,
 	rr->self = NULL;
 	rr->loops = 0;
 	rr->no_progress_loops = 0;
+	rr->throttled = 0;
 }
 
 /*

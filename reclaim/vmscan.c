@@ -35,7 +35,9 @@
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
 
-#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_SEC  1000000000ULL
+#define THROTTLE_NS   1000000L /* a throttled reclaimer waits 1 ms */
+#define MAX_THROTTLES 1000     /* at most a second of waiting in all */
 
 /* ---- the machine's reclaim side -------------------------------------- */
 
