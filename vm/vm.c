@@ -87,6 +87,10 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		    (unsigned long long)c->mem_bytes);
 	else if (c->mode != VM_MODE_NATIVE && c->mode != VM_MODE_TRACE)
 		say(err, len, "unknown mode %d", (int)c->mode);
+	else if (c->exact_frames && c->mode != VM_MODE_TRACE)
+		say(err, len, "exact replacement needs trace mode");
+	else if (c->exact_frames)
+		say(err, len, "exact replacement is not built yet");
 	else if (c->swappiness < 0 || c->swappiness > 200)
 		say(err, len, "swappiness %d is outside 0..200", c->swappiness);
 	else if (c->watermark_scale_factor < 1 ||

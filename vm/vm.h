@@ -82,6 +82,17 @@ struct vm_config {
 	 */
 	void (*oom_report)(void *arg, const char *text);
 	void *oom_report_arg;
+	/*
+	 * Exact replacement (trace mode only): a page-replacement study
+	 * where the count of misses is the policy's alone.  exact_frames
+	 * data pages may be resident; a miss when all are in use evicts
+	 * exactly one page (never the new one) and then brings the new one
+	 * in.  No watermarks, kswapd or readahead; page-table pages are
+	 * not charged to the budget; frames carry no data (no zeroing,
+	 * copying or swap I/O: an evicted page's PTE remembers only that it
+	 * was evicted).  mem_bytes and swap_bytes are ignored.  0: off.
+	 */
+	uint64_t exact_frames;
 };
 
 enum vm_exit_reason {
@@ -229,6 +240,14 @@ uint64_t vm_brk(struct vm_task *t, uint64_t new_end);
 int vm_fork(struct vm_task *t, vm_task_fn child, void *arg);
 void *vm_ptr(struct vm_task *t, uint64_t va);
 int vm_access(struct vm_task *t, uint64_t va, int write);
+/*
+ * vm_access telling the replacement policy when this page will next be
+ * accessed: next_use is the caller's request index of the next access
+ * to the same page (UINT64_MAX: never).  What OPT (Belady's MIN) needs;
+ * other policies ignore it.  Trace mode.
+ */
+int vm_access_next(struct vm_task *t, uint64_t va, int write,
+		   uint64_t next_use);
 /*
  * Copy len bytes from / to t's memory at va, page by page as t's own
  * loads and stores would go (each page accessed as by vm_access: faults,
