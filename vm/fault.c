@@ -521,6 +521,13 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	return fault_errno(r);
 }
 
+int vm_access_next(struct vm_task *t, uint64_t va, int write,
+		   uint64_t next_use)
+{
+	(void)next_use; /* no policy uses it yet */
+	return vm_access(t, va, write);
+}
+
 /*
  * One page of vm_read/vm_write: fault it in as t's own access would, then
  * copy through the direct map in the same lock section (the frame cannot
