@@ -254,6 +254,21 @@ int vm_access(struct vm_task *t, uint64_t va, int write);
  */
 int vm_access_next(struct vm_task *t, uint64_t va, int write,
 		   uint64_t next_use);
+/* One access of a trace, for vm_access_batch. */
+struct vm_ref {
+	uint64_t va;
+	uint64_t next_use; /* as vm_access_next (UINT64_MAX: never/unknown) */
+	int write;
+};
+/*
+ * The accesses ref[0..n) in order, each exactly as vm_access_next would
+ * make it, what a trace replay calls: exact replacement holds the machine
+ * lock across runs of accesses and starts loading the page-table entries
+ * of the ones ahead.  0, or the first failing access's error; *done (if
+ * not NULL) = the accesses made before it.  Trace mode.
+ */
+int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		    size_t *done);
 /*
  * Copy len bytes from / to t's memory at va, page by page as t's own
  * loads and stores would go (each page accessed as by vm_access: faults,
