@@ -221,9 +221,9 @@ void ex_pte_bits(uint64_t pte, char *buf, size_t len)
 		uint64_t bit;
 		const char *name;
 	} bits[] = {
-		{ VM_PTE_PRESENT, "P" }, { VM_PTE_WRITE, "W" },
-		{ VM_PTE_USER, "U" },	 { VM_PTE_ACCESSED, "A" },
-		{ VM_PTE_DIRTY, "D" },	 { VM_PTE_COW, "COW" },
+		{ VM_PTE_PRESENT, "P" },       { VM_PTE_WRITE, "W" },
+		{ VM_PTE_USER, "U" },	       { VM_PTE_ACCESSED, "A" },
+		{ VM_PTE_DIRTY, "D" },	       { VM_PTE_COW, "COW" },
 		{ VM_PTE_SPECIAL, "SPECIAL" },
 	};
 	size_t n = 0;
@@ -266,8 +266,9 @@ static void ex_level_meaning(const struct vm_walk *w, unsigned i, char *buf,
 		else
 			snprintf(buf, len, "%s table at pfn %#" PRIx64,
 				 level_names[i + 1],
-				 i + 1 < w->nlevels ? w->level[i + 1].table_pfn :
-						      (uint64_t)0);
+				 i + 1 < w->nlevels ?
+					 w->level[i + 1].table_pfn :
+					 (uint64_t)0);
 		return;
 	}
 	ex_pte_bits(e, bits, sizeof(bits));

@@ -32,9 +32,9 @@
 
 #include "vm/vm.h"
 
-#define EX_EMU	 0x1u /* emulator-only: marked '*' in text */
-#define EX_DEPTH 8    /* nesting of objects and arrays */
-#define EX_WIDTH 80   /* text columns */
+#define EX_EMU		  0x1u /* emulator-only: marked '*' in text */
+#define EX_DEPTH	  8    /* nesting of objects and arrays */
+#define EX_WIDTH	  80   /* text columns */
 #define ARRAY_SIZE_CLI(a) (sizeof(a) / sizeof((a)[0]))
 
 struct ex_node;
@@ -64,8 +64,8 @@ void ex_int(struct ex_doc *d, const char *key, const char *label, int64_t v,
 	    unsigned flags);
 void ex_hex(struct ex_doc *d, const char *key, const char *label, uint64_t v,
 	    unsigned flags);
-void ex_bytes(struct ex_doc *d, const char *key, const char *label,
-	      uint64_t v, unsigned flags);
+void ex_bytes(struct ex_doc *d, const char *key, const char *label, uint64_t v,
+	      unsigned flags);
 void ex_bool(struct ex_doc *d, const char *key, const char *label, bool v,
 	     unsigned flags);
 void ex_str(struct ex_doc *d, const char *key, const char *label,
@@ -111,8 +111,7 @@ int ex_topic_fork(struct ex_ctx *c);
 int ex_topic_segmentation(struct ex_ctx *c);
 
 /* Shared figures: a vm_walk as a table, a task's VMAs. */
-void ex_walk_table(struct ex_doc *d, const char *key,
-		   const struct vm_walk *w);
+void ex_walk_table(struct ex_doc *d, const char *key, const struct vm_walk *w);
 void ex_vmas(struct ex_doc *d, struct vm *vm, int pid, const char *key,
 	     const char *label);
 /* "P W U A D" style names of a PTE's bits. */

@@ -30,8 +30,7 @@ struct fork_state {
 	int child_rc;
 };
 
-static void fk_page(struct fork_state *s, int pid, uint64_t va,
-		    const char *who)
+static void fk_page(struct fork_state *s, int pid, uint64_t va, const char *who)
 {
 	struct vm_walk w;
 	char bits[64];

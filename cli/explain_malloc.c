@@ -99,8 +99,8 @@ static uint64_t ml_malloc(struct ml_state *s, struct vm_task *t,
 		 umalloc_usable_size(s->h, va), 0);
 	ex_bytes(s->d, "brk_growth", "brk moved by", b.brk - a.brk, 0);
 	ex_uint(s->d, "mmap_calls", "mmap calls", b.us.nmmap - a.us.nmmap, 0);
-	ex_bytes(s->d, "threshold", "mmap threshold then",
-		 b.us.mmap_threshold, 0);
+	ex_bytes(s->d, "threshold", "mmap threshold then", b.us.mmap_threshold,
+		 0);
 	ml_cost(s->d, "call", "the call itself", &a, &b);
 	ml_cost(s->d, "touch", "then touching every payload page", &b, &c);
 	ex_end(s->d);
@@ -160,8 +160,9 @@ static int ml_task(struct vm_task *t, void *arg)
 	uint64_t one, kib, mib, again;
 
 	s->pid = vm_getpid(t);
-	ex_vmas(s->d, s->vm, s->pid, "vmas_before", "VMAs before the first "
-						    "malloc");
+	ex_vmas(s->d, s->vm, s->pid, "vmas_before",
+		"VMAs before the first "
+		"malloc");
 	one = ml_malloc(s, t, "malloc_1", "malloc(1), the process's first", 1);
 	kib = one ? ml_malloc(s, t, "malloc_1k", "malloc(1 KiB)", KIB) : 0;
 	mib = kib ? ml_malloc(s, t, "malloc_1m", "malloc(1 MiB)", MIB) : 0;

@@ -172,8 +172,8 @@ void ex_hex(struct ex_doc *d, const char *key, const char *label, uint64_t v,
 	ex_add(d, EX_K_HEX, key, label, flags)->v.u = v;
 }
 
-void ex_bytes(struct ex_doc *d, const char *key, const char *label,
-	      uint64_t v, unsigned flags)
+void ex_bytes(struct ex_doc *d, const char *key, const char *label, uint64_t v,
+	      unsigned flags)
 {
 	ex_add(d, EX_K_BYTES, key, label, flags)->v.u = v;
 }
@@ -297,8 +297,8 @@ static void ex_text_scalar(FILE *out, const struct ex_node *n, int indent)
 	snprintf(label, sizeof(label), "%s%s", n->label,
 		 (n->flags & EX_EMU) ? "*" : "");
 	pad = LABEL_COL - indent - (int)strlen(label);
-	if (pad < 1 || indent + (int)strlen(label) + 1 + (int)strlen(val) >
-			       EX_WIDTH) {
+	if (pad < 1 ||
+	    indent + (int)strlen(label) + 1 + (int)strlen(val) > EX_WIDTH) {
 		fprintf(out, "%*s%s\n", indent, "", label);
 		ex_wrap(out, val, indent + 2 * INDENT, "");
 		return;

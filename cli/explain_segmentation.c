@@ -72,8 +72,7 @@ static int seg_example(struct vm_task *t, struct seg_state *s)
 	ex_uint(s->d, "limit", "limit", EX_LIMIT, 0);
 	ex_uint(s->d, "offset", "offset", EX_OFF, 0);
 	ex_bool(s->d, "offset_ok", "offset < limit", EX_OFF < EX_LIMIT, 0);
-	ex_uint(s->d, "linear", "linear address = base + offset", s->linear,
-		0);
+	ex_uint(s->d, "linear", "linear address = base + offset", s->linear, 0);
 	ex_end(s->d);
 	return vm_seg_access(t, EX_SEG, EX_OFF, 0); /* does not return */
 }
@@ -141,7 +140,7 @@ static void seg_exit(struct ex_doc *d, const char *key, const char *label,
 {
 	ex_obj(d, key, label);
 	ex_str(d, "reason", "the task ended by", 0, "%s",
-	       ex->reason == VM_EXIT_SEGV ? "SIGSEGV" :
+	       ex->reason == VM_EXIT_SEGV   ? "SIGSEGV" :
 	       ex->reason == VM_EXIT_NORMAL ? "exit" :
 					      "other");
 	if (ex->reason == VM_EXIT_SEGV) {

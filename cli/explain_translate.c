@@ -20,8 +20,8 @@
 #include "cli/explain.h"
 
 #define EX_DEFAULT_VA 0x7f1234567abcULL
-#define EX_VA_MIN     (64ULL << 10) /* vm.mmap_min_addr */
-#define EX_VA_MAX     (1ULL << 47)  /* a task's space in trace mode */
+#define EX_VA_MIN     (64ULL << 10)  /* vm.mmap_min_addr */
+#define EX_VA_MAX     (1ULL << 47)   /* a task's space in trace mode */
 #define EX_STACK_TOP  (128ULL << 20) /* mmap_base .. top: stack and gap */
 #define PAGE	      VM_PAGE_SIZE
 #define RW	      (VM_PROT_READ | VM_PROT_WRITE)
@@ -92,12 +92,12 @@ static int tr_access(struct tr_state *s, struct vm_task *t, const char *key,
 	b = tr_stat(s->vm);
 	ex_obj(s->d, key, label);
 	ex_str(s->d, "op", "access", 0, "%s", write ? "write" : "read");
-	ex_uint(s->d, "pgfault", "page faults (pgfault)",
-		b.pgfault - a.pgfault, 0);
+	ex_uint(s->d, "pgfault", "page faults (pgfault)", b.pgfault - a.pgfault,
+		0);
 	ex_uint(s->d, "pgmajfault", "major faults (pgmajfault)",
 		b.pgmajfault - a.pgmajfault, 0);
-	ex_uint(s->d, "tlb_miss", "software TLB misses", b.tlb_miss - a.tlb_miss,
-		EX_EMU);
+	ex_uint(s->d, "tlb_miss", "software TLB misses",
+		b.tlb_miss - a.tlb_miss, EX_EMU);
 	ex_uint(s->d, "tlb_hit", "software TLB hits", b.tlb_hit - a.tlb_hit,
 		EX_EMU);
 	ex_uint(s->d, "pswpin", "pages read from swap (pswpin)",
@@ -145,9 +145,9 @@ static int tr_task(struct vm_task *t, void *arg)
 	struct vm_walk w;
 	int pid = vm_getpid(t);
 
-	if (vm_mmap_failed(vm_mmap(t, page, 2 * PAGE, RW,
-				   VM_MAP_PRIVATE | VM_MAP_ANON |
-					   VM_MAP_FIXED))) {
+	if (vm_mmap_failed(
+		    vm_mmap(t, page, 2 * PAGE, RW,
+			    VM_MAP_PRIVATE | VM_MAP_ANON | VM_MAP_FIXED))) {
 		s->fail = "cannot map a page at that address";
 		return 1;
 	}
@@ -187,12 +187,12 @@ static int tr_parse_va(struct ex_ctx *c, uint64_t *va)
 		return cli_error("explain translate: '%s' is not an address",
 				 c->argv[0]);
 	if (*va < EX_VA_MIN || *va >= EX_VA_MAX - EX_STACK_TOP)
-		return cli_error("explain translate: VA %#" PRIx64
-				 " is outside [%#llx, %#llx), where a task "
-				 "can map pages",
-				 *va, (unsigned long long)EX_VA_MIN,
-				 (unsigned long long)(EX_VA_MAX -
-						      EX_STACK_TOP));
+		return cli_error(
+			"explain translate: VA %#" PRIx64
+			" is outside [%#llx, %#llx), where a task "
+			"can map pages",
+			*va, (unsigned long long)EX_VA_MIN,
+			(unsigned long long)(EX_VA_MAX - EX_STACK_TOP));
 	return 0;
 }
 
