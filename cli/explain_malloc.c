@@ -72,39 +72,58 @@ static int ml_touch(struct vm_task *t, uint64_t va, uint64_t n)
 	return 0;
 }
 
+/* What one malloc cost, for the prose after it. */
+struct ml_step {
+	uint64_t va, granted, usable, brk_growth, threshold;
+	bool mmapped;
+	int64_t call_frames;
+	uint64_t touch_faults;
+	int64_t touch_frames;
+};
+
+static void ml_facts(struct ml_state *s, const char *key, const char *label,
+		     uint64_t n, const struct ml_step *m)
+{
+	ex_obj(s->d, key, label);
+	ex_bytes(s->d, "requested", "requested", n, 0);
+	ex_hex(s->d, "va", "returned", m->va, 0);
+	ex_bool(s->d, "mmapped", "served by its own mmap", m->mmapped, 0);
+	ex_bytes(s->d, "granted", "block or chunk size", m->granted, 0);
+	ex_bytes(s->d, "overhead", "tags and rounding", m->granted - n, 0);
+	ex_bytes(s->d, "usable", "malloc_usable_size", m->usable, 0);
+	ex_bytes(s->d, "brk_growth", "brk moved by", m->brk_growth, 0);
+	ex_uint(s->d, "mmap_calls", "mmapped chunks made", m->mmapped, 0);
+	ex_bytes(s->d, "threshold", "M_MMAP_THRESHOLD then", m->threshold,
+		 0);
+}
+
 static uint64_t ml_malloc(struct ml_state *s, struct vm_task *t,
-			  const char *key, const char *label, uint64_t n)
+			  const char *key, const char *label, uint64_t n,
+			  struct ml_step *m)
 {
 	struct ml_snap a, b, c;
-	uint64_t va;
 
 	ml_snap(s, t, &a);
 	if (!s->h && umalloc_heap_create(t, UMALLOC_SEGREGATED, &s->h))
 		return 0;
-	va = umalloc(s->h, n);
+	m->va = umalloc(s->h, n);
 	ml_snap(s, t, &b);
-	if (!va || ml_touch(t, va, n))
+	if (!m->va || ml_touch(t, m->va, n))
 		return 0;
 	ml_snap(s, t, &c);
-	ex_obj(s->d, key, label);
-	ex_bytes(s->d, "requested", "requested", n, 0);
-	ex_hex(s->d, "va", "returned", va, 0);
-	ex_bool(s->d, "mmapped", "served by its own mmap",
-		b.us.nmmap > a.us.nmmap, 0);
-	ex_bytes(s->d, "granted", "block or chunk size",
-		 b.us.live_granted - a.us.live_granted, 0);
-	ex_bytes(s->d, "overhead", "tags and rounding",
-		 b.us.live_granted - a.us.live_granted - n, 0);
-	ex_bytes(s->d, "usable", "malloc_usable_size",
-		 umalloc_usable_size(s->h, va), 0);
-	ex_bytes(s->d, "brk_growth", "brk moved by", b.brk - a.brk, 0);
-	ex_uint(s->d, "mmap_calls", "mmap calls", b.us.nmmap - a.us.nmmap, 0);
-	ex_bytes(s->d, "threshold", "mmap threshold then", b.us.mmap_threshold,
-		 0);
+	m->mmapped = b.us.nmmap > a.us.nmmap;
+	m->granted = b.us.live_granted - a.us.live_granted;
+	m->usable = umalloc_usable_size(s->h, m->va);
+	m->brk_growth = b.brk - a.brk;
+	m->threshold = b.us.mmap_threshold;
+	m->call_frames = (int64_t)(b.ti.rss_anon - a.ti.rss_anon);
+	m->touch_faults = c.vs.pgfault - b.vs.pgfault;
+	m->touch_frames = (int64_t)(c.ti.rss_anon - b.ti.rss_anon);
+	ml_facts(s, key, label, n, m);
 	ml_cost(s->d, "call", "the call itself", &a, &b);
 	ml_cost(s->d, "touch", "then touching every payload page", &b, &c);
 	ex_end(s->d);
-	return va;
+	return m->va;
 }
 
 /* free(1 MiB): munmap, and glibc's threshold rule. */
@@ -154,35 +173,76 @@ static void ml_leaks(struct ml_state *s)
 	ex_end(s->d);
 }
 
+static void ml_minimum(struct ex_doc *d)
+{
+	ex_obj(d, "chunk", "the allocator's minimum");
+	ex_bytes(d, "min_chunk", "minimum block (MINSIZE)", UMALLOC_MIN_BLOCK,
+		 0);
+	ex_bytes(d, "tags", "tags per block (header + footer)",
+		 UMALLOC_OVERHEAD, 0);
+	ex_bytes(d, "mmap_header", "header of an mmapped chunk",
+		 UMALLOC_MMAP_HDR, 0);
+	ex_bytes(d, "page", "page (the kernel's unit)", PAGE, 0);
+	ex_end(d);
+}
+
+static void ml_why_one(struct ex_doc *d, const struct ml_step *m)
+{
+	ex_para(d,
+		"malloc(1) got a %" PRIu64 "-byte block (%" PRIu64
+		" usable): the minimum block holds two 8-byte tags and, "
+		"once free, two list links.  The kernel deals in pages: brk "
+		"moved by %" PRIu64 " bytes, and the first store into the "
+		"heap cost a whole frame; the call's other frame is the "
+		"arena page where the library keeps its roots (emulator-only: "
+		"glibc keeps main_arena in libc's data).  %" PRId64
+		" frames in all for one byte.",
+		m->granted, m->usable, m->brk_growth, m->call_frames);
+}
+
+static void ml_why_big(struct ex_doc *d, const struct ml_step *k,
+		       const struct ml_step *m)
+{
+	ex_para(d,
+		"malloc(1 KiB) took a %" PRIu64 "-byte block from the heap's "
+		"free space: brk moved by %" PRIu64 " bytes and its page was "
+		"already resident.  1 MiB is >= M_MMAP_THRESHOLD (%" PRIu64
+		"), so it got its own mapping of %" PRIu64 " bytes (the "
+		"request plus a 32-byte header, in pages); touching it cost "
+		"%" PRIu64 " faults and %" PRId64 " frames, one per page.",
+		k->granted, k->brk_growth, m->threshold, m->granted,
+		m->touch_faults, m->touch_frames);
+}
+
 static int ml_task(struct vm_task *t, void *arg)
 {
 	struct ml_state *s = arg;
-	uint64_t one, kib, mib, again;
+	struct ml_step one = { 0 }, kib = { 0 }, mib = { 0 }, again = { 0 };
 
 	s->pid = vm_getpid(t);
 	ex_vmas(s->d, s->vm, s->pid, "vmas_before",
-		"VMAs before the first "
-		"malloc");
-	one = ml_malloc(s, t, "malloc_1", "malloc(1), the process's first", 1);
-	kib = one ? ml_malloc(s, t, "malloc_1k", "malloc(1 KiB)", KIB) : 0;
-	mib = kib ? ml_malloc(s, t, "malloc_1m", "malloc(1 MiB)", MIB) : 0;
-	if (!mib)
+		"VMAs before the first malloc");
+	if (!ml_malloc(s, t, "malloc_1", "malloc(1), the process's first", 1,
+		       &one))
 		return 1;
+	ml_why_one(s->d, &one);
+	if (!ml_malloc(s, t, "malloc_1k", "malloc(1 KiB)", KIB, &kib) ||
+	    !ml_malloc(s, t, "malloc_1m", "malloc(1 MiB)", MIB, &mib))
+		return 1;
+	ml_why_big(s->d, &kib, &mib);
 	ex_vmas(s->d, s->vm, s->pid, "vmas_after", "VMAs after the three");
-	ml_free(s, t, mib);
-	again = ml_malloc(s, t, "malloc_1m_again", "malloc(1 MiB) again", MIB);
-	if (!again)
+	ml_free(s, t, mib.va);
+	if (!ml_malloc(s, t, "malloc_1m_again", "malloc(1 MiB) again", MIB,
+		       &again))
 		return 2;
-	ufree(s->h, again); /* malloc(1) and malloc(1 KiB) are left behind */
-	ex_obj(s->d, "chunk", "the allocator's minimum");
-	ex_bytes(s->d, "min_chunk", "minimum block (MINSIZE)",
-		 UMALLOC_MIN_BLOCK, 0);
-	ex_bytes(s->d, "tags", "tags per block (header + footer)",
-		 UMALLOC_OVERHEAD, 0);
-	ex_bytes(s->d, "mmap_header", "header of an mmapped chunk",
-		 UMALLOC_MMAP_HDR, 0);
-	ex_bytes(s->d, "page", "page (the kernel's unit)", PAGE, 0);
-	ex_end(s->d);
+	ex_para(s->d,
+		"Freeing a chunk larger than the threshold raised it to the "
+		"chunk's size, as glibc does, so the same request now came "
+		"from brk, which moved by %" PRIu64 " bytes (the shortfall "
+		"plus M_TOP_PAD, 128 KiB).",
+		again.brk_growth);
+	ufree(s->h, again.va); /* malloc(1) and malloc(1 KiB) stay behind */
+	ml_minimum(s->d);
 	ml_leaks(s);
 	return 0;
 }

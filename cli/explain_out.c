@@ -407,6 +407,8 @@ static void ex_text_node(FILE *out, const struct ex_node *n, int indent)
 		}
 		break;
 	case EX_K_PARA:
+		if (!indent) /* a paragraph of its own between sections */
+			fputc('\n', out);
 		ex_wrap(out, n->s, indent, "");
 		break;
 	case EX_K_PRE:

@@ -189,11 +189,13 @@ int ex_topic_segmentation(struct ex_ctx *c)
 	if (ex_machine_done(s.vm))
 		return CLI_EXIT_FAIL;
 	ex_para(&c->doc,
-		"7500 lies below vm.mmap_min_addr (64 KiB): segmentation let "
-		"the access through, paging refused it (cause: page).  Linux "
+		"%" PRIu64 " lies below vm.mmap_min_addr (64 KiB), where no "
+		"VMA can be: segmentation let the access through, paging "
+		"refused it (cause: %s).  Linux "
 		"on x86-64 runs flat segments (base 0, no limit) and leaves "
 		"protection to paging; the limit and permission faults above "
-		"are what 32-bit x86 raises as #GP.");
+		"are what 32-bit x86 raises as #GP.",
+		ex[0].fault_va, seg_cause(ex[0].segv_cause));
 	ex_query(&c->doc, c->log,
 		 "SELECT pid, name, exit_reason, printf('%#x', fault_va) AS"
 		 " fault, exit_msg FROM tasks WHERE run_id = (SELECT"
