@@ -93,8 +93,7 @@ static void ml_facts(struct ml_state *s, const char *key, const char *label,
 	ex_bytes(s->d, "usable", "malloc_usable_size", m->usable, 0);
 	ex_bytes(s->d, "brk_growth", "brk moved by", m->brk_growth, 0);
 	ex_uint(s->d, "mmap_calls", "mmapped chunks made", m->mmapped, 0);
-	ex_bytes(s->d, "threshold", "M_MMAP_THRESHOLD then", m->threshold,
-		 0);
+	ex_bytes(s->d, "threshold", "M_MMAP_THRESHOLD then", m->threshold, 0);
 }
 
 static uint64_t ml_malloc(struct ml_state *s, struct vm_task *t,
