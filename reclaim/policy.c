@@ -1,6 +1,7 @@
 /*
  * reclaim/policy.c - the table of replacement policies (policy.h).  A new
- * policy is one more line here.
+ * policy is one more line here.  A policy that takes a parameter is named
+ * "name:ARG" (lfu-aging:N); init reads ARG with reclaim_policy_arg.
  */
 #include "reclaim/policy.h"
 
@@ -20,14 +21,33 @@ static const struct reclaim_policy *const policies[] = {
 	&policy_fifo,
 	&policy_lru,
 	&policy_clock,
+	&policy_lfu,
+	&policy_lfu_aging,
+	&policy_opt,
+	&policy_arc,
+	&policy_2q,
+	&policy_s3fifo,
 };
 
 const struct reclaim_policy *reclaim_policy_find(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(policies); i++)
-		if (name && strcmp(policies[i]->name, name) == 0)
-			return policies[i];
+	const char *colon = name ? strchr(name, ':') : NULL;
+	size_t len = colon ? (size_t)(colon - name) : (name ? strlen(name) : 0);
+
+	for (size_t i = 0; name && i < ARRAY_SIZE(policies); i++)
+		if (strlen(policies[i]->name) == len &&
+		    strncmp(policies[i]->name, name, len) == 0)
+			return !colon || policies[i]->arg_doc ? policies[i] :
+								NULL;
 	return NULL;
+}
+
+const char *reclaim_policy_arg(const struct reclaim *rc)
+{
+	const char *name = rc->vm->cfg.policy;
+	const char *colon = name ? strchr(name, ':') : NULL;
+
+	return colon ? colon + 1 : NULL;
 }
 
 int reclaim_policy_names(char *buf, size_t len)
@@ -67,6 +87,14 @@ SIGSAFE uint64_t reclaim_page_key(const struct page *pg)
 	if (rmap_first(pg, &mm, &va) && mm->owner)
 		pid = (uint64_t)mm->owner->pid;
 	return (pid << KEY_VPN_BITS) | (pg->index >> PAGE_SHIFT);
+}
+
+SIGSAFE uint64_t reclaim_access_key(const struct reclaim *rc)
+{
+	const struct mm *mm = rc->vm->exact_mm;
+	uint64_t pid = mm && mm->owner ? (uint64_t)mm->owner->pid : 0;
+
+	return (pid << KEY_VPN_BITS) | (rc->vm->exact_va >> PAGE_SHIFT);
 }
 
 SIGSAFE void *reclaim_private(const struct reclaim *rc)
