@@ -1,7 +1,7 @@
 /*
- * reclaim/policy_heap.c - the indexed min-heap of policy_heap.h.  Sifts
- * move a hole instead of swapping: each level costs one entry copy and one
- * pos[] store.
+ * reclaim/policy_heap.c - the indexed 4-ary min-heap of policy_heap.h.
+ * Sifts move a hole instead of swapping: each level costs one entry copy
+ * and one pos[] store.
  *
  * Locking: the machine lock.  SIGSAFE but pheap_init / pheap_fini.
  */
@@ -13,17 +13,28 @@
 
 #include "base/types.h"
 
+#define ARITY	   4
+#define CACHE_LINE 64
+/* e = mem + HEAP_SKEW entries: e[1] (the root's children) line-aligned. */
+#define HEAP_SKEW (CACHE_LINE / sizeof(struct pheap_ent) - 1)
+
 int pheap_init(struct pheap *h, uint64_t cap, uint64_t nr_pfns)
 {
+	size_t bytes;
+
 	memset(h, 0, sizeof(*h));
-	if (cap >= PHEAP_NONE || nr_pfns > SIZE_MAX / sizeof(*h->pos))
+	if (cap >= PHEAP_NONE || nr_pfns >= PHEAP_NONE)
 		return -EOVERFLOW;
-	h->e = malloc((cap ? cap : 1) * sizeof(*h->e));
+	bytes = (cap + HEAP_SKEW + 1) * sizeof(*h->e);
+	h->mem = aligned_alloc(CACHE_LINE,
+			       (bytes + CACHE_LINE - 1) / CACHE_LINE *
+				       CACHE_LINE);
 	h->pos = malloc((nr_pfns ? nr_pfns : 1) * sizeof(*h->pos));
-	if (!h->e || !h->pos) {
+	if (!h->mem || !h->pos) {
 		pheap_fini(h);
 		return -ENOMEM;
 	}
+	h->e = (struct pheap_ent *)h->mem + HEAP_SKEW;
 	memset(h->pos, 0xff, nr_pfns * sizeof(*h->pos)); /* PHEAP_NONE */
 	h->cap = cap;
 	h->nr_pfns = nr_pfns;
@@ -32,21 +43,21 @@ int pheap_init(struct pheap *h, uint64_t cap, uint64_t nr_pfns)
 
 void pheap_fini(struct pheap *h)
 {
-	free(h->e);
+	free(h->mem);
 	free(h->pos);
 	memset(h, 0, sizeof(*h));
 }
 
 static inline bool less(const struct pheap_ent *a, const struct pheap_ent *b)
 {
-	return a->k1 < b->k1 || (a->k1 == b->k1 && a->k2 < b->k2);
+	return a->hi < b->hi || (a->hi == b->hi && a->lo < b->lo);
 }
 
 /* Put x at i (a hole) and move it up while it is below its parent. */
 static SIGSAFE void sift_up(struct pheap *h, uint64_t i, struct pheap_ent x)
 {
 	while (i > 0) {
-		uint64_t parent = (i - 1) / 2;
+		uint64_t parent = (i - 1) / ARITY;
 
 		if (!less(&x, &h->e[parent]))
 			break;
@@ -64,12 +75,13 @@ static SIGSAFE void sift_down(struct pheap *h, uint64_t i, struct pheap_ent x)
 	uint64_t n = h->n;
 
 	for (;;) {
-		uint64_t c = 2 * i + 1;
+		uint64_t first = ARITY * i + 1, c = first;
 
-		if (c >= n)
+		if (first >= n)
 			break;
-		if (c + 1 < n && less(&h->e[c + 1], &h->e[c]))
-			c++;
+		for (uint64_t k = first + 1; k < MIN(first + ARITY, n); k++)
+			if (less(&h->e[k], &h->e[c]))
+				c = k;
 		if (!less(&h->e[c], &x))
 			break;
 		h->e[i] = h->e[c];
@@ -80,9 +92,9 @@ static SIGSAFE void sift_down(struct pheap *h, uint64_t i, struct pheap_ent x)
 	h->pos[x.pfn] = (uint32_t)i;
 }
 
-SIGSAFE bool pheap_set(struct pheap *h, uint64_t pfn, uint64_t k1, uint64_t k2)
+SIGSAFE bool pheap_set(struct pheap *h, uint64_t pfn, uint32_t hi, uint64_t lo)
 {
-	struct pheap_ent x = { k1, k2, pfn };
+	struct pheap_ent x = { lo, hi, (uint32_t)pfn };
 	uint32_t i = h->pos[pfn];
 
 	if (i == PHEAP_NONE) {
@@ -123,7 +135,7 @@ SIGSAFE void pheap_for_each(struct pheap *h,
 
 SIGSAFE void pheap_rebuild(struct pheap *h)
 {
-	for (uint64_t i = h->n / 2; i-- > 0;)
+	for (uint64_t i = h->n / ARITY + 1; i-- > 0;)
 		sift_down(h, i, h->e[i]);
 }
 
@@ -154,7 +166,7 @@ int pheap_check(const struct pheap *h)
 	for (uint64_t i = 0; i < h->n; i++) {
 		if (h->e[i].pfn >= h->nr_pfns || h->pos[h->e[i].pfn] != i)
 			return PHEAP_CHECK_POS;
-		if (i && less(&h->e[i], &h->e[(i - 1) / 2]))
+		if (i && less(&h->e[i], &h->e[(i - 1) / ARITY]))
 			return PHEAP_CHECK_ORDER;
 	}
 	for (uint64_t p = 0; p < h->nr_pfns; p++)

@@ -3,11 +3,14 @@
  * for the policies that evict by a key: lfu (use count, then last access)
  * and opt (next use, inverted so that the farthest is the smallest).
  *
- *               e[0]                 the smallest key: the victim
- *             /      \
- *          e[1]      e[2]            e[(i - 1) / 2] <= e[i]
- *         /   \      /   \           keys compare by k1, then k2
- *       e[3] e[4]  e[5] e[6] ...
+ *                      e[0]                the smallest key: the victim
+ *          /        /       \        \
+ *       e[1]     e[2]      e[3]     e[4]   e[(i - 1) / 4] <= e[i]
+ *      / .. \    / .. \     ...              keys compare by hi, then lo
+ *   e[5]..e[8] e[9]..e[12] ...
+ *
+ * Four children per node (half the depth of a binary heap, and the four
+ * share one cache line: e[1] is 64-byte aligned and entries are 16 bytes).
  *
  *   pos[pfn] = i  <=>  e[i].pfn == pfn;   PHEAP_NONE: no entry
  *
@@ -25,7 +28,7 @@
  *     have an entry.
  *  2. Heap order: e[(i - 1) / 2] <= e[i] for every 0 < i < n.
  *
- * Memory: 24 bytes per entry (cap of them) and 4 bytes per frame.
+ * Memory: 16 bytes per entry (cap of them) and 4 bytes per frame.
  * Locking: the machine lock.  SIGSAFE but pheap_init / pheap_fini.
  */
 #ifndef VMEMU_POLICY_HEAP_H
@@ -38,14 +41,15 @@
 #define PHEAP_NONE UINT32_MAX
 
 struct pheap_ent {
-	uint64_t k1, k2; /* the key: k1, then k2 */
-	uint64_t pfn;
+	uint64_t lo;	  /* the key: hi, then lo */
+	uint32_t hi, pfn; /* pfn < 2^32: pheap_init checks */
 };
 
 struct pheap {
 	struct pheap_ent *e; /* e[0 .. n) */
 	uint32_t *pos;	     /* nr_pfns entries */
 	uint64_t n, cap, nr_pfns;
+	void *mem; /* e's allocation */
 };
 
 /* pheap_check() results (invariants above); not errno values. */
@@ -57,7 +61,7 @@ enum pheap_check_err {
 
 /*
  * An empty heap of at most cap entries over frames 0 .. nr_pfns; 0, or
- * -ENOMEM, or -EOVERFLOW (more frames than pos[] can index).
+ * -ENOMEM, or -EOVERFLOW (2^32 - 1 frames or more).
  */
 int pheap_init(struct pheap *h, uint64_t cap, uint64_t nr_pfns);
 void pheap_fini(struct pheap *h);
@@ -77,15 +81,15 @@ static inline struct pheap_ent *pheap_top(const struct pheap *h)
 }
 
 /*
- * Give pfn the key (k1, k2): a new entry, or a new key for its entry.
+ * Give pfn the key (hi, lo): a new entry, or a new key for its entry.
  * false when a new entry does not fit (n == cap).
  */
-bool pheap_set(struct pheap *h, uint64_t pfn, uint64_t k1, uint64_t k2);
+bool pheap_set(struct pheap *h, uint64_t pfn, uint32_t hi, uint64_t lo);
 /* Remove pfn's entry (if any). */
 void pheap_del(struct pheap *h, uint64_t pfn);
-/* Restore the order after f changed keys in place (Floyd, O(n)). */
+/* Restore the order after keys changed in place (Floyd, O(n)). */
 void pheap_rebuild(struct pheap *h);
-/* Every entry: a callback that may change k1/k2 (then pheap_rebuild). */
+/* Every entry: a callback that may change hi / lo (then pheap_rebuild). */
 void pheap_for_each(struct pheap *h, void (*f)(struct pheap_ent *e, void *arg),
 		    void *arg);
 /* Keep only the entries keep() accepts (O(n)). */

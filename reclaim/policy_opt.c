@@ -7,7 +7,7 @@
  *                   page's next access, from vm_access_next)
  *   victim:         the largest next
  *
- *   min-heap (reclaim/policy_heap.h) keyed by k1 = ~next: the top is the
+ *   min-heap (reclaim/policy_heap.h) keyed by ~next: the top is the
  *   farthest; a hit moves its page's next later, so the page sifts up.
  *
  * Needs the future, so exact replacement only (exact_only: vm_create
@@ -18,7 +18,7 @@
  * Invariants (opt_check, besides the heap's): every page on the lists has
  * an entry; pages are on inactive_anon only.
  *
- * Memory: the heap (24 bytes per frame, 4 bytes of index per frame of the
+ * Memory: the heap (16 bytes per frame, 4 bytes of index per frame of the
  * machine); lru_info keeps a victim's key while it is isolated.
  *
  * Locking: the machine lock.  SIGSAFE but init / fini.
@@ -82,10 +82,10 @@ static SIGSAFE void opt_set(struct reclaim *rc, const struct page *pg,
 {
 	struct pheap *h = heap_of(rc);
 
-	if (pheap_set(h, pfn_of(rc, pg), ~next, 0))
+	if (pheap_set(h, pfn_of(rc, pg), 0, ~next))
 		return;
 	pheap_filter(h, on_a_list, rc); /* drop stale entries */
-	BUG_ON(!pheap_set(h, pfn_of(rc, pg), ~next, 0));
+	BUG_ON(!pheap_set(h, pfn_of(rc, pg), 0, ~next));
 }
 
 static SIGSAFE void opt_add(struct reclaim *rc, struct page *pg, bool active)
@@ -114,7 +114,7 @@ static SIGSAFE struct page *opt_victim(struct reclaim *rc,
 	const struct pheap_ent *top;
 
 	while ((top = pheap_top(h))) {
-		uint64_t pfn = top->pfn, key = top->k1;
+		uint64_t pfn = top->pfn, key = top->lo;
 		struct page *pg = phys_page(&rc->vm->phys, pfn);
 
 		pheap_del(h, pfn);
