@@ -17,16 +17,9 @@
 #define KEY_VPN_BITS (47 - PAGE_SHIFT)
 
 static const struct reclaim_policy *const policies[] = {
-	&policy_linux,
-	&policy_fifo,
-	&policy_lru,
-	&policy_clock,
-	&policy_lfu,
-	&policy_lfu_aging,
-	&policy_opt,
-	&policy_arc,
-	&policy_2q,
-	&policy_s3fifo,
+	&policy_linux, &policy_fifo,	  &policy_lru, &policy_clock,
+	&policy_lfu,   &policy_lfu_aging, &policy_opt, &policy_arc,
+	&policy_2q,    &policy_s3fifo,
 };
 
 const struct reclaim_policy *reclaim_policy_find(const char *name)

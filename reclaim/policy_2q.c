@@ -41,10 +41,10 @@
 #include "reclaim/policy_ghost.h"
 #include "reclaim/reclaim_internal.h"
 
-#define TQ_A1IN		  LRU_INACTIVE_ANON
-#define TQ_AM		  LRU_ACTIVE_ANON
-#define TQ_CHECK_A1OUT	  (-1751)
-#define TQ_CHECK_LIST	  (-1752)
+#define TQ_A1IN	       LRU_INACTIVE_ANON
+#define TQ_AM	       LRU_ACTIVE_ANON
+#define TQ_CHECK_A1OUT (-1751)
+#define TQ_CHECK_LIST  (-1752)
 
 struct twoq {
 	struct ghost a1out; /* list 0 */
@@ -108,7 +108,8 @@ static SIGSAFE void twoq_add(struct reclaim *rc, struct page *pg, bool active)
 {
 	struct twoq *q = tq_of(rc);
 	uint64_t key = ghost_page_key(rc, pg);
-	bool in_a1out = key != GHOST_NO_KEY && ghost_remove(&q->a1out, key) >= 0;
+	bool in_a1out = key != GHOST_NO_KEY &&
+			ghost_remove(&q->a1out, key) >= 0;
 
 	(void)active;
 	flush_pending(q);

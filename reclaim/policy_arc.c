@@ -140,8 +140,8 @@ static SIGSAFE void trim(struct reclaim *rc, struct arc *a)
 }
 
 /* pg leaves for ghost list `to`: its key goes there (room made first). */
-static SIGSAFE void to_ghost(struct reclaim *rc, struct arc *a,
-			     struct page *pg, int to)
+static SIGSAFE void to_ghost(struct reclaim *rc, struct arc *a, struct page *pg,
+			     int to)
 {
 	uint64_t key = ghost_page_key(rc, pg);
 
@@ -153,8 +153,8 @@ static SIGSAFE void to_ghost(struct reclaim *rc, struct arc *a,
 }
 
 static SIGSAFE struct page *evict_tail(struct reclaim *rc, struct arc *a,
-				       struct scan_control *sc,
-				       enum lru_list l, int ghost)
+				       struct scan_control *sc, enum lru_list l,
+				       int ghost)
 {
 	struct page *pg = lru_tail(&rc->lru, l);
 

@@ -139,8 +139,8 @@ SIGSAFE bool ghost_push(struct ghost *g, int l, uint64_t key)
 	x = g->free;
 	g->free = g->node[x].next;
 	g->used++;
-	g->node[x] = (struct ghost_node){ key, GHOST_NIL, gl->head,
-					  (uint32_t)l };
+	g->node[x] =
+		(struct ghost_node){ key, GHOST_NIL, gl->head, (uint32_t)l };
 	if (gl->head != GHOST_NIL)
 		g->node[gl->head].prev = x;
 	else

@@ -26,9 +26,8 @@ int pheap_init(struct pheap *h, uint64_t cap, uint64_t nr_pfns)
 	if (cap >= PHEAP_NONE || nr_pfns >= PHEAP_NONE)
 		return -EOVERFLOW;
 	bytes = (cap + HEAP_SKEW + 1) * sizeof(*h->e);
-	h->mem = aligned_alloc(CACHE_LINE,
-			       (bytes + CACHE_LINE - 1) / CACHE_LINE *
-				       CACHE_LINE);
+	h->mem = aligned_alloc(CACHE_LINE, (bytes + CACHE_LINE - 1) /
+						   CACHE_LINE * CACHE_LINE);
 	h->pos = malloc((nr_pfns ? nr_pfns : 1) * sizeof(*h->pos));
 	if (!h->mem || !h->pos) {
 		pheap_fini(h);
@@ -127,7 +126,8 @@ SIGSAFE void pheap_del(struct pheap *h, uint64_t pfn)
 }
 
 SIGSAFE void pheap_for_each(struct pheap *h,
-			    void (*f)(struct pheap_ent *e, void *arg), void *arg)
+			    void (*f)(struct pheap_ent *e, void *arg),
+			    void *arg)
 {
 	for (uint64_t i = 0; i < h->n; i++)
 		f(&h->e[i], arg);
@@ -135,7 +135,7 @@ SIGSAFE void pheap_for_each(struct pheap *h,
 
 SIGSAFE void pheap_rebuild(struct pheap *h)
 {
-	for (uint64_t i = h->n / ARITY + 1; i-- > 0;)
+	for (uint64_t i = MIN(h->n, h->n / ARITY + 1); i-- > 0;)
 		sift_down(h, i, h->e[i]);
 }
 

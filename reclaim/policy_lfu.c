@@ -6,43 +6,51 @@
  *   page leaves.  Victim: the smallest count; among equal counts, the
  *   page whose last access is oldest.
  *
- *   a page's key = (count, clock at its last access); the count lives in
- *   lru_info, the last access in stamp[pfn]
+ * A page's key is (count, clock at its last access): the count lives in
+ * lru_info, the last access in stamp[pfn].  Two places hold the pages:
  *
- *   min-heap of keys (reclaim/policy_heap.h), updated lazily:
- *     hit:     count + 1 and stamp = clock in place, the heap untouched:
- *              an entry's key may lag, but never exceeds the page's key
- *     victim:  top lagging -> re-keyed (sinks), look again;
- *              top current -> it is the smallest key of all (its key <=
- *              every entry's <= every page's key): the victim
+ *   inactive_anon: pages not hit since they came in, newest at the head:
+ *     the tail has the oldest arrival, and (halvings only lower the
+ *     counts of older pages) the smallest key of the list
+ *   active_anon + a min-heap (reclaim/policy_heap.h) of keys, updated
+ *     lazily: a hit stores count + 1 and the clock in place; an entry's
+ *     key may lag behind its page's, never exceed it
  *
- * A hit costs two stores (lru_info shares the cache line reclaim already
- * read); a lagging entry is re-keyed at most once however many hits made
- * it lag, and a hot page, re-keyed with a high count, rarely comes up
- * again.  The clock advances on every access (a page coming in, a hit).
+ *   hit, inactive page:  count + 1 -> active, into the heap
+ *   hit, active page:    count + 1, stamp: two stores, nothing moves
+ *   victim:              heap top lagging -> re-keyed (sinks), look again;
+ *                        then the smaller key of the inactive tail and
+ *                        the heap top (which, current, is the smallest
+ *                        key of the heap's pages)
+ *
+ * So the usual victim, a page used once, leaves from a list tail in O(1),
+ * a hot page's hits move nothing, and a lagging entry is re-keyed at most
+ * once however many hits made it lag.  The clock advances on every
+ * access (a page coming in, a hit).
  *
  * Aging (lfu-aging:N, N accesses between halvings; plain "lfu-aging"
  * takes N = 10 x frames): after every N-th access every resident count
  * becomes count / 2 (rounded down: a count can reach 0, so a new page
- * outranks an old one that went quiet); the heap gets every current key
- * and is rebuilt in O(n): amortized O(1) per access.
+ * outranks an old one that went quiet); the heap takes every current key
+ * and is rebuilt: O(n) every N accesses.
  *
  * Exact mode sees every access (page_add, page_access): the textbook LFU.
  * Native mode sees no hits: a page's count grows by one each time reclaim
- * looks at it and finds its accessed bits set (then it goes back, behind
- * the pages of its count); the clock advances on those looks and on page
- * ins, and aging counts them as accesses.  The first look after a page
- * comes in finds the bit its own fault set and is not counted
- * (LFU_FRESH).  docs/policies.md shows the difference.
+ * looks at it and finds its accessed bits set (then it stays, with the
+ * clock as its last access); the clock advances on those looks and on
+ * page ins, and aging counts them as accesses.  The first look after a
+ * page comes in finds the bit its own fault set and is not counted
+ * (LFU_FRESH).  A page put back after a look or a failed eviction goes
+ * to the heap.  docs/policies.md shows the difference.
  *
  * Counts are exact up to 2^32 - 1 hits on one page (the heap's keys stop
  * there); the clock is 64 bits.
  *
  * Invariants (lfu_check, besides the heap's own):
- *  1. Every page on the lists has an entry, whose key is at most the
- *     page's; an entry whose page is not on a list is stale (its page left
- *     behind the policy's back) and goes when met.
- *  2. Pages are on inactive_anon only.
+ *  1. Every active page has an entry whose key is at most the page's;
+ *     inactive pages have none.  An entry whose page is not on a list is
+ *     stale (its page left behind the policy's back) and goes when met.
+ *  2. Inactive pages run from the smallest key (tail) up.
  *
  * Memory per frame: the heap's 16-byte entry, and per frame of the
  * machine 4 bytes of heap index and 8 of stamp; lru_info: the count and
@@ -56,12 +64,16 @@
 #include "reclaim/policy_heap.h"
 #include "reclaim/reclaim_internal.h"
 
+#define LFU_NEW		     LRU_INACTIVE_ANON
+#define LFU_HIT		     LRU_ACTIVE_ANON
 #define LFU_FRESH	     (1ULL << 63) /* native: not looked at yet */
 #define LFU_COUNT_MASK	     (LFU_FRESH - 1)
-#define LFU_AGING_PER_FRAME  10 /* default N of lfu-aging: 10 x frames */
-#define LFU_CHECK_UNINDEXED  (-1711) /* 1: a page on a list, no entry */
+#define LFU_AGING_PER_FRAME  10	     /* default N of lfu-aging: 10 x frames */
+#define LFU_CHECK_UNINDEXED  (-1711) /* 1: an active page, no entry */
 #define LFU_CHECK_AHEAD	     (-1712) /* 1: an entry above its page */
-#define LFU_CHECK_WRONG_LIST (-1713) /* 2 */
+#define LFU_CHECK_INDEXED    (-1713) /* 1: an inactive page with one */
+#define LFU_CHECK_ORDER	     (-1714) /* 2 */
+#define LFU_CHECK_WRONG_LIST (-1715)
 
 struct lfu {
 	struct pheap heap;
@@ -69,6 +81,7 @@ struct lfu {
 	uint64_t clock;	 /* accesses seen */
 	uint64_t period; /* accesses between halvings; 0: no aging */
 	uint64_t since;	 /* accesses since the last halving */
+	struct reclaim *rc;
 	struct phys *phys;
 };
 
@@ -105,6 +118,7 @@ static int lfu_init_period(struct reclaim *rc, uint64_t nr_frames,
 		return err;
 	}
 	l->period = period;
+	l->rc = rc;
 	l->phys = &rc->vm->phys;
 	reclaim_set_private(rc, l);
 	return 0;
@@ -142,15 +156,20 @@ static void lfu_fini(struct reclaim *rc)
 	reclaim_set_private(rc, NULL);
 }
 
-/* Aging: the page's count halves; its entry takes the current key. */
-static SIGSAFE void halve(struct pheap_ent *e, void *arg)
+static inline void halve_count(struct page *pg)
+{
+	pg->lru_info = (pg->lru_info & LFU_FRESH) | (count_of(pg) >> 1);
+}
+
+/* Aging of an active page: its count halves, its entry catches up. */
+static SIGSAFE void halve_entry(struct pheap_ent *e, void *arg)
 {
 	struct lfu *l = arg;
 	struct page *pg = phys_page(l->phys, e->pfn);
 
 	if (!(pg->flags & PG_lru))
 		return; /* stale: goes when met */
-	pg->lru_info = (pg->lru_info & LFU_FRESH) | (count_of(pg) >> 1);
+	halve_count(pg);
 	e->hi = key_hi(count_of(pg));
 	e->lo = l->stamp[e->pfn];
 }
@@ -158,11 +177,15 @@ static SIGSAFE void halve(struct pheap_ent *e, void *arg)
 /* One access counted; every period-th halves every count. */
 static SIGSAFE void lfu_tick(struct lfu *l)
 {
-	if (l->period && ++l->since == l->period) {
-		l->since = 0;
-		pheap_for_each(&l->heap, halve, l);
-		pheap_rebuild(&l->heap);
-	}
+	struct list_head *pos;
+
+	if (!l->period || ++l->since < l->period)
+		return;
+	l->since = 0;
+	list_for_each(pos, &l->rc->lru.lists[LFU_NEW])
+		halve_count(list_entry(pos, struct page, lru));
+	pheap_for_each(&l->heap, halve_entry, l);
+	pheap_rebuild(&l->heap);
 }
 
 static SIGSAFE bool on_a_list(uint64_t pfn, void *arg)
@@ -172,7 +195,7 @@ static SIGSAFE bool on_a_list(uint64_t pfn, void *arg)
 	return phys_page(l->phys, pfn)->flags & PG_lru;
 }
 
-/* pfn's entry takes the page's current key. */
+/* pfn's entry (made if need be) takes the page's current key. */
 static SIGSAFE void lfu_rekey(struct lfu *l, uint64_t pfn, uint64_t count)
 {
 	if (pheap_set(&l->heap, pfn, key_hi(count), l->stamp[pfn]))
@@ -187,10 +210,10 @@ static SIGSAFE void lfu_add(struct reclaim *rc, struct page *pg, bool active)
 	uint64_t pfn = phys_pfn(l->phys, pg);
 
 	(void)active;
+	pheap_del(&l->heap, pfn); /* a stale entry of the frame's last page */
 	pg->lru_info = 1 | (reclaim_exact(rc) ? 0 : LFU_FRESH);
-	lru_add(&rc->lru, pg, LRU_INACTIVE_ANON, false);
+	lru_add(&rc->lru, pg, LFU_NEW, false);
 	l->stamp[pfn] = ++l->clock;
-	lfu_rekey(l, pfn, 1);
 	lfu_tick(l);
 }
 
@@ -203,58 +226,90 @@ static SIGSAFE void lfu_del(struct reclaim *rc, struct page *pg)
 static SIGSAFE void lfu_access(struct reclaim *rc, struct page *pg)
 {
 	struct lfu *l = lfu_of(rc);
+	uint64_t pfn = phys_pfn(l->phys, pg);
 
 	if (count_of(pg) < LFU_COUNT_MASK)
 		pg->lru_info++;
-	l->stamp[phys_pfn(l->phys, pg)] = ++l->clock;
+	l->stamp[pfn] = ++l->clock;
+	if (!(pg->flags & PG_active)) { /* its first hit: to the heap */
+		lru_move(&rc->lru, pg, LFU_HIT, false);
+		lfu_rekey(l, pfn, count_of(pg));
+	}
 	lfu_tick(l);
 }
 
 /*
- * Native: the top page pg is looked at: referenced since the last look,
- * it stays with count + 1 (the first look only clears the bit its fault
- * set) and true; else false, pg isolated.
+ * Native: the candidate pg is looked at (isolated by the look):
+ * referenced since the last look, it stays with count + 1 (the first look
+ * only clears the bit its fault set), true; else false, pg isolated.
  */
-static SIGSAFE bool lfu_keep(struct reclaim *rc, struct lfu *l,
-			     struct page *pg, uint64_t pfn)
+static SIGSAFE bool lfu_keep(struct lfu *l, struct page *pg, uint64_t pfn)
 {
 	bool fresh = pg->lru_info & LFU_FRESH;
 
-	if (!policy_isolate_referenced(rc, pg))
+	if (!policy_isolate_referenced(l->rc, pg))
 		return false;
 	pg->lru_info &= ~LFU_FRESH;
 	if (!fresh && count_of(pg) < LFU_COUNT_MASK)
 		pg->lru_info++;
 	l->stamp[pfn] = ++l->clock;
+	lru_putback(&l->rc->lru, pg, LFU_HIT, false);
 	lfu_rekey(l, pfn, count_of(pg));
 	lfu_tick(l);
-	lru_putback(&rc->lru, pg, LRU_INACTIVE_ANON, false);
 	return true;
+}
+
+/* The heap's current top (lagging tops re-keyed, stale ones dropped). */
+static SIGSAFE struct page *heap_top(struct lfu *l, uint64_t *pfn)
+{
+	const struct pheap_ent *top;
+
+	while ((top = pheap_top(&l->heap))) {
+		struct page *pg = phys_page(l->phys, top->pfn);
+
+		*pfn = top->pfn;
+		if (!(pg->flags & PG_lru))
+			pheap_del(&l->heap, *pfn); /* stale */
+		else if (top->hi != key_hi(count_of(pg)) ||
+			 top->lo != l->stamp[*pfn])
+			lfu_rekey(l, *pfn, count_of(pg)); /* lagging */
+		else
+			return pg;
+	}
+	return NULL;
+}
+
+/* The page with the smallest key, and its pfn; NULL when none. */
+static SIGSAFE struct page *smallest(struct lfu *l, uint64_t *pfn)
+{
+	struct page *h = heap_top(l, pfn);
+	struct page *t = lru_tail(&l->rc->lru, LFU_NEW);
+	uint64_t tpfn;
+
+	if (!t)
+		return h;
+	tpfn = phys_pfn(l->phys, t);
+	if (h &&
+	    (count_of(h) < count_of(t) ||
+	     (count_of(h) == count_of(t) && l->stamp[*pfn] < l->stamp[tpfn])))
+		return h;
+	*pfn = tpfn;
+	return t;
 }
 
 static SIGSAFE struct page *lfu_victim(struct reclaim *rc,
 				       struct scan_control *sc)
 {
 	struct lfu *l = lfu_of(rc);
-	uint64_t tries = l->heap.n + 1;
-	const struct pheap_ent *top;
+	uint64_t tries = rc->lru.nr[LFU_NEW] + rc->lru.nr[LFU_HIT] + 1;
+	uint64_t pfn;
+	struct page *pg;
 
-	while ((top = pheap_top(&l->heap))) {
-		uint64_t pfn = top->pfn;
-		struct page *pg = phys_page(l->phys, pfn);
-
-		if (!(pg->flags & PG_lru)) { /* stale */
-			pheap_del(&l->heap, pfn);
-			continue;
-		}
-		if (top->hi != key_hi(count_of(pg)) || top->lo != l->stamp[pfn]) {
-			lfu_rekey(l, pfn, count_of(pg)); /* lagging */
-			continue;
-		}
+	while ((pg = smallest(l, &pfn))) {
 		policy_count_scanned(rc, sc, 1);
 		if (reclaim_exact(rc) || !tries--)
 			lru_isolate(&rc->lru, pg);
-		else if (lfu_keep(rc, l, pg, pfn))
+		else if (lfu_keep(l, pg, pfn))
 			continue;
 		pheap_del(&l->heap, pfn);
 		return pg; /* lru_info keeps its count, if it comes back */
@@ -268,12 +323,31 @@ static SIGSAFE void lfu_putback(struct reclaim *rc, struct page *pg,
 	struct lfu *l = lfu_of(rc);
 	uint64_t pfn = phys_pfn(l->phys, pg);
 
-	lru_putback(&rc->lru, pg, LRU_INACTIVE_ANON, false);
-	if (pheap_find(&l->heap, pfn))
-		return; /* isolated by someone else: its entry stayed */
 	if (how == PUTBACK_ROTATE)
 		l->stamp[pfn] = 0; /* first among its count */
+	lru_putback(&rc->lru, pg, LFU_HIT, false);
 	lfu_rekey(l, pfn, count_of(pg));
+}
+
+/* Inactive pages: no entry, keys rising from the tail. */
+static int check_new(struct lfu *l)
+{
+	struct list_head *pos;
+	uint64_t prev_count = UINT64_MAX, prev_stamp = UINT64_MAX;
+
+	list_for_each(pos, &l->rc->lru.lists[LFU_NEW]) {
+		struct page *pg = list_entry(pos, struct page, lru);
+		uint64_t pfn = phys_pfn(l->phys, pg);
+
+		if (pheap_find(&l->heap, pfn))
+			return LFU_CHECK_INDEXED;
+		if (count_of(pg) > prev_count ||
+		    (count_of(pg) == prev_count && l->stamp[pfn] > prev_stamp))
+			return LFU_CHECK_ORDER;
+		prev_count = count_of(pg);
+		prev_stamp = l->stamp[pfn];
+	}
+	return 0;
 }
 
 static int lfu_check(struct reclaim *rc)
@@ -286,7 +360,7 @@ static int lfu_check(struct reclaim *rc)
 	if (err)
 		return err;
 	for (int lr = 0; lr < NR_LRU_LISTS; lr++)
-		if (lr != LRU_INACTIVE_ANON && lv->nr[lr])
+		if (lr != LFU_NEW && lr != LFU_HIT && lv->nr[lr])
 			return LFU_CHECK_WRONG_LIST;
 	for (uint64_t i = 0; i < l->heap.n; i++) {
 		const struct pheap_ent *e = &l->heap.e[i];
@@ -299,7 +373,9 @@ static int lfu_check(struct reclaim *rc)
 		if (e->hi > hi || (e->hi == hi && e->lo > l->stamp[e->pfn]))
 			return LFU_CHECK_AHEAD;
 	}
-	return on_lists == lv->nr[LRU_INACTIVE_ANON] ? 0 : LFU_CHECK_UNINDEXED;
+	if (on_lists != lv->nr[LFU_HIT])
+		return LFU_CHECK_UNINDEXED;
+	return check_new(l);
 }
 
 const struct reclaim_policy policy_lfu = {

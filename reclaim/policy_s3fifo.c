@@ -52,7 +52,7 @@
 #define S3_MAIN		  LRU_ACTIVE_ANON
 #define S3_FREQ_MAX	  3ULL
 #define S3_FRESH	  4ULL /* native: not looked at yet */
-#define S3_TO_MAIN	  2 /* hits in S that earn M */
+#define S3_TO_MAIN	  2    /* hits in S that earn M */
 #define S3_CHECK_FREQ	  (-1741)
 #define S3_CHECK_GHOST	  (-1742)
 #define S3_LOOKS_PER_PAGE 5 /* a page is looked at <= 5 times a victim */
@@ -116,12 +116,12 @@ static SIGSAFE void flush_pending(struct s3fifo *s)
 	s->pending = false;
 }
 
-static SIGSAFE void s3fifo_add(struct reclaim *rc, struct page *pg,
-			       bool active)
+static SIGSAFE void s3fifo_add(struct reclaim *rc, struct page *pg, bool active)
 {
 	struct s3fifo *s = s3_of(rc);
 	uint64_t key = ghost_page_key(rc, pg);
-	bool in_ghost = key != GHOST_NO_KEY && ghost_remove(&s->ghost, key) >= 0;
+	bool in_ghost = key != GHOST_NO_KEY &&
+			ghost_remove(&s->ghost, key) >= 0;
 
 	(void)active;
 	flush_pending(s);
@@ -163,9 +163,8 @@ static SIGSAFE bool s3_look(struct reclaim *rc, struct page *pg)
 }
 
 /* The tail of list l, looked at (native mode); NULL when l is empty. */
-static SIGSAFE struct page *s3_tail(struct reclaim *rc,
-				    struct scan_control *sc, enum lru_list l,
-				    uint64_t *looks)
+static SIGSAFE struct page *s3_tail(struct reclaim *rc, struct scan_control *sc,
+				    enum lru_list l, uint64_t *looks)
 {
 	struct page *pg;
 
@@ -180,8 +179,7 @@ static SIGSAFE struct page *s3_tail(struct reclaim *rc,
 
 /* M's clock: a page with uses left goes round; the first without, goes. */
 static SIGSAFE struct page *evict_main(struct reclaim *rc,
-				       struct scan_control *sc,
-				       uint64_t *looks)
+				       struct scan_control *sc, uint64_t *looks)
 {
 	struct page *pg;
 
@@ -200,9 +198,8 @@ static SIGSAFE struct page *evict_main(struct reclaim *rc,
 }
 
 /* S's filter: a page used enough moves to M; the first other one goes. */
-static SIGSAFE struct page *evict_small(struct reclaim *rc,
-					struct scan_control *sc,
-					uint64_t *looks)
+static SIGSAFE struct page *
+evict_small(struct reclaim *rc, struct scan_control *sc, uint64_t *looks)
 {
 	struct s3fifo *s = s3_of(rc);
 	struct page *pg;

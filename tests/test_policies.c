@@ -31,9 +31,9 @@
 #include "tests/lib/replay.h"
 #include "tests/lib/vmtest.h"
 
-#define MAXF  64	 /* frames of the models */
-#define MAXG  (2 * MAXF) /* ghost keys of the models */
-#define MAXN  800	 /* references of a random trace */
+#define MAXF 64		/* frames of the models */
+#define MAXG (2 * MAXF) /* ghost keys of the models */
+#define MAXN 800	/* references of a random trace */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))
@@ -639,7 +639,8 @@ struct smoke {
 
 static uint64_t word_of(uint64_t page, unsigned gen, unsigned w)
 {
-	return ((page << 8) ^ gen ^ ((uint64_t)w << 56)) * 0x9E3779B97F4A7C15ULL +
+	return ((page << 8) ^ gen ^ ((uint64_t)w << 56)) *
+		       0x9E3779B97F4A7C15ULL +
 	       1;
 }
 
@@ -675,14 +676,15 @@ static int smoke_fn(struct vm_task *t, void *arg)
 	for (unsigned pass = 0; pass < 4; pass++) {
 		for (uint64_t k = 0; k < sm->npages; k++) {
 			uint64_t r = vmtest_rand(&s);
-			uint64_t i = !pass ? k : r % 3 ? (r >> 8) % sm->npages :
-							 (r >> 8) % hot;
+			uint64_t i = !pass ? k :
+				     r % 3 ? (r >> 8) % sm->npages :
+					     (r >> 8) % hot;
 
 			bad += touch(base, i, gen[i]);
 			gen[i]++;
 		}
-		if (pass == 1 && vm_madvise(t, va + hot * PAGE, 64 * PAGE,
-					    VM_MADV_PAGEOUT))
+		if (pass == 1 &&
+		    vm_madvise(t, va + hot * PAGE, 64 * PAGE, VM_MADV_PAGEOUT))
 			return 3;
 	}
 	for (uint64_t i = 0; i < sm->npages; i++)
@@ -715,10 +717,10 @@ static void native_smoke(const char *policy)
 			 ex.reason, ex.code,
 			 (unsigned long long)atomic_load(&sm.bad));
 	vm_stat(vm, &st);
-	print_message("%-10s pswpout %6llu pswpin %6llu pgscan %7llu\n",
-		      policy, (unsigned long long)st.pswpout,
-		      (unsigned long long)st.pswpin,
-		      (unsigned long long)(st.pgscan_kswapd + st.pgscan_direct));
+	print_message(
+		"%-10s pswpout %6llu pswpin %6llu pgscan %7llu\n", policy,
+		(unsigned long long)st.pswpout, (unsigned long long)st.pswpin,
+		(unsigned long long)(st.pgscan_kswapd + st.pgscan_direct));
 	assert_true(st.pswpout > 0 && st.pswpin > 0);
 	assert_int_equal(vmtest_check_all(vm), 0);
 	vmtest_destroy(vm);

@@ -228,8 +228,8 @@ static int run(const char *policy, uint64_t frames, struct job *j)
 int main(void)
 {
 	static const char *const policies[] = {
-		"fifo", "lru", "clock",	 "lfu",	   "lfu-aging",
-		"opt",	"arc", "2q",	 "s3fifo", "linux",
+		"fifo", "lru", "clock", "lfu",	  "lfu-aging",
+		"opt",	"arc", "2q",	"s3fifo", "linux",
 	};
 	size_t n = env_u64("BENCH_REQS", 10000000);
 	size_t npages = env_u64("BENCH_PAGES", 1000000);
