@@ -17,9 +17,16 @@
 #define KEY_VPN_BITS (47 - PAGE_SHIFT)
 
 static const struct reclaim_policy *const policies[] = {
-	&policy_linux, &policy_fifo,	  &policy_lru, &policy_clock,
-	&policy_lfu,   &policy_lfu_aging, &policy_opt, &policy_arc,
-	&policy_2q,    &policy_s3fifo,
+	&policy_linux,	   /* Linux's active/inactive lists (default) */
+	&policy_fifo,	   /* first in, first out */
+	&policy_lru,	   /* least recently used */
+	&policy_clock,	   /* second chance */
+	&policy_lfu,	   /* least frequently used */
+	&policy_lfu_aging, /* lfu, counts halved every N accesses */
+	&policy_opt,	   /* Belady's MIN (exact replacement only) */
+	&policy_arc,	   /* Megiddo & Modha, FAST 2003 */
+	&policy_2q,	   /* Johnson & Shasha, VLDB 1994 */
+	&policy_s3fifo,	   /* Yang et al., SOSP 2023 */
 };
 
 const struct reclaim_policy *reclaim_policy_find(const char *name)
