@@ -27,6 +27,7 @@
 #include "mmu/mapslots.h"
 #include "vm/buddy.h"
 #include "base/list.h"
+#include "vm/compact.h"
 #include "vm/phys.h"
 #include "vm/slab.h"
 #include "vm/vm.h"
@@ -100,6 +101,8 @@ struct vm {
 	} wmark;
 	uint64_t min_free_kbytes;
 	uint64_t nr_alloc_short; /* allocations that found frames short */
+	struct compact_state compact; /* vm/compact.c: cached scanners,
+					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
 	/* Test hook: called around swap I/O, the machine lock not held. */
