@@ -45,6 +45,7 @@ static const struct {
 	{ "run", cli_run },
 	{ "query", cli_query },
 	{ "report", cli_report },
+	{ "alloc", cli_alloc },
 };
 
 int main(int argc, char **argv)
