@@ -28,13 +28,13 @@
 #include "cli/cli.h"
 #include "user/allocstudy.h"
 
-#define EXIT_DATAERR	  65 /* sysexits.h: EX_DATAERR */
-#define EXIT_NOINPUT	  66 /* sysexits.h: EX_NOINPUT */
-#define GEN_DEFAULT_OPS	  10000
-#define GEN_DEFAULT_SEED  1
-#define ERR_LEN		  512
-#define POLICY_LIST_MAX	  256
-#define SPEC_MAX	  256
+#define EXIT_DATAERR	 65 /* sysexits.h: EX_DATAERR */
+#define EXIT_NOINPUT	 66 /* sysexits.h: EX_NOINPUT */
+#define GEN_DEFAULT_OPS	 10000
+#define GEN_DEFAULT_SEED 1
+#define ERR_LEN		 512
+#define POLICY_LIST_MAX	 256
+#define SPEC_MAX	 256
 
 static const char alloc_usage[] =
 	"usage: vmemu alloc [--policy LIST] [--arena SIZE] [--csv] "
@@ -137,8 +137,8 @@ static int parse_policies(const char *list, enum astudy_alloc *out)
 		return -1;
 	for (item = strtok_r(buf, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
-		const char *name =
-			strcmp(item, "segregated") == 0 ? "seg" : item;
+		const char *name = strcmp(item, "segregated") == 0 ? "seg" :
+								     item;
 
 		if (n == ASTUDY_NALLOCS)
 			return -1;
@@ -205,9 +205,9 @@ static bool is_generator(const char *source, enum astudy_shape *shape)
 static int generate(const char *spec, enum astudy_shape shape,
 		    struct astudy_trace *tr)
 {
-	struct astudy_gen g = { shape, GEN_DEFAULT_SEED, GEN_DEFAULT_OPS,
-				0,     0,		 0,
-				0 };
+	struct astudy_gen g = {
+		shape, GEN_DEFAULT_SEED, GEN_DEFAULT_OPS, 0, 0, 0, 0
+	};
 	char buf[SPEC_MAX], *kv, *save;
 	const char *colon = strchr(spec, ':');
 	int rc;

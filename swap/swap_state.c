@@ -198,8 +198,7 @@ SIGSAFE void swap_cache_migrate(struct vm *vm, struct page *old,
 {
 	uint64_t slot = swp_offset(new->swap);
 
-	BUG_ON(!(new->flags & PG_swapcache) ||
-	       swap_cache_page(vm, slot) != old);
+	BUG_ON(!(new->flags &PG_swapcache) || swap_cache_page(vm, slot) != old);
 	swap_set_private(ctl(vm)->area, slot,
 			 (phys_pfn(&vm->phys, new) << SWPRIV_SHIFT) |
 				 SWPRIV_PAGE);

@@ -31,11 +31,11 @@
 #define OUT_LEN	 (1 << 16)
 #define ERR_LEN	 4096
 #define CSV_COLS 22
-#define CSV_HEADER                                                           \
-	"allocator,status,ops,seconds,ops_per_sec,peak_requested,"           \
-	"peak_granted,internal_frag,free_bytes,free_blocks,largest_free,"    \
-	"sliver_blocks,external_frag,footprint_at_peak,peak_footprint,"      \
-	"utilisation,allocs,search_avg,search_max,failures,"                 \
+#define CSV_HEADER                                                        \
+	"allocator,status,ops,seconds,ops_per_sec,peak_requested,"        \
+	"peak_granted,internal_frag,free_bytes,free_blocks,largest_free," \
+	"sliver_blocks,external_frag,footprint_at_peak,peak_footprint,"   \
+	"utilisation,allocs,search_avg,search_max,failures,"              \
 	"failures_fragmented,verify_errors\n"
 #define GEN "uniform:ops=2000,live=100,seed=7"
 
@@ -167,8 +167,8 @@ static unsigned count_char(const char *s, char c, size_t n)
 
 static void test_cli_alloc_table_every_policy(void **state)
 {
-	static const char *const names[] = { "first", "next",	"best",
-					     "worst", "seg",	"buddy",
+	static const char *const names[] = { "first",  "next",	 "best",
+					     "worst",  "seg",	 "buddy",
 					     "bitmap", "kmalloc" };
 	static struct result r;
 	const char *line;
@@ -299,7 +299,8 @@ static void test_cli_alloc_malformed_trace(void **state)
 	static const struct {
 		const char *name, *text, *where;
 	} cases[] = {
-		{ "hdr.rep", "20000\nthree\n2\n1\na 0 8\nf 0\n", "hdr.rep:2: " },
+		{ "hdr.rep", "20000\nthree\n2\n1\na 0 8\nf 0\n",
+		  "hdr.rep:2: " },
 		{ "op.rep", "1\n1\n2\n1\na 0 8\nx 0\n", "op.rep:6: " },
 		{ "id.rep", "1\n1\n2\n1\na 5 8\nf 5\n", "id.rep:5: " },
 		{ "dead.rep", "1\n2\n2\n1\na 0 8\nf 1\n", "dead.rep:6: " },
@@ -355,10 +356,10 @@ static void test_cli_alloc_bad_usage(void **state)
 static void test_cli_alloc_help(void **state)
 {
 	static const char *const words[] = {
-		"first",  "next",    "best",	 "worst", "segregated",
-		"buddy",  "bitmap",  "kmalloc",	 "uniform", "powerlaw",
-		"phases", "lifetimes", "ops",	 "seed",  "min",
-		"max",	  "live",    "realloc", "--arena", "--csv",
+		"first",  "next",      "best",	  "worst",   "segregated",
+		"buddy",  "bitmap",    "kmalloc", "uniform", "powerlaw",
+		"phases", "lifetimes", "ops",	  "seed",    "min",
+		"max",	  "live",      "realloc", "--arena", "--csv",
 		"65",	  "66",
 	};
 	static struct result r;
@@ -394,8 +395,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	static const char *const files[] = {
-		"out",	   "err",      "ok.rep",   "phases",  "hdr.rep",
-		"op.rep",  "id.rep",   "dead.rep", "junk.rep", "short.rep",
+		"out",	  "err",    "ok.rep",	"phases",   "hdr.rep",
+		"op.rep", "id.rep", "dead.rep", "junk.rep", "short.rep",
 	};
 	char path[PATH_MAX + 32];
 

@@ -57,8 +57,7 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static uint64_t pattern(uint64_t tag, uint64_t page, unsigned gen,
-			unsigned w)
+static uint64_t pattern(uint64_t tag, uint64_t page, unsigned gen, unsigned w)
 {
 	uint64_t x = (tag << 44) ^ (page << 12) ^ ((uint64_t)gen << 4) ^ w;
 
@@ -275,8 +274,8 @@ static void ref_indices(const uint64_t *nb, unsigned order, int *unusable,
 	else if (suit)
 		*extfrag = -1000;
 	else
-		*extfrag = 1000 - (int)((1000 + fp * 1000 / (1ULL << order)) /
-					fb);
+		*extfrag =
+			1000 - (int)((1000 + fp * 1000 / (1ULL << order)) / fb);
 }
 
 static void diff_check(const struct pool *p, const uint8_t *is_free)
@@ -408,8 +407,9 @@ static void test_compact_slab_waste_matches_slabinfo(void **state)
 		{
 			unsigned long long s2, l2, w2, f2, t2;
 
-			assert_int_equal(sscanf(at, "%llu %llu %llu %*u.%*u "
-						    "%llu %llu",
+			assert_int_equal(sscanf(at,
+						"%llu %llu %llu %*u.%*u "
+						"%llu %llu",
 						&s2, &l2, &w2, &f2, &t2),
 					 5);
 			assert_int_equal(s2, slab);
@@ -613,10 +613,10 @@ struct snapshot {
 static void snap_take(struct frag *fr, struct snapshot *s)
 {
 	s->nunmov = unmovable_frames(fr->vm, s->unmov, MAX_UNMOVABLE);
-	s->nlru[0] = vmtest_lru_list(fr->vm, LRU_INACTIVE_ANON, s->lru[0],
-				     MAX_LRU);
-	s->nlru[1] = vmtest_lru_list(fr->vm, LRU_ACTIVE_ANON, s->lru[1],
-				     MAX_LRU);
+	s->nlru[0] =
+		vmtest_lru_list(fr->vm, LRU_INACTIVE_ANON, s->lru[0], MAX_LRU);
+	s->nlru[1] =
+		vmtest_lru_list(fr->vm, LRU_ACTIVE_ANON, s->lru[1], MAX_LRU);
 	assert_true(fr->npages / 2 <= MAX_LRU);
 	for (uint64_t i = 0; i < fr->npages; i += 2) {
 		uint64_t va = fr->base + i * PAGE_SIZE;
@@ -733,10 +733,14 @@ static void test_compact_order4_buddy_modes(void **state)
 static void test_compact_vmstat_names(void **state)
 {
 	static const char *const names[] = {
-		"\ncompact_migrate_scanned ", "\ncompact_free_scanned ",
-		"\ncompact_isolated ",	      "\ncompact_stall ",
-		"\ncompact_fail ",	      "\ncompact_success ",
-		"\npgmigrate_success ",	      "\npgmigrate_fail ",
+		"\ncompact_migrate_scanned ",
+		"\ncompact_free_scanned ",
+		"\ncompact_isolated ",
+		"\ncompact_stall ",
+		"\ncompact_fail ",
+		"\ncompact_success ",
+		"\npgmigrate_success ",
+		"\npgmigrate_fail ",
 	};
 	struct vm *vm = vmtest_create(VM_MODE_TRACE, 4 * MiB);
 	static char buf[TEXT_LEN * 2];
@@ -797,17 +801,16 @@ static void test_compact_cow_and_swap_cache(void **state)
 		check_page(kid.t, base + i * PAGE_SIZE, 2, i, 1);
 	}
 	for (uint64_t i = 1; i < SHARED_PAGES; i += 2) {
-		assert_int_equal(vm_munmap(par.t, base + i * PAGE_SIZE,
-					   PAGE_SIZE),
-				 0);
-		assert_int_equal(vm_munmap(kid.t, base + i * PAGE_SIZE,
-					   PAGE_SIZE),
-				 0);
+		assert_int_equal(
+			vm_munmap(par.t, base + i * PAGE_SIZE, PAGE_SIZE), 0);
+		assert_int_equal(
+			vm_munmap(kid.t, base + i * PAGE_SIZE, PAGE_SIZE), 0);
 	}
 	pin_free_blocks(vm, 1, &pins);
 	for (uint64_t i = 0; i < SHARED_PAGES; i += 2) {
 		before[i] = pfn_at(par.t, base + i * PAGE_SIZE);
-		assert_int_equal(before[i], pfn_at(kid.t, base + i * PAGE_SIZE));
+		assert_int_equal(before[i],
+				 pfn_at(kid.t, base + i * PAGE_SIZE));
 		cached += (vmtest_page_flags(par.t, base + i * PAGE_SIZE) &
 			   PG_swapcache) != 0;
 	}
@@ -1111,8 +1114,7 @@ static void expect_exit(struct vm *vm, int pid)
 
 	assert_int_equal(vm_wait(vm, pid, &ex), pid);
 	if (ex.reason != VM_EXIT_NORMAL || ex.code != 0)
-		fail_msg("task %d: reason %d code %d", pid, ex.reason,
-			 ex.code);
+		fail_msg("task %d: reason %d code %d", pid, ex.reason, ex.code);
 }
 
 static void integrity_case(enum vm_mode mode)
@@ -1140,9 +1142,8 @@ static void integrity_case(enum vm_mode mode)
 	pa = vm_spawn(vm, "iw-a", 0, iw_task_fn, &a);
 	pb = vm_spawn(vm, "iw-b", 0, iw_task_fn, &b);
 	assert_true(pa > 0 && pb > 0);
-	while (runs < IW_LIMIT &&
-	       (alive(vm, pa) || alive(vm, pb) ||
-		alive(vm, atomic_load(&sh.child_pid)))) {
+	while (runs < IW_LIMIT && (alive(vm, pa) || alive(vm, pb) ||
+				   alive(vm, atomic_load(&sh.child_pid)))) {
 		int m = vm_compact(vm);
 
 		assert_true(m >= 0);
@@ -1156,8 +1157,7 @@ static void integrity_case(enum vm_mode mode)
 	print_message("%s: %u compactions moved %llu pages; pswpout %llu "
 		      "pswpin %llu cow_fault %llu\n",
 		      mode == VM_MODE_NATIVE ? "native" : "trace", runs,
-		      (unsigned long long)moved,
-		      (unsigned long long)st.pswpout,
+		      (unsigned long long)moved, (unsigned long long)st.pswpout,
 		      (unsigned long long)st.pswpin,
 		      (unsigned long long)st.cow_fault);
 	assert_int_equal(atomic_load(&sh.bad), 0);

@@ -12,8 +12,8 @@
  *                         could not become a free block of that order)
  *   isolate_freepages     from free_pfn down: as many free frames, taken
  *                         out of the buddy one by one (buddy_take_free)
- *   migrate_batch         host mappings of the batch revoked (contiguous
- *                         runs in one call), then each page copied to its
+ *   migrate_batch         host mappings of the batch revoked (nearby
+ *                         pages in one call), then each page copied to its
  *                         frame: contents, struct page (flags, counts,
  *                         rmap, swap entry, policy word), its place on its
  *                         LRU list, every PTE (through the rmap; A/D and
@@ -64,6 +64,8 @@
 #include "vm/vmstat.h"
 
 #define MAP_REFS_MAX 256 /* (mm, va) pairs revoked per batch at once */
+#define GAP_PAGES    64	 /* longest gap a revoke range spans */
+#define GAP_HOT	     3	 /* host-mapped pages a spanned gap may hold */
 
 enum compact_result {
 	COMPACT_SKIPPED,  /* not suitable: would not help */
@@ -75,10 +77,10 @@ enum compact_result {
 
 struct compact_control {
 	struct vm *vm;
-	bool direct;	    /* direct compaction for `order` */
-	unsigned order;	    /* direct: the order wanted */
-	pfn_t migrate_pfn;  /* next frame the migrate scanner looks at */
-	pfn_t free_pfn;	    /* the free scanner looks below it */
+	bool direct;	   /* direct compaction for `order` */
+	unsigned order;	   /* direct: the order wanted */
+	pfn_t migrate_pfn; /* next frame the migrate scanner looks at */
+	pfn_t free_pfn;	   /* the free scanner looks below it */
 	unsigned nr_migrate, nr_free;
 	struct page *migrate[COMPACT_CLUSTER_MAX];
 	pfn_t freepages[COMPACT_CLUSTER_MAX]; /* highest first */
@@ -226,8 +228,30 @@ static void sort_refs(struct map_refs *b)
 }
 
 /*
+ * Should [end, next) join the range being revoked?  As reclaim's accessed-
+ * bit harvest decides (reclaim/age.c): one revoke while other threads run
+ * costs a TLB-shootdown IPI, about GAP_HOT refill traps, so a short gap
+ * joins when at most that many of its pages have a host mapping (the only
+ * ones the wider revoke makes trap; unmapped holes cost nothing).
+ */
+static SIGSAFE bool gap_cheap(struct mm *mm, vaddr_t end, vaddr_t next)
+{
+	unsigned mapped = 0;
+
+	if (next > end + GAP_PAGES * PAGE_SIZE)
+		return false;
+	for (vaddr_t va = end; va < next; va += PAGE_SIZE) {
+		pte_t *ptep = pt_walk(&mm->pt, va);
+
+		if (ptep && (*ptep & PTE_HMAP) && ++mapped > GAP_HOT)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Native mode: revoke the host mappings of every PTE of the pages, one
- * host call per run of contiguous pages of one address space.  From then
+ * host call per range of nearby pages of one address space.  From then
  * on a touch of any of them traps and waits for the machine lock.
  */
 static SIGSAFE void revoke_batch(struct page **pg, unsigned n)
@@ -244,8 +268,10 @@ static SIGSAFE void revoke_batch(struct page **pg, unsigned n)
 		struct mm *mm = b.r[i].mm;
 		vaddr_t start = b.r[i].va, end = start + PAGE_SIZE;
 
-		for (i++; i < b.n && b.r[i].mm == mm && b.r[i].va == end; i++)
-			end += PAGE_SIZE;
+		for (i++; i < b.n && b.r[i].mm == mm &&
+			  gap_cheap(mm, end, b.r[i].va);
+		     i++)
+			end = MAX(end, b.r[i].va + PAGE_SIZE);
 		hosttlb_shootdown(mm, start, end);
 	}
 	for (unsigned k = 0; b.overflow && k < n; k++)
@@ -367,8 +393,8 @@ static SIGSAFE enum compact_result compact_finished(struct compact_control *cc)
 	return COMPACT_CONTINUE;
 }
 
-static void compact_init(struct compact_control *cc, struct vm *vm,
-			 bool direct, unsigned order)
+static void compact_init(struct compact_control *cc, struct vm *vm, bool direct,
+			 unsigned order)
 {
 	memset(cc, 0, sizeof(*cc));
 	cc->vm = vm;
@@ -380,7 +406,8 @@ static void compact_init(struct compact_control *cc, struct vm *vm,
 /* ---- direct compaction --------------------------------------------------- */
 
 /* Linux's compaction_deferred: skip this attempt after recent failures? */
-static SIGSAFE bool compaction_deferred(struct compact_state *cs, unsigned order)
+static SIGSAFE bool compaction_deferred(struct compact_state *cs,
+					unsigned order)
 {
 	unsigned limit = 1u << cs->defer_shift;
 
@@ -424,8 +451,8 @@ static SIGSAFE void defer_reset(struct compact_state *cs, unsigned order,
 static SIGSAFE bool compaction_suitable(struct vm *vm, unsigned order)
 {
 	bool costly = order > PAGE_ALLOC_COSTLY_ORDER;
-	uint64_t mark = (costly ? vm->wmark.low : vm->wmark.min) +
-			(2ULL << order);
+	uint64_t mark =
+		(costly ? vm->wmark.low : vm->wmark.min) + (2ULL << order);
 	int fragindex;
 
 	if (!vm_watermark_ok(vm, 0, mark, GFP_USER))
@@ -496,8 +523,8 @@ SIGSAFE int compact_alloc_pages(struct vm *vm, unsigned order, gfp_t gfp,
 	vm_event_pid(vm, VME_COMPACT_STALL, pid, 0, 0, 0, order);
 	if (vm_alloc_pages(vm, order, gfp, pfn) == 0) {
 		defer_reset(&vm->compact, order, true);
-		vm_event_pid(vm, VME_COMPACT_SUCCESS, pid, 0, *pfn,
-			     cc.migrated, order);
+		vm_event_pid(vm, VME_COMPACT_SUCCESS, pid, 0, *pfn, cc.migrated,
+			     order);
 		return 0;
 	}
 	vm_event_pid(vm, VME_COMPACT_FAIL, pid, 0, 0, cc.migrated, order);

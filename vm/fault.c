@@ -524,8 +524,7 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	return fault_errno(r);
 }
 
-int vm_access_next(struct vm_task *t, uint64_t va, int write,
-		   uint64_t next_use)
+int vm_access_next(struct vm_task *t, uint64_t va, int write, uint64_t next_use)
 {
 	(void)next_use; /* no policy uses it yet */
 	return vm_access(t, va, write);

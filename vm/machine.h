@@ -100,7 +100,7 @@ struct vm {
 		uint64_t min, low, high; /* pages (vm/page_alloc.h) */
 	} wmark;
 	uint64_t min_free_kbytes;
-	uint64_t nr_alloc_short; /* allocations that found frames short */
+	uint64_t nr_alloc_short;      /* allocations that found frames short */
 	struct compact_state compact; /* vm/compact.c: cached scanners,
 					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */

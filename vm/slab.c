@@ -493,9 +493,9 @@ int slab_info(const struct slab_allocator *sa, char *buf, size_t len)
 /* Waste in thousandths of the slab bytes (0 for a cache without slabs). */
 static unsigned waste_permille(uint64_t slab_bytes, uint64_t live_bytes)
 {
-	return slab_bytes ?
-		       (unsigned)((slab_bytes - live_bytes) * 1000 / slab_bytes) :
-		       0;
+	return slab_bytes ? (unsigned)((slab_bytes - live_bytes) * 1000 /
+				       slab_bytes) :
+			    0;
 }
 
 static size_t waste_line(char *buf, size_t len, size_t pos, const char *name,

@@ -126,8 +126,7 @@ enum { VMS_LINUX = 1u << 0, VMS_EVENT = 1u << 1 };
 	  VMS_LINUX, "frames compaction's free scanner looked at")            \
 	X(COMPACT_ISOLATED, compact_isolated, compact_isolated, VMS_LINUX,    \
 	  "pages compaction isolated: movable pages and free targets")        \
-	X(COMPACT_STALL, compact_stall, compact_stall,                        \
-	  VMS_LINUX | VMS_EVENT,                                              \
+	X(COMPACT_STALL, compact_stall, compact_stall, VMS_LINUX | VMS_EVENT, \
 	  "a high-order allocation ran direct compaction (arg: order)")       \
 	X(COMPACT_FAIL, compact_fail, compact_fail, VMS_LINUX | VMS_EVENT,    \
 	  "direct compaction did not get the block (slot: pages migrated, "   \
