@@ -193,14 +193,15 @@ SIGSAFE void delete_from_swap_cache(struct vm *vm, struct page *pg,
 	ctl(vm)->nr_cached--;
 }
 
-SIGSAFE void swap_cache_migrate(struct vm *vm, struct page *old,
-				struct page *new)
+SIGSAFE void swap_cache_migrate(struct vm *vm, struct page *from,
+				struct page *to)
 {
-	uint64_t slot = swp_offset(new->swap);
+	uint64_t slot = swp_offset(to->swap);
 
-	BUG_ON(!(new->flags &PG_swapcache) || swap_cache_page(vm, slot) != old);
+	BUG_ON(!(to->flags & PG_swapcache) ||
+	       swap_cache_page(vm, slot) != from);
 	swap_set_private(ctl(vm)->area, slot,
-			 (phys_pfn(&vm->phys, new) << SWPRIV_SHIFT) |
+			 (phys_pfn(&vm->phys, to) << SWPRIV_SHIFT) |
 				 SWPRIV_PAGE);
 }
 
