@@ -45,7 +45,8 @@ static const struct {
 	{ "run", cli_run },
 	{ "query", cli_query },
 	{ "report", cli_report },
-	{ "alloc", cli_alloc },
+	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
+	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
 };
 
 int main(int argc, char **argv)

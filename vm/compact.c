@@ -206,6 +206,12 @@ static SIGSAFE void gather_visit(void *arg, struct mm *mm, vaddr_t va)
 		b->overflow = true;
 }
 
+static SIGSAFE void revoke_visit(void *arg, struct mm *mm, vaddr_t va)
+{
+	(void)arg;
+	hosttlb_shootdown(mm, va, va + PAGE_SIZE);
+}
+
 static bool ref_before(const struct map_ref *a, const struct map_ref *b)
 {
 	if (a->mm != b->mm)
@@ -275,20 +281,22 @@ static SIGSAFE void revoke_batch(struct page **pg, unsigned n)
 		hosttlb_shootdown(mm, start, end);
 	}
 	for (unsigned k = 0; b.overflow && k < n; k++)
-		for (struct rmap_item *it = pg[k]->rmap; it; it = it->next)
-			hosttlb_shootdown(it->mm, it->va, it->va + PAGE_SIZE);
+		rmap_walk(pg[k], revoke_visit, NULL);
 }
 
-/* The PTE of (mm, va) maps src_pfn: make it map dst_pfn. */
-static SIGSAFE void remap_pte(struct mm *mm, vaddr_t va, pfn_t src_pfn,
-			      pfn_t dst_pfn)
+struct remap {
+	pfn_t src, dst;
+};
+
+/* The PTE of (mm, va) maps src: make it map dst, every other bit kept. */
+static SIGSAFE void remap_visit(void *arg, struct mm *mm, vaddr_t va)
 {
+	const struct remap *r = arg;
 	pte_t *ptep = pt_walk(&mm->pt, va);
 
-	BUG_ON(!ptep || !pte_present(*ptep) || pte_pfn(*ptep) != src_pfn);
+	BUG_ON(!ptep || !pte_present(*ptep) || pte_pfn(*ptep) != r->src);
 	BUG_ON(*ptep & PTE_HMAP); /* revoke_batch ran first */
-	mm_set_pte(mm, ptep, va,
-		   pfn_pte(dst_pfn, *ptep & ~(pte_t)PTE_PFN_MASK));
+	mm_set_pte(mm, ptep, va, pfn_pte(r->dst, *ptep & ~(pte_t)PTE_PFN_MASK));
 }
 
 /* The struct page fields that make a page what it is, and its LRU place. */
@@ -319,12 +327,12 @@ static SIGSAFE void migrate_one(struct vm *vm, struct page *src, pfn_t dst_pfn)
 {
 	pfn_t src_pfn = phys_pfn(&vm->phys, src);
 	struct page *dst = phys_page(&vm->phys, dst_pfn);
+	struct remap r = { src_pfn, dst_pfn };
 
 	memcpy(phys_addr(&vm->phys, dst_pfn), phys_addr(&vm->phys, src_pfn),
 	       PAGE_SIZE);
-	move_identity(src, dst);
-	for (struct rmap_item *it = dst->rmap; it; it = it->next)
-		remap_pte(it->mm, it->va, src_pfn, dst_pfn);
+	move_identity(src, dst); /* the rmap chain and its index move too */
+	rmap_walk(dst, remap_visit, &r);
 	if (dst->flags & PG_swapcache)
 		swap_cache_migrate(vm, src, dst);
 	vm_count(vm, VME_PGALLOC_NORMAL, 1); /* dst, taken from the buddy */
