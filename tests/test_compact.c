@@ -1176,6 +1176,18 @@ static void test_compact_integrity_trace(void **state)
 static void test_compact_integrity_native(void **state)
 {
 	(void)state;
+#ifdef __SANITIZE_THREAD__
+	/*
+	 * ThreadSanitizer checks a store before the instruction runs; when
+	 * another thread has just revoked the page's host mapping (a
+	 * compaction batch, reclaim's harvest), the store traps and the
+	 * handler's machine lock orders it after the revoke, but the check
+	 * already ran: a report of a race that the trap prevents.  It shows
+	 * with compaction off too (reclaim alone, a forked task); trace mode
+	 * covers the same interleavings without a window.
+	 */
+	skip();
+#endif
 	integrity_case(VM_MODE_NATIVE);
 }
 

@@ -83,9 +83,9 @@ struct compact_control {
 	pfn_t free_pfn;	   /* the free scanner looks below it */
 	unsigned nr_migrate, nr_free;
 	struct page *migrate[COMPACT_CLUSTER_MAX];
-	pfn_t freepages[COMPACT_CLUSTER_MAX]; /* highest first */
-	uint64_t migrate_scanned, free_scanned, isolated;
-	uint64_t migrated, failed;
+	pfn_t freepages[COMPACT_CLUSTER_MAX];		  /* highest first */
+	uint64_t migrate_scanned, free_scanned, isolated; /* this batch */
+	uint64_t migrated;				  /* this run */
 };
 
 enum frame_kind { FRAME_FREE, FRAME_MOVABLE, FRAME_BUSY, FRAME_UNMOVABLE };
