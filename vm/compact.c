@@ -500,10 +500,15 @@ static SIGSAFE enum compact_result try_to_compact(struct compact_control *cc)
 	struct compact_state *cs = &vm->compact;
 	enum compact_result r;
 
+	/*
+	 * A block is free: the allocation failed for another reason (the
+	 * watermark, an injected failure - Linux's should_fail_alloc_page
+	 * returns before the slow path), which compaction cannot help.
+	 */
+	if (block_free(vm, cc->order))
+		return COMPACT_SKIPPED;
 	if (compaction_deferred(cs, cc->order))
 		return COMPACT_DEFERRED;
-	if (block_free(vm, cc->order))
-		return COMPACT_SUCCESS; /* nothing to do: it was not a block */
 	if (!compaction_suitable(vm, cc->order))
 		return COMPACT_SKIPPED;
 	reclaim_memstall(vm, vm_current, true);
