@@ -772,7 +772,7 @@ static pfn_t pfn_at(struct vm_task *t, uint64_t va)
  * page, cached pages stay cached, every byte is unchanged, and a write
  * after it breaks COW correctly.
  */
-static void test_compact_cow_and_swap_cache(void **state)
+static void cow_swap_case(enum vm_mode mode)
 {
 	struct vm_config cfg;
 	struct parked par, kid;
@@ -782,9 +782,8 @@ static void test_compact_cow_and_swap_cache(void **state)
 	pfn_t before[SHARED_PAGES];
 	int moved;
 
-	(void)state;
 	vm_config_init(&cfg);
-	cfg.mode = VM_MODE_TRACE;
+	cfg.mode = mode;
 	cfg.mem_bytes = 4 * MiB;
 	cfg.swap_bytes = 8 * MiB;
 	cfg.kswapd = false;
@@ -850,6 +849,18 @@ static void test_compact_cow_and_swap_cache(void **state)
 	assert_int_equal(park_release(&par, NULL), par.pid);
 	assert_int_equal(stat_of(vm).nr_swapcached, 0);
 	vmtest_destroy(vm);
+}
+
+static void test_compact_cow_and_swap_cache_trace(void **state)
+{
+	(void)state;
+	cow_swap_case(VM_MODE_TRACE);
+}
+
+static void test_compact_cow_and_swap_cache_native(void **state)
+{
+	(void)state;
+	cow_swap_case(VM_MODE_NATIVE);
 }
 
 /* ---- direct compaction: the fault-around block ----------------------- */
@@ -1203,7 +1214,8 @@ int main(void)
 		VMTEST(test_compact_order4_trace),
 		VMTEST(test_compact_order4_native),
 		VMTEST(test_compact_order4_buddy_modes),
-		VMTEST(test_compact_cow_and_swap_cache),
+		VMTEST(test_compact_cow_and_swap_cache_trace),
+		VMTEST(test_compact_cow_and_swap_cache_native),
 		VMTEST(test_compact_direct_fault_around_trace),
 		VMTEST(test_compact_direct_fault_around_native),
 		VMTEST(test_compact_direct_skipped_when_short),
