@@ -170,10 +170,12 @@ static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 	mm->owner = owner;
 	mm->task_size = vm->task_size;
 	list_init(&mm->vmas);
-	swtlb_init(&mm->swtlb);
-	err = pt_init(&mm->pt, &pm);
+	err = swtlb_init(&mm->swtlb, vm->cfg.tlb_entries);
 	if (err)
 		goto out_mm;
+	err = pt_init(&mm->pt, &pm);
+	if (err)
+		goto out_tlb;
 	if (vm->cfg.mode == VM_MODE_NATIVE) {
 		err = trap_window_create(mm->task_size, mm, &mm->win);
 		if (err)
@@ -184,6 +186,8 @@ static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 
 out_pt:
 	pt_destroy(&mm->pt);
+out_tlb:
+	swtlb_destroy(&mm->swtlb);
 out_mm:
 	slab_free(vm->mm_cache, mm);
 	return err;
@@ -221,6 +225,7 @@ void mm_destroy(struct mm *mm)
 	vm_count(vm, VME_TLB_HIT, mm->swtlb.hits);
 	vm_count(vm, VME_TLB_MISS, mm->swtlb.misses);
 	vm_count(vm, VME_TLB_FLUSH, mm->swtlb.flushes);
+	swtlb_destroy(&mm->swtlb);
 	slab_free(vm->mm_cache, mm);
 }
 

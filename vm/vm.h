@@ -98,6 +98,12 @@ struct vm_config {
 	 * VM_EXIT_HOST_NOMEM.  At most VM_EXACT_MAX_FRAMES.  0: off.
 	 */
 	uint64_t exact_frames;
+	/*
+	 * Trace mode's software TLB (mmu/swtlb.h), per address space:
+	 * entries, a power of two from 4 to 65536, 4 ways; 0: 256 (4096 in
+	 * exact replacement, where it changes only the speed).
+	 */
+	unsigned tlb_entries;
 };
 #define VM_EXACT_MAX_FRAMES (1ULL << 30) /* 4 TiB of emulated frames */
 
