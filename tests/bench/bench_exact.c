@@ -24,8 +24,9 @@
 #include "tests/lib/replay.h"
 #include "tests/lib/vmtest.h"
 
-#define PAGE 4096ULL
-#define REPS 3
+#define PAGE	 4096ULL
+#define MAX_REPS 9
+static int REPS = 3; /* BENCH_REPS */
 
 struct trace {
 	uint64_t *page, *next;
@@ -233,8 +234,11 @@ int main(void)
 	size_t n = env_u64("BENCH_REQS", 10000000);
 	size_t npages = env_u64("BENCH_PAGES", 1000000);
 	struct trace tr;
-	double hit_ns[REPS];
+	double hit_ns[MAX_REPS];
 
+	REPS = (int)env_u64("BENCH_REPS", 3);
+	if (REPS < 1 || REPS > MAX_REPS)
+		REPS = 3;
 	make_trace(&tr, n, npages);
 	printf("bench_exact: %zu requests, Zipf(1.0) over %zu pages, "
 	       "through vm_access_next (median of %d)\n",
@@ -253,7 +257,7 @@ int main(void)
 
 	for (int pc = 1; pc <= 10; pc += 9) {
 		uint64_t frames = npages * (uint64_t)pc / 100, m = 0, ns;
-		double v[REPS];
+		double v[MAX_REPS];
 
 		for (int r = 0; r < REPS; r++) {
 			m = yard_fifo(&tr, frames, &ns);
@@ -270,10 +274,10 @@ int main(void)
 	for (size_t p = 0; p < sizeof(policies) / sizeof(policies[0]); p++)
 		for (int pc = 1; pc <= 10; pc += 9) {
 			uint64_t frames = npages * (uint64_t)pc / 100;
-			double v[REPS];
+			double v[MAX_REPS];
 			struct job j = { &tr, true, 1, { 0, 0 }, 0 };
 			struct job one = { &tr, false, 1, { 0, 0 }, 0 };
-			double v1[REPS];
+			double v1[MAX_REPS];
 			int r;
 
 			if (only && !strstr(only, policies[p]))
