@@ -45,23 +45,23 @@ static uint64_t tlb_tag(vaddr_t va)
 
 SIGSAFE void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn)
 {
-	uint64_t e = tlb_tag(va) | SWTLB_E_VALID |
-		     (writable ? SWTLB_E_WRITE : 0);
+	uint64_t tag = tlb_tag(va) | SWTLB_E_VALID;
 	unsigned set = swtlb_set(tlb, va);
+	_Atomic uint64_t *e = tlb->entry[set];
 	unsigned w;
 
-	for (w = 0; w < SWTLB_WAYS; w++) {
-		uint64_t old = atomic_load_explicit(&tlb->entry[set][w],
-						    memory_order_relaxed);
-		if ((old & ~SWTLB_E_WRITE) == (tlb_tag(va) | SWTLB_E_VALID))
+	/* The way that holds va already (rights change), else round robin. */
+	for (w = 0; w < SWTLB_WAYS; w++)
+		if ((atomic_load_explicit(&e[w], memory_order_relaxed) &
+		     ~SWTLB_E_WRITE) == tag)
 			break;
-	}
 	if (w == SWTLB_WAYS) {
 		w = tlb->next_way[set];
-		tlb->next_way[set] = (uint8_t)((w + 1) % SWTLB_WAYS);
+		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
 	}
 	tlb->pfn[set][w] = pfn;
-	atomic_store_explicit(&tlb->entry[set][w], e, memory_order_relaxed);
+	atomic_store_explicit(&e[w], tag | (writable ? SWTLB_E_WRITE : 0),
+			      memory_order_relaxed);
 }
 
 SIGSAFE void swtlb_flush_page(struct swtlb *tlb, vaddr_t va)

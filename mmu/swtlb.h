@@ -97,6 +97,21 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 	return false;
 }
 
+/* SIGSAFE.  Is va cached (any rights)?  Counts nothing: a peek. */
+static inline bool swtlb_lookup_quiet(const struct swtlb *tlb, vaddr_t va)
+{
+	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
+			SWTLB_E_VALID;
+	unsigned set = swtlb_set(tlb, va);
+
+	for (unsigned w = 0; w < SWTLB_WAYS; w++)
+		if ((atomic_load_explicit(&tlb->entry[set][w],
+					  memory_order_relaxed) &
+		     ~SWTLB_E_WRITE) == want)
+			return true;
+	return false;
+}
+
 /* SIGSAFE.  swtlb_lookup_pfn without the frame: any thread, no lock. */
 static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 {

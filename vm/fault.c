@@ -622,8 +622,11 @@ static int exact_access(struct vm_task *t, uint64_t va, int write,
 /* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
 static inline void prefetch_pte(struct mm *mm, vaddr_t va)
 {
-	pte_t *p = va < mm->task_size ? pt_walk(&mm->pt, va) : NULL;
+	pte_t *p;
 
+	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
+		return; /* a TLB hit needs no PTE */
+	p = pt_walk(&mm->pt, va);
 	if (p)
 		__builtin_prefetch(p);
 }

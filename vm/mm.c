@@ -102,7 +102,9 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 
 SIGSAFE void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
 {
-	swtlb_flush_page(&mm->swtlb, va);
+	/* Only a present PTE can have a TLB entry (mmu/swtlb.h). */
+	if (pte_present(*ptep))
+		swtlb_flush_page(&mm->swtlb, va);
 	pt_set(&mm->pt, ptep, val);
 }
 
