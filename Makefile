@@ -123,7 +123,9 @@ asan:
 		ASAN_OPTIONS=handle_segv=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:handle_segv=0 test
 
+# tests/tsan.supp says which reports TSan cannot get right (host remaps).
 tsan:
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp $$TSAN_OPTIONS" \
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" test
 
 # Line coverage of the emulated kernel and the hardware model under the
