@@ -7,17 +7,21 @@
 #   make tsan       the tests under ThreadSanitizer (build/tsan)
 #   make coverage   line coverage of base/ mmu/ vm/ reclaim/ swap/ (gcov)
 #   make bench      build and run the benchmarks (tests/bench)
+#   make fuzz       the trace parsers under libFuzzer, FUZZ_TIME s each
 #   make format     clang-format every source file in place
 #   make check-format  fail if any file is not formatted
 #   make clean
 #
 # Missing libuv / SQLite / cmocka headers are installed with apt-get (sudo
-# when not root) the first time a build needs them.
+# when not root) the first time a build needs them; so are zlib and
+# libzstd (compressed traces, workloads/trace_src.c) and nettle (the sha256
+# that `vmemu sim --log` tags a trace with; docs/sim.md says why these).
 
 BUILD	?= build
 CC	?= cc
-PKGS	:= libuv sqlite3 cmocka
-DEB_PKGS := libuv1-dev libsqlite3-dev libcmocka-dev pkg-config
+PKGS	:= libuv sqlite3 cmocka zlib libzstd nettle
+DEB_PKGS := libuv1-dev libsqlite3-dev libcmocka-dev pkg-config zlib1g-dev \
+	libzstd-dev nettle-dev
 
 # ---- build dependencies -------------------------------------------------
 GOALS := $(or $(MAKECMDGOALS),all)
@@ -25,7 +29,8 @@ ifneq ($(filter-out clean format check-format,$(GOALS)),)
 DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-$(info vmemu: libuv, SQLite or cmocka development files are missing;)
+$(info vmemu: libuv, SQLite, cmocka, zlib, zstd or nettle development files)
+$(info vmemu: are missing;)
 $(info vmemu: installing $(DEB_PKGS) with $(strip $(SUDO) apt-get) ...)
 DEPS_RC := $(shell { $(SUDO) apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
@@ -37,8 +42,8 @@ $(info vmemu: build dependencies installed)
 endif
 endif
 
-PKG_CFLAGS = $(shell pkg-config --cflags libuv sqlite3)
-PKG_LIBS   = $(shell pkg-config --libs libuv sqlite3)
+PKG_CFLAGS = $(shell pkg-config --cflags libuv sqlite3 zlib libzstd nettle)
+PKG_LIBS   = $(shell pkg-config --libs libuv sqlite3 zlib libzstd nettle)
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS   = $(shell pkg-config --libs cmocka)
 

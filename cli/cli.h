@@ -30,6 +30,7 @@
 int cli_run(int argc, char **argv);
 int cli_query(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_sim(int argc, char **argv);
 
 /* ---- opts.c ------------------------------------------------------------ */
 

@@ -5,6 +5,7 @@
  *   vmemu run     cli/run.c (monitor.c, summary.c, scenario.c)
  *   vmemu query   cli/query.c
  *   vmemu report  cli/report.c
+ *   vmemu sim     cli/sim.c (sim_out.c, sim_log.c)
  *
  * Shared parsing and the error line are in cli/opts.c, SQLite row
  * printing in cli/output.c.  Bad input gets one line on stderr and exit
@@ -31,6 +32,9 @@ static const char usage[] =
 	"                                     SQL on a run's event log, "
 	"read-only\n"
 	"  report FILE.db [--run ID|all]      what happened in a logged run\n"
+	"  sim --policy P,.. --frames N,.. TRACE\n"
+	"                                     page-replacement study over a "
+	"trace\n"
 	"\n"
 	"  vmemu COMMAND --help   that command's options\n"
 	"  vmemu --version        the version\n"
@@ -45,6 +49,7 @@ static const struct {
 	{ "run", cli_run },
 	{ "query", cli_query },
 	{ "report", cli_report },
+	{ "sim", cli_sim },
 };
 
 int main(int argc, char **argv)
@@ -62,6 +67,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
-	return cli_error("unknown command '%s' (commands: run, query, report)",
+	return cli_error("unknown command '%s' (commands: run, query, report, sim)",
 			 argv[1]);
 }
