@@ -17,7 +17,7 @@ static uint64_t tlb_tag(vaddr_t va)
 	return (va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT;
 }
 
-SIGSAFE void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable)
+SIGSAFE void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn)
 {
 	uint64_t e = tlb_tag(va) | SWTLB_E_VALID |
 		     (writable ? SWTLB_E_WRITE : 0);
@@ -34,6 +34,7 @@ SIGSAFE void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable)
 		w = tlb->next_way[set];
 		tlb->next_way[set] = (uint8_t)((w + 1) % SWTLB_WAYS);
 	}
+	tlb->pfn[set][w] = pfn;
 	atomic_store_explicit(&tlb->entry[set][w], e, memory_order_relaxed);
 }
 

@@ -13,6 +13,10 @@
  * Each task runs on its own emulated CPU, so there is no context switch
  * and no flush for one: entries are tagged by address space (PCID-like).
  *
+ * Beside each entry the frame it maps (pfn[][]), written by fills and read
+ * only under the machine lock: exact replacement (vm_config.exact_frames)
+ * tells the policy about every hit, and needs the page without a walk.
+ *
  * Invariant: an entry is valid only while the PTE it was filled from is
  * unchanged.  Locking: lookups are lock-free (atomics, relaxed: a lookup
  * racing a shootdown is ordered before it); fills and flushes happen
@@ -36,6 +40,7 @@
 struct swtlb {
 	_Atomic uint64_t entry[SWTLB_SETS][SWTLB_WAYS];
 	uint8_t next_way[SWTLB_SETS];
+	pfn_t pfn[SWTLB_SETS][SWTLB_WAYS]; /* machine lock */
 	_Atomic uint64_t hits, misses, flushes;
 };
 
@@ -54,8 +59,12 @@ static inline void swtlb_count(_Atomic uint64_t *c)
 			      memory_order_relaxed);
 }
 
-/* SIGSAFE.  True when the access can complete without a page walk. */
-static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
+/*
+ * SIGSAFE.  True when the access can complete without a page walk; with
+ * the machine lock held, *pfn (if not NULL) is then the frame.
+ */
+static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
+				    pfn_t *pfn)
 {
 	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
 			SWTLB_E_VALID;
@@ -69,6 +78,8 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 						  memory_order_relaxed);
 		if ((e & mask) == want) {
 			swtlb_count(&tlb->hits);
+			if (pfn)
+				*pfn = tlb->pfn[set][w];
 			return true;
 		}
 	}
@@ -76,8 +87,17 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 	return false;
 }
 
-/* SIGSAFE, machine lock held.  Cache va (writable: PTE is W and D). */
-void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable);
+/* SIGSAFE.  swtlb_lookup_pfn without the frame: any thread, no lock. */
+static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
+{
+	return swtlb_lookup_pfn(tlb, va, write, NULL);
+}
+
+/*
+ * SIGSAFE, machine lock held.  Cache va, mapping frame pfn (writable: the
+ * PTE is W and D).
+ */
+void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn);
 /* SIGSAFE, machine lock held.  Drop va's entry, if any. */
 void swtlb_flush_page(struct swtlb *tlb, vaddr_t va);
 /* SIGSAFE, machine lock held.  Drop every entry. */

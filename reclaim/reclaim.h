@@ -91,6 +91,12 @@ void reclaim_page_swapin(struct vm *vm, struct page *pg, uint64_t shadow,
 /* SIGSAFE, lock held.  An exact access to a resident page (trace mode). */
 void reclaim_page_access(struct vm *vm, struct page *pg);
 /*
+ * SIGSAFE, lock held.  Exact replacement: evict the one page the policy
+ * chooses, now, and free its frame (reclaim/exact.c).  0, or -ENOMEM when
+ * the policy holds no page.
+ */
+int reclaim_exact_evict(struct vm *vm);
+/*
  * SIGSAFE, lock held.  Task t (NULL: none) starts or stops stalling on
  * memory: direct reclaim, or waiting for a swap read (PSI).  Nested stalls
  * of one task count once.

@@ -100,6 +100,9 @@ struct vm {
 	} wmark;
 	uint64_t min_free_kbytes;
 	uint64_t nr_alloc_short; /* allocations that found frames short */
+	/* Exact replacement (cfg.exact_frames): data frames in use, and the
+	   next use of the access being handled (vm_access_next). */
+	uint64_t exact_used, exact_next;
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
 	/* Test hook: called around swap I/O, the machine lock not held. */

@@ -56,6 +56,8 @@ SIGSAFE void page_put(struct vm *vm, struct page *pg)
 	       (pg->flags & (PG_swapcache | PG_locked | PG_writeback)));
 	if (pg->flags & PG_lru)
 		reclaim_page_gone(vm, pg);
+	if ((pg->flags & PG_anon) && vm->cfg.exact_frames)
+		vm->exact_used--;
 	pg->flags = 0;
 	pg->lru_info = 0;
 	vm_page_free(vm, phys_pfn(&vm->phys, pg));
@@ -82,7 +84,8 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 	struct page *pg;
 
 	if (pte_is_swap(old)) {
-		swap_entry_free(mm->vm, pte_to_swp_entry(old));
+		if (!pte_is_exact_evicted(old))
+			swap_entry_free(mm->vm, pte_to_swp_entry(old));
 		mm->swapents--;
 		return;
 	}
@@ -263,7 +266,8 @@ static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
 	if (pt_walk_alloc(&c->child->pt, va, &cptep) < 0)
 		goto out_nomem;
 	if (pte_is_swap(pte)) { /* the slot gains a reference */
-		if (swap_entry_dup(c->parent->vm, pte_to_swp_entry(pte)) < 0)
+		if (!pte_is_exact_evicted(pte) &&
+		    swap_entry_dup(c->parent->vm, pte_to_swp_entry(pte)) < 0)
 			goto out_clear;
 		pt_set(&c->child->pt, cptep, pte);
 		c->child->swapents++;

@@ -90,10 +90,16 @@ struct vm_config {
 	 * in.  No watermarks, kswapd or readahead; page-table pages are
 	 * not charged to the budget; frames carry no data (no zeroing,
 	 * copying or swap I/O: an evicted page's PTE remembers only that it
-	 * was evicted).  mem_bytes and swap_bytes are ignored.  0: off.
+	 * was evicted).  mem_bytes, swap_bytes, kswapd, page_cluster and
+	 * anon_fault_around are ignored: the frame pool is exact_frames plus
+	 * an allowance for page tables and kernel objects (exact_frames / 4,
+	 * at least 1 GiB; host memory is touched only as they are used); a
+	 * trace that needs more tables than that ends its task with
+	 * VM_EXIT_HOST_NOMEM.  At most VM_EXACT_MAX_FRAMES.  0: off.
 	 */
 	uint64_t exact_frames;
 };
+#define VM_EXACT_MAX_FRAMES (1ULL << 30) /* 4 TiB of emulated frames */
 
 enum vm_exit_reason {
 	VM_EXIT_NORMAL = 0,	/* the task function returned; code = value */
@@ -253,7 +259,8 @@ int vm_access_next(struct vm_task *t, uint64_t va, int write,
  * loads and stores would go (each page accessed as by vm_access: faults,
  * A and D bits), the bytes through the kernel's direct map.  Both modes;
  * called by t's thread.  0, or vm_access's error (a bad address is t's
- * emulated SIGSEGV, as it would be for its own store).
+ * emulated SIGSEGV, as it would be for its own store); -EINVAL in exact
+ * replacement, whose frames hold no data.
  */
 int vm_read(struct vm_task *t, uint64_t va, void *buf, size_t len);
 int vm_write(struct vm_task *t, uint64_t va, const void *buf, size_t len);
