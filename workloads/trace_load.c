@@ -420,7 +420,8 @@ static int check_ids(const struct trace *tr)
 
 	if (!ids)
 		return -ENOMEM;
-	memcpy(ids, tr->ids, tr->nr_pages * sizeof(*ids));
+	if (tr->nr_pages)
+		memcpy(ids, tr->ids, tr->nr_pages * sizeof(*ids));
 	qsort(ids, tr->nr_pages, sizeof(*ids), cmp_u64);
 	for (uint64_t p = 1; p < tr->nr_pages && !rc; p++)
 		rc = ids[p] == ids[p - 1] ? 4 : 0;
