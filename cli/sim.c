@@ -90,11 +90,11 @@ static int bad_frames(const char *opt, const char *item)
 }
 
 /* One item of --frames into it; 0 or the usage error. */
-static int frames_item(const char *opt, char *item, struct sim_frames_item *it)
+static int frames_item(const char *opt, char *item, const char *text,
+		       struct sim_frames_item *it)
 {
 	size_t len = strlen(item);
 	char *dash = strchr(item, '-'), *colon = strchr(item, ':'), *end;
-	const char *text = item;
 
 	memset(it, 0, sizeof(*it));
 	if (len > 1 && item[len - 1] == '%') {
@@ -145,7 +145,8 @@ static int opt_frames(struct sim *s, const char *opt, const char *val)
 			rc = cli_error("sim: %s has more than %d items", opt,
 				       MAX_FRAMES_ITEMS);
 		else
-			rc = frames_item(opt, tok, &s->items[s->nr_items++]);
+			rc = frames_item(opt, tok, shown,
+					 &s->items[s->nr_items++]);
 	}
 	free(copy);
 	return rc;
