@@ -76,19 +76,27 @@ int tsrc_error(struct tsrc *s, int err, uint64_t line, bool record,
 
 /* ---- trace_load.c ----------------------------------------------------- */
 
+struct tslot {
+	uint64_t key;
+	uint32_t val; /* UINT32_MAX: empty */
+};
+
 struct tload {
 	struct trace *tr;
 	uint64_t max_requests;
-	uint64_t cap_req;   /* page[] (and write[] words) allocated */
+	uint64_t cap_req;   /* page[], next[] (and write[] words) allocated */
 	uint64_t cap_pages; /* ids[] allocated */
-	/* id -> page: open addressing, vals UINT32_MAX = empty. */
-	uint64_t *keys;
-	uint32_t *vals;
+	/* id -> page: open addressing, one 16-byte slot per probe. */
+	struct tslot *map;
 	uint64_t mask;
-	/* oracleGeneral's next_access_vtime check (check_vtime). */
+	/*
+	 * oracleGeneral: next[i] holds request i's claim (the file's
+	 * next_access_vtime - 1, TRACE_NEVER, or CLAIM_BAD) until
+	 * tload_finish compares it with the computed one.
+	 */
 	bool check_vtime;
-	int64_t *claim;	   /* [page] vtime claimed by its last request */
-	uint32_t *claimed; /* [page] that request's index */
+	uint64_t bad_at; /* first record whose claim fits no index, 1-based */
+	int64_t bad_vt;	 /* its value */
 };
 
 int tload_init(struct tload *l, struct trace *tr, uint64_t max_requests,
@@ -96,7 +104,7 @@ int tload_init(struct tload *l, struct trace *tr, uint64_t max_requests,
 /* Append a request to id; its page in *page.  0, -ENOMEM, -EFBIG. */
 int tload_add(struct tload *l, uint64_t id, bool write, uint32_t *page);
 /* oracleGeneral: the request just added claimed next_access_vtime vt. */
-void tload_claim(struct tload *l, uint32_t page, int64_t vt);
+void tload_claim(struct tload *l, int64_t vt);
 /* Finish: next[] by the backward pass, the vtime verdict; 0 or -ENOMEM. */
 int tload_finish(struct tload *l);
 void tload_free(struct tload *l);

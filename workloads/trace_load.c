@@ -6,20 +6,23 @@
  *                                    next number), page[] grows
  *   tload_finish: backward pass  next[i] = last[page[i]]; last[page[i]] = i
  *
- * The map is open addressing with linear probing over 2^k slots, at most
- * half full, keyed by the 64-bit id mixed by a multiply-xorshift (ids of
- * real traces are often small consecutive integers or addresses; the mix
+ * The map is open addressing with linear probing over 2^k 16-byte slots
+ * (key and value together: one cache miss per lookup), at most half
+ * full, keyed by the 64-bit id mixed by a multiply-xorshift (ids of real
+ * traces are often small consecutive integers or addresses; the mix
  * spreads them).  Memory: 4 bytes per request (page) + 4 (next) + a bit
- * when the trace writes, and about 8 + 12 bytes per page (ids, map).
+ * when the trace writes, and 8 (ids) + 32 to 64 (map) per page while
+ * loading, 8 after.
  *
  * oracleGeneral brings next_access_vtime; libCacheSim's traceConv writes
  * the 1-based index of the next request to the object, or -1.  We compute
  * next[] ourselves (the replay's request indices are ours) and check the
- * file's values as they come: a request to a page settles the claim its
- * previous request made; at the end, every claim left must be "never"
- * (-1, or INT64_MAX as libCacheSim's reader turns it).  The first
- * disagreeing record is reported in trace.vtime_mismatch (a warning: the
- * run uses next[]).
+ * file's values: while loading, next[i] holds what record i claims
+ * (vtime - 1; TRACE_NEVER for -1 or INT64_MAX, which libCacheSim's reader
+ * turns -1 into; CLAIM_BAD for a value no index has), and the backward
+ * pass compares each claim with the truth as it overwrites it - no extra
+ * memory, sequential access.  The first disagreeing record is reported in
+ * trace.vtime_mismatch (a warning: the run uses next[]).
  *
  * Invariants: see trace.h (1-5); tload keeps page[0..nr_requests) and
  * ids[0..nr_pages) consistent with the map after every tload_add.
@@ -31,11 +34,11 @@
 
 #include "workloads/trace_internal.h"
 
-#define EMPTY	       UINT32_MAX
-#define MIN_REQ_CAP    1024
-#define MIN_MAP_SLOTS  1024
-#define VTIME_UNSET    INT64_MIN
-#define WORDS(nbits)   (((nbits) + 63) / 64)
+#define EMPTY	      UINT32_MAX
+#define CLAIM_BAD     (UINT32_MAX - 1) /* above every request index */
+#define MIN_REQ_CAP   1024
+#define MIN_MAP_SLOTS 1024
+#define WORDS(nbits)  (((nbits) + 63) / 64)
 
 static uint64_t mix(uint64_t x)
 {
@@ -47,50 +50,42 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static int map_alloc(struct tload *l, uint64_t slots)
+static struct tslot *map_alloc(uint64_t slots)
 {
-	l->keys = malloc(slots * sizeof(*l->keys));
-	l->vals = malloc(slots * sizeof(*l->vals));
-	if (!l->keys || !l->vals)
-		return -ENOMEM;
-	memset(l->vals, 0xff, slots * sizeof(*l->vals));
-	l->mask = slots - 1;
-	return 0;
+	struct tslot *map = malloc(slots * sizeof(*map));
+
+	for (uint64_t i = 0; map && i < slots; i++)
+		map[i].val = EMPTY;
+	return map;
 }
 
 /* The slot of id: where it is, or the empty slot where it would go. */
-static uint64_t map_slot(const struct tload *l, uint64_t id)
+static struct tslot *map_slot(struct tslot *map, uint64_t mask, uint64_t id)
 {
-	uint64_t i = mix(id) & l->mask;
+	uint64_t i = mix(id) & mask;
 
-	while (l->vals[i] != EMPTY && l->keys[i] != id)
-		i = (i + 1) & l->mask;
-	return i;
+	while (map[i].val != EMPTY && map[i].key != id)
+		i = (i + 1) & mask;
+	return &map[i];
 }
 
 /* Double the map: every page's id is in ids[], so rebuild from there. */
 static int map_grow(struct tload *l)
 {
-	uint64_t *keys = l->keys;
-	uint32_t *vals = l->vals;
-	uint64_t slots = (l->mask + 1) * 2;
+	uint64_t mask = l->mask * 2 + 1;
+	struct tslot *map = map_alloc(mask + 1);
 
-	if (map_alloc(l, slots)) {
-		free(l->keys);
-		free(l->vals);
-		l->keys = keys;
-		l->vals = vals;
-		l->mask = slots / 2 - 1;
+	if (!map)
 		return -ENOMEM;
-	}
-	free(keys);
-	free(vals);
 	for (uint64_t p = 0; p < l->tr->nr_pages; p++) {
-		uint64_t i = map_slot(l, l->tr->ids[p]);
+		struct tslot *sl = map_slot(map, mask, l->tr->ids[p]);
 
-		l->keys[i] = l->tr->ids[p];
-		l->vals[i] = (uint32_t)p;
+		sl->key = l->tr->ids[p];
+		sl->val = (uint32_t)p;
 	}
+	free(l->map);
+	l->map = map;
+	l->mask = mask;
 	return 0;
 }
 
@@ -119,35 +114,30 @@ int tload_init(struct tload *l, struct trace *tr, uint64_t max_requests,
 	l->cap_req = size_hint < MIN_REQ_CAP ? MIN_REQ_CAP : size_hint;
 	if (l->cap_req > l->max_requests)
 		l->cap_req = l->max_requests;
-	if (grow((void **)&tr->page, l->cap_req, sizeof(*tr->page)))
+	if (grow((void **)&tr->page, l->cap_req, sizeof(*tr->page)) ||
+	    grow((void **)&tr->next, l->cap_req, sizeof(*tr->next)))
 		return -ENOMEM;
-	return map_alloc(l, MIN_MAP_SLOTS);
+	l->mask = MIN_MAP_SLOTS - 1;
+	l->map = map_alloc(MIN_MAP_SLOTS);
+	return l->map ? 0 : -ENOMEM;
 }
 
-/* Room for one more page: ids[] and the vtime arrays, the map's load. */
+/* Room for one more page: ids[], and the map at most half full. */
 static int room_for_page(struct tload *l)
 {
 	uint64_t n = l->tr->nr_pages;
-	int rc = 0;
 
 	if (n == l->cap_pages) {
 		uint64_t cap = n ? 2 * n : MIN_REQ_CAP;
 
-		rc = grow((void **)&l->tr->ids, cap, sizeof(uint64_t));
-		if (!rc && l->check_vtime)
-			rc = grow((void **)&l->claim, cap, sizeof(int64_t));
-		if (!rc && l->check_vtime)
-			rc = grow((void **)&l->claimed, cap, sizeof(uint32_t));
-		if (rc)
-			return rc;
+		if (grow((void **)&l->tr->ids, cap, sizeof(uint64_t)))
+			return -ENOMEM;
 		l->cap_pages = cap;
 	}
-	if (2 * (n + 1) > l->mask + 1)
-		rc = map_grow(l);
-	return rc;
+	return 2 * (n + 1) > l->mask + 1 ? map_grow(l) : 0;
 }
 
-/* Room for one more request: page[] and the write bitmap. */
+/* Room for one more request: page[], next[] and the write bitmap. */
 static int room_for_request(struct tload *l)
 {
 	struct trace *tr = l->tr;
@@ -159,7 +149,8 @@ static int room_for_request(struct tload *l)
 		return 0;
 	cap = l->cap_req * 2 < l->max_requests ? l->cap_req * 2 :
 						 l->max_requests;
-	if (grow((void **)&tr->page, cap, sizeof(*tr->page)))
+	if (grow((void **)&tr->page, cap, sizeof(*tr->page)) ||
+	    grow((void **)&tr->next, cap, sizeof(*tr->next)))
 		return -ENOMEM;
 	if (tr->write) {
 		if (grow((void **)&tr->write, WORDS(cap), sizeof(uint64_t)))
@@ -188,60 +179,62 @@ static int mark_write(struct tload *l, uint64_t i)
 int tload_add(struct tload *l, uint64_t id, bool write, uint32_t *page)
 {
 	struct trace *tr = l->tr;
-	uint64_t slot;
+	struct tslot *sl;
 	int rc = room_for_request(l);
 
 	if (rc)
 		return rc;
-	slot = map_slot(l, id);
-	if (l->vals[slot] == EMPTY) {
+	sl = map_slot(l->map, l->mask, id);
+	if (sl->val == EMPTY) {
 		rc = room_for_page(l);
 		if (rc)
 			return rc;
-		slot = map_slot(l, id); /* the map may have grown */
-		l->keys[slot] = id;
-		l->vals[slot] = (uint32_t)tr->nr_pages;
-		tr->ids[tr->nr_pages] = id;
-		if (l->check_vtime)
-			l->claim[tr->nr_pages] = VTIME_UNSET;
-		tr->nr_pages++;
+		sl = map_slot(l->map, l->mask, id); /* it may have grown */
+		sl->key = id;
+		sl->val = (uint32_t)tr->nr_pages;
+		tr->ids[tr->nr_pages++] = id;
 	}
-	*page = l->vals[slot];
+	*page = sl->val;
 	if (write && mark_write(l, tr->nr_requests))
 		return -ENOMEM;
 	tr->page[tr->nr_requests++] = *page;
 	return 0;
 }
 
-static bool vtime_never(int64_t vt)
-{
-	return vt == -1 || vt == INT64_MAX;
-}
-
-static void vtime_wrong(struct tload *l, uint64_t index, int64_t vt)
-{
-	struct trace *tr = l->tr;
-
-	if (!tr->vtime_mismatch || index + 1 < tr->vtime_mismatch) {
-		tr->vtime_mismatch = index + 1;
-		tr->vtime_given = vt;
-	}
-}
-
-void tload_claim(struct tload *l, uint32_t page, int64_t vt)
+void tload_claim(struct tload *l, int64_t vt)
 {
 	uint64_t i = l->tr->nr_requests - 1; /* the request just added */
+	uint32_t claim;
 
-	if (l->claim[page] != VTIME_UNSET &&
-	    l->claim[page] != (int64_t)(i + 1))
-		vtime_wrong(l, l->claimed[page], l->claim[page]);
-	l->claim[page] = vt;
-	l->claimed[page] = (uint32_t)i;
+	l->check_vtime = true;
+	if (vt == -1 || vt == INT64_MAX) {
+		claim = TRACE_NEVER;
+	} else if (vt >= 1 && (uint64_t)vt <= TRACE_MAX_REQUESTS) {
+		claim = (uint32_t)(vt - 1);
+	} else {
+		claim = CLAIM_BAD;
+		if (!l->bad_at) {
+			l->bad_at = i + 1;
+			l->bad_vt = vt;
+		}
+	}
+	l->tr->next[i] = claim;
 }
 
-/* next[] by one backward pass; last[] is per page. */
-static int next_pass(struct trace *tr)
+/* What record i + 1 said, for the message. */
+static int64_t claimed(const struct tload *l, uint64_t i, uint32_t claim)
 {
+	if (claim == TRACE_NEVER)
+		return -1;
+	if (claim == CLAIM_BAD)
+		return i + 1 == l->bad_at ? l->bad_vt : 0;
+	return (int64_t)claim + 1;
+}
+
+/* next[] by one backward pass (checking claims); last[] is per page. */
+static int next_pass(struct tload *l)
+{
+	struct trace *tr = l->tr;
 	uint32_t *last = malloc((tr->nr_pages ? tr->nr_pages : 1) *
 				sizeof(*last));
 
@@ -249,8 +242,14 @@ static int next_pass(struct trace *tr)
 		return -ENOMEM;
 	memset(last, 0xff, tr->nr_pages * sizeof(*last)); /* TRACE_NEVER */
 	for (uint64_t i = tr->nr_requests; i-- > 0;) {
-		tr->next[i] = last[tr->page[i]];
-		last[tr->page[i]] = (uint32_t)i;
+		uint32_t p = tr->page[i];
+
+		if (l->check_vtime && tr->next[i] != last[p]) {
+			tr->vtime_mismatch = i + 1; /* ends at the first */
+			tr->vtime_given = claimed(l, i, tr->next[i]);
+		}
+		tr->next[i] = last[p];
+		last[p] = (uint32_t)i;
 	}
 	free(last);
 	return 0;
@@ -260,30 +259,26 @@ int tload_finish(struct tload *l)
 {
 	struct trace *tr = l->tr;
 	uint64_t n = tr->nr_requests ? tr->nr_requests : 1;
+	int rc = next_pass(l);
 
-	if (l->check_vtime)
-		for (uint64_t p = 0; p < tr->nr_pages; p++)
-			if (!vtime_never(l->claim[p]))
-				vtime_wrong(l, l->claimed[p], l->claim[p]);
 	/* Give back what over-allocation took. */
-	if (grow((void **)&tr->page, n, sizeof(*tr->page)) ||
-	    grow((void **)&tr->next, n, sizeof(*tr->next)))
-		return -ENOMEM;
-	if (tr->write && grow((void **)&tr->write, WORDS(n), sizeof(uint64_t)))
-		return -ENOMEM;
-	return next_pass(tr);
+	if (!rc && n < l->cap_req &&
+	    (grow((void **)&tr->page, n, sizeof(*tr->page)) ||
+	     grow((void **)&tr->next, n, sizeof(*tr->next))))
+		rc = -ENOMEM;
+	if (!rc && tr->write && WORDS(n) < WORDS(l->cap_req) &&
+	    grow((void **)&tr->write, WORDS(n), sizeof(uint64_t)))
+		rc = -ENOMEM;
+	if (!rc && tr->nr_pages < l->cap_pages && tr->nr_pages &&
+	    grow((void **)&tr->ids, tr->nr_pages, sizeof(*tr->ids)))
+		rc = -ENOMEM;
+	return rc;
 }
 
 void tload_free(struct tload *l)
 {
-	free(l->keys);
-	free(l->vals);
-	free(l->claim);
-	free(l->claimed);
-	l->keys = NULL;
-	l->vals = NULL;
-	l->claim = NULL;
-	l->claimed = NULL;
+	free(l->map);
+	l->map = NULL;
 }
 
 void trace_free(struct trace *tr)

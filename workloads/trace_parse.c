@@ -590,7 +590,7 @@ static int parse_oracle(struct tsrc *s, struct tload *l)
 			if (rc)
 				rc = load_error(s, rc, rec, true, l);
 			else
-				tload_claim(l, page, (int64_t)le(r + 16, 8));
+				tload_claim(l, (int64_t)le(r + 16, 8));
 		}
 		if (!rc && n % TRACE_ORACLE_SIZE)
 			rc = tsrc_error(s, -EBADMSG, rec + 1, true,
