@@ -473,8 +473,8 @@ static void vtime_warning(const struct sim *s)
 	fflush(stdout);
 	fprintf(stderr,
 		"vmemu: warning: %s:record %llu: next_access_vtime %lld "
-		"disagrees with the trace (which says %s); the replay uses "
-		"the trace's own\n",
+		"disagrees with the trace itself (%s); the replay uses "
+		"its own\n",
 		s->trace_path, (unsigned long long)tr->vtime_mismatch,
 		(long long)tr->vtime_given, want);
 }

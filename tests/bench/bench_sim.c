@@ -6,8 +6,11 @@
  *  1. the reader alone: trace_load (read, parse, dense ids, next use);
  *  2. each policy the machine has, replayed through vm_access_next in
  *     exact mode with 1 % and 10 % of the distinct pages as frames:
- *     requests/s of the replay loop (setup excluded), and the cost of a
- *     hit and of a miss, solved from the two runs (t = hits*h + misses*m);
+ *     requests/s of the replay loop (setup excluded, trace_replay), and
+ *     the cost of a hit and of a miss: for FIFO, LRU and Clock a second
+ *     run times every vm_access_next with the TSC and sorts it by what
+ *     the plain simulator (4.) says the request was; for the others
+ *     (marked ~) solved from the two runs, t = hits x h + misses x m;
  *     host memory: the run's RSS growth per frame (B/frame) and per
  *     distinct page of the trace (B/page: page tables, PTEs of evicted
  *     pages);
@@ -31,6 +34,19 @@
 
 #include "tests/lib/benchutil.h"
 #include "workloads/trace.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t cycles(void)
+{
+	return __rdtsc();
+}
+#else
+static inline uint64_t cycles(void)
+{
+	return bench_now_ns();
+}
+#endif
 
 #define REQUESTS   10000000ULL
 #define PAGES	   1000000ULL
@@ -179,11 +195,15 @@ struct cell {
 	double med_ns;
 	uint64_t ref_misses;
 	double ref_ns[MAX_REPS];
+	double hit_ns[MAX_REPS], miss_ns[MAX_REPS]; /* timed per request */
 };
+
+static double ns_per_cycle, pair_cycles; /* calibrate() */
 
 /* ---- plain reference simulators on dense pages ----------------------- */
 
 struct ref {
+	uint8_t *miss;	/* per request: 1 missed (NULL: not recorded) */
 	uint8_t *in;	/* resident, per page */
 	uint8_t *bit;	/* clock's reference bit */
 	uint32_t *ring; /* fifo / clock: frames slots */
@@ -198,6 +218,8 @@ static uint64_t ref_fifo(const struct trace *tr, uint64_t frames,
 	for (uint64_t i = 0; i < tr->nr_requests; i++) {
 		uint32_t p = tr->page[i];
 
+		if (r->miss)
+			r->miss[i] = !r->in[p];
 		if (r->in[p])
 			continue;
 		misses++;
@@ -221,6 +243,8 @@ static uint64_t ref_clock(const struct trace *tr, uint64_t frames,
 	for (uint64_t i = 0; i < tr->nr_requests; i++) {
 		uint32_t p = tr->page[i];
 
+		if (r->miss)
+			r->miss[i] = !r->in[p];
 		if (r->in[p]) {
 			r->bit[p] = 1;
 			continue;
@@ -265,6 +289,8 @@ static uint64_t ref_lru(const struct trace *tr, uint64_t frames,
 	for (uint64_t i = 0; i < tr->nr_requests; i++) {
 		uint32_t p = tr->page[i];
 
+		if (r->miss)
+			r->miss[i] = !r->in[p];
 		if (r->in[p]) {
 			lru_unlink(r, p, &head, &tail);
 		} else {
@@ -288,36 +314,140 @@ static uint64_t ref_lru(const struct trace *tr, uint64_t frames,
 	return misses;
 }
 
-/* The reference run of policy (fifo, lru, clock) into c; false: none. */
-static bool run_ref(const struct trace *tr, const char *policy,
-		    struct cell *c, unsigned rep)
-{
-	uint64_t (*fn)(const struct trace *, uint64_t, struct ref *) =
-		!strcmp(policy, "fifo")	 ? ref_fifo :
-		!strcmp(policy, "lru")	 ? ref_lru :
-		!strcmp(policy, "clock") ? ref_clock :
-					   NULL;
-	struct ref r;
-	uint64_t t0;
+typedef uint64_t (*ref_fn)(const struct trace *, uint64_t, struct ref *);
 
-	if (!fn)
-		return false;
+static ref_fn ref_of(const char *policy)
+{
+	return !strcmp(policy, "fifo")	? ref_fifo :
+	       !strcmp(policy, "lru")	? ref_lru :
+	       !strcmp(policy, "clock") ? ref_clock :
+					  NULL;
+}
+
+/* Run fn over tr with frames (miss: record each request's verdict). */
+static uint64_t ref_run(const struct trace *tr, ref_fn fn, uint64_t frames,
+			uint8_t *miss, double *ns)
+{
+	struct ref r = { .miss = miss };
+	uint64_t t0, misses;
+
 	r.in = calloc(tr->nr_pages, 1);
 	r.bit = calloc(tr->nr_pages, 1);
-	r.ring = malloc(c->frames * sizeof(*r.ring));
+	r.ring = malloc(frames * sizeof(*r.ring));
 	r.prev = malloc(tr->nr_pages * sizeof(*r.prev));
 	r.nxt = malloc(tr->nr_pages * sizeof(*r.nxt));
 	if (!r.in || !r.bit || !r.ring || !r.prev || !r.nxt)
 		exit(1);
 	t0 = bench_now_ns();
-	c->ref_misses = fn(tr, c->frames, &r);
-	c->ref_ns[rep] = (double)(bench_now_ns() - t0);
+	misses = fn(tr, frames, &r);
+	if (ns)
+		*ns = (double)(bench_now_ns() - t0);
 	free(r.in);
 	free(r.bit);
 	free(r.ring);
 	free(r.prev);
 	free(r.nxt);
+	return misses;
+}
+
+/* ---- every request timed, sorted by the plain simulator's verdict ----- */
+
+struct timed {
+	const struct trace *tr;
+	const uint8_t *miss;
+	uint64_t cyc[2], n[2]; /* [0] hits, [1] misses */
+	int err;
+};
+
+static int timed_task(struct vm_task *t, void *arg)
+{
+	struct timed *tm = arg;
+	const struct trace *tr = tm->tr;
+	uint64_t base = vm_mmap(t, 0, tr->nr_pages * VM_PAGE_SIZE,
+				VM_PROT_READ | VM_PROT_WRITE,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+
+	if (vm_mmap_failed(base))
+		return tm->err = vm_mmap_error(base), 1;
+	for (uint64_t i = 0; i < tr->nr_requests && !tm->err; i++) {
+		uint32_t nx = tr->next[i];
+		uint64_t c0 = cycles(), d;
+
+		tm->err = vm_access_next(t, base + ((uint64_t)tr->page[i] << 12),
+					 trace_is_write(tr, i),
+					 nx == TRACE_NEVER ? UINT64_MAX : nx);
+		d = cycles() - c0;
+		tm->cyc[tm->miss[i]] += d;
+		tm->n[tm->miss[i]]++;
+	}
+	return 0;
+}
+
+static void timed_run(const struct trace *tr, const char *policy,
+		      struct cell *c, const uint8_t *miss, unsigned rep)
+{
+	struct timed tm = { .tr = tr, .miss = miss };
+	struct vm_config cfg;
+	struct vm_exit ex;
+	struct vm *vm;
+	char err[256];
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.kswapd = false;
+	cfg.policy = policy;
+	cfg.exact_frames = c->frames;
+	vm = vm_create(&cfg, err, sizeof(err));
+	if (!vm || vm_wait(vm, vm_spawn(vm, "timed", 0, timed_task, &tm),
+			   &ex) < 0 || tm.err) {
+		fprintf(stderr, "bench_sim: timed %s: %s\n", policy,
+			vm ? "the replay failed" : err);
+		exit(1);
+	}
+	vm_destroy(vm);
+	for (int k = 0; k < 2; k++) {
+		double per = tm.n[k] ? (double)tm.cyc[k] / (double)tm.n[k] -
+					       pair_cycles :
+				       0;
+
+		(k ? c->miss_ns : c->hit_ns)[rep] = per * ns_per_cycle;
+	}
+}
+
+/* The plain simulator's run of policy into c, and the timed replay. */
+static bool run_ref(const struct trace *tr, const char *policy,
+		    struct cell *c, unsigned rep)
+{
+	ref_fn fn = ref_of(policy);
+	uint8_t *miss;
+
+	if (!fn)
+		return false;
+	c->ref_misses = ref_run(tr, fn, c->frames, NULL, &c->ref_ns[rep]);
+	miss = malloc(tr->nr_requests);
+	if (!miss)
+		exit(1);
+	ref_run(tr, fn, c->frames, miss, NULL);
+	timed_run(tr, policy, c, miss, rep);
+	free(miss);
 	return true;
+}
+
+/* TSC rate against CLOCK_MONOTONIC, and the cost of a pair of reads. */
+static void calibrate(void)
+{
+	uint64_t t0 = bench_now_ns(), c0 = cycles(), sum = 0;
+	const unsigned pairs = 1000000;
+
+	while (bench_now_ns() - t0 < 50000000)
+		;
+	ns_per_cycle = (double)(bench_now_ns() - t0) / (double)(cycles() - c0);
+	for (unsigned i = 0; i < pairs; i++) {
+		uint64_t c = cycles();
+
+		sum += cycles() - c;
+	}
+	pair_cycles = (double)sum / pairs;
 }
 
 static void run_cell(const struct trace *tr, const char *policy,
@@ -358,17 +488,23 @@ static void report(const struct trace *tr, const char *policy,
 	solve(tr, &cells[0], &cells[1], &hit, &miss);
 	for (unsigned k = 0; k < NR_SIZES; k++) {
 		struct cell *c = &cells[k];
+
+		if (ref) {
+			hit = bench_median(c->hit_ns, reps);
+			miss = bench_median(c->miss_ns, reps);
+		}
 		double rate = (double)tr->nr_requests / (c->med_ns / NS_PER_S);
 		double ref_rate = ref ? (double)tr->nr_requests /
 						(bench_median(c->ref_ns, reps) /
 						 NS_PER_S) :
 					0;
 
-		printf("%-10s %8llu %3.0f%% %7.4f %8.2f %7.1f %7.1f %8.1f "
+		printf("%-10s %8llu %3.0f%% %7.4f %8.2f %s%6.1f %s%6.1f %8.1f "
 		       "%7.1f",
 		       policy, (unsigned long long)c->frames, size_pct[k],
 		       (double)c->misses / (double)tr->nr_requests, rate / 1e6,
-		       hit, miss, (double)c->rss / (double)c->frames,
+		       ref ? " " : "~", hit, ref ? " " : "~", miss,
+		       (double)c->rss / (double)c->frames,
 		       (double)c->rss / (double)tr->nr_pages);
 		if (ref)
 			printf(" %8.2f  x%.2f%s", ref_rate / 1e6,
@@ -452,6 +588,7 @@ int main(void)
 	load(path, &tr, reps);
 	unlink(path);
 	mrc(&tr, reps);
+	calibrate();
 	replays(&tr, reps);
 	trace_free(&tr);
 	return 0;
