@@ -203,8 +203,8 @@ static int set_count(uint64_t *field, uint64_t max, const char *opt,
 		     const char *val)
 {
 	if (cli_parse_u64(val, field) || *field == 0 || *field > max)
-		return cli_error("sim: %s '%s' is not a number in 1..%llu",
-				 opt, val, (unsigned long long)max);
+		return cli_error("sim: %s '%s' is not a number in 1..%llu", opt,
+				 val, (unsigned long long)max);
 	return 0;
 }
 
@@ -282,7 +282,8 @@ static const struct sim_opt sim_opts[] = {
 	  "replays run at once (default: the online CPUs)" },
 	{ "--find-anomaly", "POLICY", opt_find,
 	  "search random reference strings for Belady's anomaly (no TRACE)" },
-	{ "--seed", "N", opt_seed, "--find-anomaly: the seed (default: clock)" },
+	{ "--seed", "N", opt_seed,
+	  "--find-anomaly: the seed (default: clock)" },
 	{ "--tries", "N", opt_tries,
 	  "--find-anomaly: strings to try (default 100000, 2000 without a "
 	  "model)" },
@@ -404,8 +405,9 @@ static int parse_args(struct sim *s, int argc, char **argv)
 static int check_combinations(const struct sim *s)
 {
 	if (s->find && (s->trace_path || s->nr_items || s->mrc || s->log_path))
-		return cli_error("sim: --find-anomaly takes no TRACE, --frames, "
-				 "--mrc or --log");
+		return cli_error(
+			"sim: --find-anomaly takes no TRACE, --frames, "
+			"--mrc or --log");
 	if (!s->find && (s->seed_set || s->tries || s->max_len || s->max_pages))
 		return cli_error("sim: --seed, --tries, --max-len and "
 				 "--max-pages go with --find-anomaly");
@@ -432,8 +434,8 @@ static int check_policies(const struct sim *s)
 		if (stacked(s, s->policies[i]))
 			continue;
 		if (!trace_policy_available(s->policies[i], msg, sizeof(msg)))
-			return cli_error("sim: --policy %s: %s",
-					 s->policies[i], msg);
+			return cli_error("sim: --policy %s: %s", s->policies[i],
+					 msg);
 	}
 	return 0;
 }
@@ -545,7 +547,8 @@ static int resolve_frames(struct sim *s)
 	qsort(s->frames, n, sizeof(*s->frames), cmp_u64);
 	s->nr_frames = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!s->nr_frames || s->frames[i] != s->frames[s->nr_frames - 1])
+		if (!s->nr_frames ||
+		    s->frames[i] != s->frames[s->nr_frames - 1])
 			s->frames[s->nr_frames++] = s->frames[i];
 	return 0;
 }
@@ -709,7 +712,9 @@ static int find_anomaly(struct sim *s)
 
 	a.seed = s->seed_set ? s->seed :
 			       now_ns(CLOCK_REALTIME) ^ (uint64_t)getpid();
-	a.tries = s->tries ? s->tries : model ? FIND_TRIES_MODEL : FIND_TRIES_VM;
+	a.tries = s->tries ? s->tries :
+		  model	   ? FIND_TRIES_MODEL :
+			     FIND_TRIES_VM;
 	a.max_len = s->max_len ? s->max_len : FIND_MAX_LEN;
 	a.max_page = s->max_pages ? s->max_pages : FIND_MAX_PAGES;
 	printf("seed %llu (--seed %llu repeats this search)\n",
@@ -756,7 +761,8 @@ static int run_sim(struct sim *s)
 		return rc;
 	if ((rc = check_policies(s)))
 		return rc;
-	if (s->log_path && sim_log_check(s->log_path, &exists, err, sizeof(err)))
+	if (s->log_path &&
+	    sim_log_check(s->log_path, &exists, err, sizeof(err)))
 		return cli_error("sim: --log %s", err);
 	s->log_created = s->log_path && !exists;
 	s->start_unix_ns = now_ns(CLOCK_REALTIME);

@@ -168,8 +168,7 @@ int sim_sha256(const char *path, char hex[SIM_SHA256_HEX], char *err,
 		goto out;
 	}
 	sha256_init(&ctx);
-	while ((n = read(fd, buf, HASH_CHUNK)) > 0 ||
-	       (n < 0 && errno == EINTR))
+	while ((n = read(fd, buf, HASH_CHUNK)) > 0 || (n < 0 && errno == EINTR))
 		if (n > 0)
 			sha256_update(&ctx, (size_t)n, buf);
 	if (n < 0) {
@@ -363,9 +362,10 @@ static int insert_results(struct logw *w)
 		bind_u64(st, 3, r->frames);
 		bind_u64(st, 4, r->requests);
 		bind_u64(st, 5, r->misses);
-		sqlite3_bind_double(st, 6, r->requests ? (double)r->misses /
-								 (double)r->requests :
-							 0);
+		sqlite3_bind_double(st, 6,
+				    r->requests ? (double)r->misses /
+							  (double)r->requests :
+						  0);
 		sqlite3_bind_double(st, 7, r->seconds);
 		bind_text(st, 8, r->method == SIM_STACK ? "stack" : "replay");
 		sqlite3_bind_int(st, 9, r->anomaly);

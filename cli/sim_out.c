@@ -72,8 +72,9 @@ static void print_anomalies(const struct sim *s, FILE *out, const char *pre)
 			fprintf(out, "Belady's anomaly (more frames, more "
 				     "misses):\n");
 		first = false;
-		fprintf(out, "%s%s: %llu frames %llu misses > %llu frames %llu "
-			     "misses\n",
+		fprintf(out,
+			"%s%s: %llu frames %llu misses > %llu frames %llu "
+			"misses\n",
 			pre, sim_upper(r->policy, up, sizeof(up)),
 			(unsigned long long)r->frames,
 			(unsigned long long)r->misses,
@@ -107,8 +108,8 @@ static void print_head(const struct sim *s)
 	printf("trace   %s: %s%s%s, %llu requests, %llu distinct pages, "
 	       "%llu writes (read in %.3f s)\n",
 	       s->trace_path, trace_format_name(tr->format),
-	       tr->format_by_content ? " (by content)" : "",
-	       comp[tr->compress], (unsigned long long)tr->nr_requests,
+	       tr->format_by_content ? " (by content)" : "", comp[tr->compress],
+	       (unsigned long long)tr->nr_requests,
 	       (unsigned long long)tr->nr_pages,
 	       (unsigned long long)tr->nr_writes,
 	       (double)s->load_ns / NSEC_PER_SEC);

@@ -138,8 +138,8 @@ static void test_sim_mrc_equals_naive_lru(void **state)
 		assert_int_equal(trace_lru_mrc(&tr, misses), 0);
 		assert_int_equal(misses[0], n);
 		for (uint64_t c = 1; c <= tr.nr_pages + 1; c++) {
-			uint64_t got = misses[c <= tr.nr_pages ? c :
-								 tr.nr_pages];
+			uint64_t got =
+				misses[c <= tr.nr_pages ? c : tr.nr_pages];
 
 			if (got != naive_lru(ids, n, c))
 				fail_msg("seed %llu round %d: %llu frames: "
@@ -201,11 +201,10 @@ static void test_sim_textbook_counts(void **state)
 
 		for (size_t j = 0; j < cases[i].n; j++)
 			refs[j] = (uint32_t)cases[i].ids[j];
-		assert_int_equal(trace_model_misses(cases[i].policy, refs,
-						    cases[i].n,
-						    (unsigned)cases[i].frames,
-						    &m),
-				 0);
+		assert_int_equal(
+			trace_model_misses(cases[i].policy, refs, cases[i].n,
+					   (unsigned)cases[i].frames, &m),
+			0);
 		assert_int_equal(m, cases[i].misses);
 		if (!have(cases[i].policy))
 			continue;
@@ -230,7 +229,8 @@ static void test_sim_models_equal_machine(void **state)
 	(void)state;
 	for (size_t p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
 		if (!have(policies[p])) {
-			print_message("no %s in the machine yet\n", policies[p]);
+			print_message("no %s in the machine yet\n",
+				      policies[p]);
 			continue;
 		}
 		ran++;
@@ -256,7 +256,8 @@ static void test_sim_models_equal_machine(void **state)
 
 static void test_sim_anomaly_points(void **state)
 {
-	static const struct trace_point flat[] = { { 1, 9 }, { 2, 9 },
+	static const struct trace_point flat[] = { { 1, 9 },
+						   { 2, 9 },
 						   { 3, 5 } },
 					bumps[] = { { 3, 9 },
 						    { 4, 10 },
@@ -286,18 +287,19 @@ static void test_sim_find_anomaly(void **state)
 	assert_int_equal(trace_find_anomaly(&a), 1);
 	assert_true(a.misses_hi > a.misses_lo);
 	assert_int_equal(a.model_disagreed, 0);
-	assert_int_equal(trace_model_misses("fifo", a.refs, a.len, a.frames,
-					    &lo),
-			 0);
-	assert_int_equal(trace_model_misses("fifo", a.refs, a.len,
-					    a.frames + 1, &hi),
+	assert_int_equal(
+		trace_model_misses("fifo", a.refs, a.len, a.frames, &lo), 0);
+	assert_int_equal(trace_model_misses("fifo", a.refs, a.len, a.frames + 1,
+					    &hi),
 			 0);
 	assert_int_equal(lo, a.misses_lo);
 	assert_int_equal(hi, a.misses_hi);
 	a = (struct trace_anomaly){ .policy = "lru", .seed = 7, .tries = 3000 };
 	assert_int_equal(trace_find_anomaly(&a), 0); /* a stack algorithm */
 	assert_int_equal(a.tried, 3000);
-	a = (struct trace_anomaly){ .policy = "no-such", .seed = 1, .tries = 1 };
+	a = (struct trace_anomaly){ .policy = "no-such",
+				    .seed = 1,
+				    .tries = 1 };
 	assert_true(trace_find_anomaly(&a) < 0);
 	assert_non_null(strstr(a.msg, "no-such"));
 }
@@ -535,8 +537,8 @@ static void test_sim_cli_csv_and_mrc(void **state)
 	expect_in(res.out, "\nlru,3,20,12,0.600000,");
 	expect_in(res.out, "\nlru,6,20,6,0.300000,"); /* 6 distinct pages */
 	assert_null(strstr(res.out, "\nlru,7,"));
-	run(&res, ARGS("sim", "--mrc", "--policy", "lru", "--frames", "3,50%",
-		       t));
+	run(&res,
+	    ARGS("sim", "--mrc", "--policy", "lru", "--frames", "3,50%", t));
 	assert_int_equal(res.status, 0);
 	expect_in(res.out, "exact replacement");
 	expect_in(res.out, "stack");
@@ -552,8 +554,8 @@ static void test_sim_cli_anomaly(void **state)
 	run(&res, ARGS("sim", "--policy", "fifo", "--frames", "1-5", t));
 	assert_int_equal(res.status, 0);
 	expect_in(res.out, "FIFO: 4 frames 10 misses > 3 frames 9 misses\n");
-	run(&res, ARGS("sim", "--policy", "fifo", "--frames", "3-4", "--csv",
-		       t));
+	run(&res,
+	    ARGS("sim", "--policy", "fifo", "--frames", "3-4", "--csv", t));
 	assert_int_equal(res.status, 0);
 	expect_in(res.out, "\nfifo,4,12,10,0.833333,");
 	expect_in(res.out, ",exact,replay,1\n");
@@ -625,8 +627,9 @@ static void test_sim_cli_log_new_and_append(void **state)
 		 "AND trace_name = 'log.txt' AND mode = 'exact'",
 		 hex);
 	assert_int_equal(sql_int(db, sql), 2);
-	run(&res, ARGS("query", db, "SELECT policy, frames, misses FROM "
-				    "sim_results WHERE sim_id = 2"));
+	run(&res, ARGS("query", db,
+		       "SELECT policy, frames, misses FROM "
+		       "sim_results WHERE sim_id = 2"));
 	assert_int_equal(res.status, 0);
 	expect_in(res.out, "lru|2|5");
 }
@@ -685,8 +688,9 @@ static void test_sim_cli_log_refuses_foreign(void **state)
 
 	(void)state;
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, "CREATE TABLE mine (x); INSERT INTO "
-					 "mine VALUES (1)",
+	assert_int_equal(sqlite3_exec(h,
+				      "CREATE TABLE mine (x); INSERT INTO "
+				      "mine VALUES (1)",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(h);

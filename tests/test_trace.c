@@ -79,7 +79,8 @@ static void expect_error(int rc, int want, const char *prefix,
 
 static void test_trace_txt_well_formed(void **state)
 {
-	static const uint64_t want[] = { 7, 0, 1, 7, 16, 18446744073709551615ULL,
+	static const uint64_t want[] = { 7, 0,	1,
+					 7, 16, 18446744073709551615ULL,
 					 0 };
 	struct trace tr;
 
@@ -151,8 +152,8 @@ static void test_trace_nul_and_long_line(void **state)
 	line[0] = '2';
 	line[1] = '\n';
 	line[big] = '\0';
-	expect_error(load_str(TRACE_TXT, line, &tr), -EBADMSG, "t:2: ",
-		     "line longer than");
+	expect_error(load_str(TRACE_TXT, line, &tr), -EBADMSG,
+		     "t:2: ", "line longer than");
 	free(line);
 }
 
@@ -255,8 +256,7 @@ static void test_trace_csv_columns(void **state)
 	assert_int_equal(load_csv(data, NULL, TRACE_HEADER_AUTO, &tr), 0);
 	expect_ids(&tr, first, 3);
 	trace_free(&tr);
-	assert_int_equal(load_csv("9,8\n7,6\n", "1", TRACE_HEADER_YES, &tr),
-			 0);
+	assert_int_equal(load_csv("9,8\n7,6\n", "1", TRACE_HEADER_YES, &tr), 0);
 	assert_int_equal(tr.nr_requests, 1); /* the first row was skipped */
 	trace_free(&tr);
 	assert_int_equal(load_csv("\"a,\"\"b\",x\n1,2\n", "a,\"b", 0, &tr), 0);
@@ -269,24 +269,24 @@ static void test_trace_csv_malformed(void **state)
 	struct trace tr;
 
 	(void)state;
-	expect_error(load_csv("1,2\n3\n", "2", 0, &tr), -EBADMSG, "t:2: ",
-		     "1 fields, column 2 wanted");
-	expect_error(load_csv("1,\"2\n", "2", 0, &tr), -EBADMSG, "t:1: ",
-		     "a quote is not closed");
-	expect_error(load_csv("1,\"2\"x\n", "2", 0, &tr), -EBADMSG, "t:1: ",
-		     "text after a closing quote");
-	expect_error(load_csv("1,2\"3\n", "2", 0, &tr), -EBADMSG, "t:1: ",
-		     "a quote inside");
-	expect_error(load_csv("x\n1\ny\n", "1", 0, &tr), -EBADMSG, "t:3: ",
-		     "'y' is not an id");
+	expect_error(load_csv("1,2\n3\n", "2", 0, &tr), -EBADMSG,
+		     "t:2: ", "1 fields, column 2 wanted");
+	expect_error(load_csv("1,\"2\n", "2", 0, &tr), -EBADMSG,
+		     "t:1: ", "a quote is not closed");
+	expect_error(load_csv("1,\"2\"x\n", "2", 0, &tr), -EBADMSG,
+		     "t:1: ", "text after a closing quote");
+	expect_error(load_csv("1,2\"3\n", "2", 0, &tr), -EBADMSG,
+		     "t:1: ", "a quote inside");
+	expect_error(load_csv("x\n1\ny\n", "1", 0, &tr), -EBADMSG,
+		     "t:3: ", "'y' is not an id");
 	expect_error(load_csv("x\n1\n", "1", TRACE_HEADER_NO, &tr), -EBADMSG,
 		     "t:1: ", "'x' is not an id");
-	expect_error(load_csv("a,b\n1,2\n", "c", 0, &tr), -EINVAL, "t:1: ",
-		     "no column 'c' in the header");
+	expect_error(load_csv("a,b\n1,2\n", "c", 0, &tr), -EINVAL,
+		     "t:1: ", "no column 'c' in the header");
 	expect_error(load_csv("1\n", "c", TRACE_HEADER_NO, &tr), -EINVAL,
 		     "t: ", "has no header");
-	expect_error(load_csv("1\n", "0", 0, &tr), -EINVAL, "t: ",
-		     "count from 1");
+	expect_error(load_csv("1\n", "0", 0, &tr), -EINVAL,
+		     "t: ", "count from 1");
 	expect_error(load_csv("", "c", 0, &tr), -EINVAL, "t: ", "no header");
 }
 
@@ -397,19 +397,19 @@ static void test_trace_gzip(void **state)
 	assert_int_equal(tr.compress, TRACE_COMPRESS_GZIP);
 	assert_int_equal(tr.format, TRACE_TXT);
 	trace_free(&tr);
-	expect_error(load_comp("t.gz", buf, a + b - 3, &tr), -EBADMSG, "t.gz: ",
-		     "truncated gzip data");
-	expect_error(load_comp("t.gz", buf, 0, &tr), -EBADMSG, "t.gz: ",
-		     "empty: not gzip data");
-	expect_error(load_comp("t.gz", "1\n2\n", 4, &tr), -EBADMSG, "t.gz: ",
-		     "bad gzip data");
+	expect_error(load_comp("t.gz", buf, a + b - 3, &tr), -EBADMSG,
+		     "t.gz: ", "truncated gzip data");
+	expect_error(load_comp("t.gz", buf, 0, &tr), -EBADMSG,
+		     "t.gz: ", "empty: not gzip data");
+	expect_error(load_comp("t.gz", "1\n2\n", 4, &tr), -EBADMSG,
+		     "t.gz: ", "bad gzip data");
 	memcpy(buf + a, "junk", 4);
-	expect_error(load_comp("t.gz", buf, a + 4, &tr), -EBADMSG, "t.gz: ",
-		     "bad gzip data");
+	expect_error(load_comp("t.gz", buf, a + 4, &tr), -EBADMSG,
+		     "t.gz: ", "bad gzip data");
 	a = gz("1\n2\n", buf, sizeof(buf));
 	buf[a - 5] ^= 0x55; /* the length/CRC trailer */
-	expect_error(load_comp("t.gz", buf, a, &tr), -EBADMSG, "t.gz: ",
-		     "bad gzip data");
+	expect_error(load_comp("t.gz", buf, a, &tr), -EBADMSG,
+		     "t.gz: ", "bad gzip data");
 	a = gz("1\nxyz\n", buf, sizeof(buf));
 	expect_error(load_comp("t.txt.gz", buf, a, &tr), -EBADMSG,
 		     "t.txt.gz:2: ", "'xyz'");
@@ -432,10 +432,10 @@ static void test_trace_zstd(void **state)
 	trace_free(&tr);
 	expect_error(load_comp("t.zst", buf, a + b - 2, &tr), -EBADMSG,
 		     "t.zst: ", "truncated zstd data");
-	expect_error(load_comp("t.zstd", buf, 0, &tr), -EBADMSG, "t.zstd: ",
-		     "empty: not zstd data");
-	expect_error(load_comp("t.zst", "5\n6\n", 4, &tr), -EBADMSG, "t.zst: ",
-		     "bad zstd data");
+	expect_error(load_comp("t.zstd", buf, 0, &tr), -EBADMSG,
+		     "t.zstd: ", "empty: not zstd data");
+	expect_error(load_comp("t.zst", "5\n6\n", 4, &tr), -EBADMSG,
+		     "t.zst: ", "bad zstd data");
 }
 
 /* ---- files and names ------------------------------------------------------ */
@@ -461,8 +461,8 @@ static void test_trace_files(void **state)
 	trace_opts_init(&o);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/missing.txt", dir);
-	expect_error(trace_load(path, &o, &tr, err, sizeof(err)), -ENOENT,
-		     path, "cannot open");
+	expect_error(trace_load(path, &o, &tr, err, sizeof(err)), -ENOENT, path,
+		     "cannot open");
 	expect_error(trace_load(dir, &o, &tr, err, sizeof(err)), -EISDIR, dir,
 		     "is a directory");
 	snprintf(path, sizeof(path), "%s/x.vmtrace.gz", dir);
@@ -539,7 +539,8 @@ static void test_trace_next_use_random(void **state)
 		uint64_t pages = 1 + vmtest_rand(&s) % 50;
 
 		for (size_t i = 0; i < n; i++)
-			ids[i] = vmtest_rand(&s) % pages * 0x9e3779b97f4a7c15ULL;
+			ids[i] =
+				vmtest_rand(&s) % pages * 0x9e3779b97f4a7c15ULL;
 		assert_int_equal(trace_from_ids(ids, n, &tr), 0);
 		assert_int_equal(trace_check(&tr), 0);
 		for (size_t i = 0; i < n; i++) {

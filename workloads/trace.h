@@ -85,20 +85,20 @@ enum trace_header {
 struct trace_opts {
 	enum trace_format format;
 	enum trace_compress compress;
-	const char *csv_column;	 /* 1-based number or header name; NULL: 1 */
+	const char *csv_column; /* 1-based number or header name; NULL: 1 */
 	enum trace_header csv_header;
-	uint64_t max_requests;	 /* refuse more (-EFBIG); 0: the format's */
-	uint64_t max_bytes;	 /* refuse more decompressed bytes; 0: any */
+	uint64_t max_requests; /* refuse more (-EFBIG); 0: the format's */
+	uint64_t max_bytes;    /* refuse more decompressed bytes; 0: any */
 };
 
 struct trace {
 	uint64_t nr_requests;
 	uint64_t nr_pages; /* distinct pages */
 	uint64_t nr_writes;
-	uint32_t *page;	   /* [nr_requests] dense page of each request */
-	uint32_t *next;	   /* [nr_requests] next request to it, or NEVER */
-	uint64_t *write;   /* bitmap of writes, NULL if none */
-	uint64_t *ids;	   /* [nr_pages] the id each page stands for */
+	uint32_t *page;	 /* [nr_requests] dense page of each request */
+	uint32_t *next;	 /* [nr_requests] next request to it, or NEVER */
+	uint64_t *write; /* bitmap of writes, NULL if none */
+	uint64_t *ids;	 /* [nr_pages] the id each page stands for */
 	enum trace_format format;     /* the format read */
 	enum trace_compress compress; /* NONE, GZIP or ZSTD */
 	bool format_by_content;	      /* auto: chosen from the bytes */
@@ -159,9 +159,9 @@ struct trace_run {
 	const char *policy; /* vm_config.policy */
 	uint64_t frames;    /* vm_config.exact_frames */
 	/* Results. */
-	uint64_t misses;   /* vm_stat's pgfault: first touches + refaults */
-	uint64_t requests; /* requests replayed */
-	uint64_t ns;	   /* the replay loop alone (not the machine setup) */
+	uint64_t misses;    /* vm_stat's pgfault: first touches + refaults */
+	uint64_t requests;  /* requests replayed */
+	uint64_t ns;	    /* the replay loop alone (not the machine setup) */
 	uint64_t rss_bytes; /* host RSS growth from vm_create to the end */
 	int err;	    /* 0 or the negative errno of a failure */
 	char msg[160];	    /* its one line */

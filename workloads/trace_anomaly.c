@@ -101,9 +101,10 @@ static unsigned victim(enum model m, struct mframe *f, unsigned k,
 	for (;;) {
 		v = 0;
 		for (unsigned j = 1; j < k; j++)
-			if (m == M_OPT ? next_use(refs, n, i, f[j].page) >
-						 next_use(refs, n, i, f[v].page) :
-					 worse(m, &f[j], &f[v]))
+			if (m == M_OPT ?
+				    next_use(refs, n, i, f[j].page) >
+					    next_use(refs, n, i, f[v].page) :
+				    worse(m, &f[j], &f[v]))
 				v = j;
 		if (m != M_CLOCK || !f[v].ref)
 			return v;
@@ -283,8 +284,8 @@ static int settle(struct trace_anomaly *a, bool screened, int frames)
 
 int trace_find_anomaly(struct trace_anomaly *a)
 {
-	bool machine = trace_policy_available(a->policy, a->msg,
-					      sizeof(a->msg));
+	bool machine =
+		trace_policy_available(a->policy, a->msg, sizeof(a->msg));
 	uint64_t rng = a->seed ? a->seed : 1, dummy;
 	uint32_t one = 1;
 	int rc = 0;

@@ -19,9 +19,9 @@
 
 #include "workloads/trace.h"
 
-#define TSRC_CHUNK    (1u << 16) /* compressed bytes read at a time */
+#define TSRC_CHUNK     (1u << 16) /* compressed bytes read at a time */
 #define TRACE_LINE_MAX (1u << 20) /* longest text line (bytes) */
-#define TRACE_SNIFF   4096	 /* bytes looked at by format auto */
+#define TRACE_SNIFF    4096	  /* bytes looked at by format auto */
 
 struct z_stream_s;
 struct ZSTD_DCtx_s;
@@ -114,8 +114,8 @@ void tload_free(struct tload *l);
 /* Choose the format from the first bytes (s peeked, not consumed). */
 int trace_sniff(struct tsrc *s, enum trace_format *f);
 /* Read the whole source in format f into l; 0 or an error (s->err). */
-int trace_parse(struct tsrc *s, enum trace_format f,
-		const struct trace_opts *o, struct tload *l);
+int trace_parse(struct tsrc *s, enum trace_format f, const struct trace_opts *o,
+		struct tload *l);
 /*
  * A number of the text formats: decimal, or hex with 0x (hex_only: hex
  * with or without 0x), below 2^64, nothing else.  0, or -1 with a reason.

@@ -235,8 +235,8 @@ static int64_t claimed(const struct tload *l, uint64_t i, uint32_t claim)
 static int next_pass(struct tload *l)
 {
 	struct trace *tr = l->tr;
-	uint32_t *last = malloc((tr->nr_pages ? tr->nr_pages : 1) *
-				sizeof(*last));
+	uint32_t *last =
+		malloc((tr->nr_pages ? tr->nr_pages : 1) * sizeof(*last));
 
 	if (!last)
 		return -ENOMEM;
@@ -307,10 +307,9 @@ static int load_src(struct tsrc *s, const struct trace_opts *o,
 		rc = trace_sniff(s, &f);
 	if (rc)
 		return rc;
-	rc = tload_init(&l, tr, o->max_requests,
-			f == TRACE_ORACLE ?
-				tsrc_size_hint(s) / TRACE_ORACLE_SIZE :
-				0);
+	rc = tload_init(
+		&l, tr, o->max_requests,
+		f == TRACE_ORACLE ? tsrc_size_hint(s) / TRACE_ORACLE_SIZE : 0);
 	tr->format_by_content = o->format == TRACE_AUTO &&
 				trace_format_of(s->name) == TRACE_AUTO;
 	tr->format = f;

@@ -44,8 +44,8 @@ static uint64_t fen_sum(const uint32_t *fen, uint64_t pos)
 }
 
 /* The distance histogram: hist[d] for d in 1..nr_pages; cold misses. */
-static uint64_t histogram(const struct trace *tr, uint32_t *fen,
-			  uint32_t *last, uint64_t *hist)
+static uint64_t histogram(const struct trace *tr, uint32_t *fen, uint32_t *last,
+			  uint64_t *hist)
 {
 	uint64_t n = tr->nr_requests, cold = 0;
 

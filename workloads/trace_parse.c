@@ -36,13 +36,15 @@
 
 #include "workloads/trace_internal.h"
 
-#define EXCERPT_LEN   40	/* characters of a bad field quoted */
-#define ORACLE_BATCH  (1u << 14) /* records read at a time */
-#define CSV_MAX_COLUMN 100000	/* a column number beyond is a typo */
+#define EXCERPT_LEN    40	  /* characters of a bad field quoted */
+#define ORACLE_BATCH   (1u << 14) /* records read at a time */
+#define CSV_MAX_COLUMN 100000	  /* a column number beyond is a typo */
 
 static const char *const format_names[TRACE_NR_FORMATS] = {
-	[TRACE_AUTO] = "auto",	     [TRACE_TXT] = "txt",
-	[TRACE_CSV] = "csv",	     [TRACE_VMTRACE] = "vmtrace",
+	[TRACE_AUTO] = "auto",
+	[TRACE_TXT] = "txt",
+	[TRACE_CSV] = "csv",
+	[TRACE_VMTRACE] = "vmtrace",
 	[TRACE_ORACLE] = "oracleGeneral",
 };
 
@@ -287,8 +289,8 @@ static int bad_number(struct tlines *t, const char *what, const char *p,
 	char ex[4 * EXCERPT_LEN + 16];
 
 	return tsrc_error(t->s, -EBADMSG, t->lineno, false,
-			  "'%s' is not %s (%s)", excerpt(p, len, ex, sizeof(ex)),
-			  what, why);
+			  "'%s' is not %s (%s)",
+			  excerpt(p, len, ex, sizeof(ex)), what, why);
 }
 
 static int parse_txt_line(struct tlines *t, struct tload *l, const char *p,
@@ -305,8 +307,8 @@ static int parse_txt_line(struct tlines *t, struct tload *l, const char *p,
 	return rc ? load_error(t->s, rc, t->lineno, false, l) : 0;
 }
 
-static int parse_vmtrace_line(struct tlines *t, struct tload *l,
-			      const char *p, size_t len)
+static int parse_vmtrace_line(struct tlines *t, struct tload *l, const char *p,
+			      size_t len)
 {
 	char ex[4 * EXCERPT_LEN + 16];
 	const char *why;
@@ -525,8 +527,8 @@ static int csv_setup(struct csv_state *c, struct tsrc *s,
 		c->name = col;
 	}
 	c->scratch = malloc(TRACE_LINE_MAX);
-	return c->scratch ? 0 : tsrc_error(s, -ENOMEM, 0, false,
-					   "out of memory");
+	return c->scratch ? 0 :
+			    tsrc_error(s, -ENOMEM, 0, false, "out of memory");
 }
 
 static int parse_csv(struct tsrc *s, const struct trace_opts *o,
@@ -580,8 +582,7 @@ static int parse_oracle(struct tsrc *s, struct tload *l)
 			rc = (int)n;
 			break;
 		}
-		for (ssize_t off = 0;
-		     !rc && off + TRACE_ORACLE_SIZE <= n;
+		for (ssize_t off = 0; !rc && off + TRACE_ORACLE_SIZE <= n;
 		     off += TRACE_ORACLE_SIZE) {
 			const unsigned char *r = buf + off;
 
@@ -645,8 +646,8 @@ int trace_sniff(struct tsrc *s, enum trace_format *f)
 	return 0;
 }
 
-int trace_parse(struct tsrc *s, enum trace_format f,
-		const struct trace_opts *o, struct tload *l)
+int trace_parse(struct tsrc *s, enum trace_format f, const struct trace_opts *o,
+		struct tload *l)
 {
 	switch (f) {
 	case TRACE_TXT:

@@ -69,8 +69,8 @@ static uint64_t next_use(uint32_t next)
 }
 
 /* The request loop; 0 or vm_access_next's error (and where). */
-static int replay_loop(struct vm_task *t, const struct trace *tr,
-		       uint64_t base, uint64_t *done)
+static int replay_loop(struct vm_task *t, const struct trace *tr, uint64_t base,
+		       uint64_t *done)
 {
 	const uint32_t *page = tr->page, *next = tr->next;
 	uint64_t n = tr->nr_requests, i;
@@ -122,8 +122,7 @@ static int replay_task(struct vm_task *t, void *arg)
 	return 0;
 }
 
-static void config(struct vm_config *cfg, const char *policy,
-		   uint64_t frames)
+static void config(struct vm_config *cfg, const char *policy, uint64_t frames)
 {
 	vm_config_init(cfg);
 	cfg->mode = VM_MODE_TRACE;

@@ -46,8 +46,7 @@ int tsrc_error(struct tsrc *s, int err, uint64_t line, bool record,
 		return err;
 	if (line)
 		n = snprintf(s->err, s->errlen, "%s:%s%llu: ", s->name,
-			     record ? "record " : "",
-			     (unsigned long long)line);
+			     record ? "record " : "", (unsigned long long)line);
 	else
 		n = snprintf(s->err, s->errlen, "%s: ", s->name);
 	va_start(ap, fmt);
@@ -157,8 +156,7 @@ int tsrc_start(struct tsrc *s)
 	}
 	s->zs = ZSTD_createDStream();
 	if (!s->zs || ZSTD_isError(ZSTD_initDStream(s->zs)))
-		return tsrc_error(s, -ENOMEM, 0, false,
-				  "out of memory (zstd)");
+		return tsrc_error(s, -ENOMEM, 0, false, "out of memory (zstd)");
 	return 0;
 }
 

@@ -58,8 +58,8 @@ static inline uint64_t cycles(void)
 #define NR_SIZES   2
 #define MAX_POLICY 16
 
-static const char *const policies[] = { "fifo",	 "lru", "clock", "lfu",
-					"lfu-aging", "opt", "arc",   "2q",
+static const char *const policies[] = { "fifo",	     "lru",  "clock", "lfu",
+					"lfu-aging", "opt",  "arc",   "2q",
 					"s3fifo",    "linux" };
 static const double size_pct[NR_SIZES] = { 1, 10 };
 
@@ -148,8 +148,8 @@ static void write_trace(const char *path, uint64_t n, uint64_t pages)
 
 			put_le(r, i + j, 4);
 			/* object ids: the ranks scrambled (odd multiplier) */
-			put_le(r + 4, (rank[i + j] + 1ULL) * 0xff51afd7ed558ccdULL,
-			       8);
+			put_le(r + 4,
+			       (rank[i + j] + 1ULL) * 0xff51afd7ed558ccdULL, 8);
 			put_le(r + 12, 4096, 4);
 			put_le(r + 16, (uint64_t)vt[i + j], 8);
 		}
@@ -203,15 +203,14 @@ static double ns_per_cycle, pair_cycles; /* calibrate() */
 /* ---- plain reference simulators on dense pages ----------------------- */
 
 struct ref {
-	uint8_t *miss;	/* per request: 1 missed (NULL: not recorded) */
-	uint8_t *in;	/* resident, per page */
-	uint8_t *bit;	/* clock's reference bit */
-	uint32_t *ring; /* fifo / clock: frames slots */
+	uint8_t *miss;	      /* per request: 1 missed (NULL: not recorded) */
+	uint8_t *in;	      /* resident, per page */
+	uint8_t *bit;	      /* clock's reference bit */
+	uint32_t *ring;	      /* fifo / clock: frames slots */
 	uint32_t *prev, *nxt; /* lru: a list over pages, head = MRU */
 };
 
-static uint64_t ref_fifo(const struct trace *tr, uint64_t frames,
-			 struct ref *r)
+static uint64_t ref_fifo(const struct trace *tr, uint64_t frames, struct ref *r)
 {
 	uint64_t misses = 0, used = 0, hand = 0;
 
@@ -280,8 +279,7 @@ static void lru_unlink(struct ref *r, uint32_t p, uint32_t *head,
 		*tail = r->prev[p];
 }
 
-static uint64_t ref_lru(const struct trace *tr, uint64_t frames,
-			struct ref *r)
+static uint64_t ref_lru(const struct trace *tr, uint64_t frames, struct ref *r)
 {
 	uint64_t misses = 0, used = 0;
 	uint32_t head = UINT32_MAX, tail = UINT32_MAX;
@@ -373,7 +371,8 @@ static int timed_task(struct vm_task *t, void *arg)
 		uint32_t nx = tr->next[i];
 		uint64_t c0 = cycles(), d;
 
-		tm->err = vm_access_next(t, base + ((uint64_t)tr->page[i] << 12),
+		tm->err = vm_access_next(t,
+					 base + ((uint64_t)tr->page[i] << 12),
 					 trace_is_write(tr, i),
 					 nx == TRACE_NEVER ? UINT64_MAX : nx);
 		d = cycles() - c0;
@@ -398,8 +397,9 @@ static void timed_run(const struct trace *tr, const char *policy,
 	cfg.policy = policy;
 	cfg.exact_frames = c->frames;
 	vm = vm_create(&cfg, err, sizeof(err));
-	if (!vm || vm_wait(vm, vm_spawn(vm, "timed", 0, timed_task, &tm),
-			   &ex) < 0 || tm.err) {
+	if (!vm ||
+	    vm_wait(vm, vm_spawn(vm, "timed", 0, timed_task, &tm), &ex) < 0 ||
+	    tm.err) {
 		fprintf(stderr, "bench_sim: timed %s: %s\n", policy,
 			vm ? "the replay failed" : err);
 		exit(1);
@@ -415,8 +415,8 @@ static void timed_run(const struct trace *tr, const char *policy,
 }
 
 /* The plain simulator's run of policy into c, and the timed replay. */
-static bool run_ref(const struct trace *tr, const char *policy,
-		    struct cell *c, unsigned rep)
+static bool run_ref(const struct trace *tr, const char *policy, struct cell *c,
+		    unsigned rep)
 {
 	ref_fn fn = ref_of(policy);
 	uint8_t *miss;
@@ -450,8 +450,8 @@ static void calibrate(void)
 	pair_cycles = (double)sum / pairs;
 }
 
-static void run_cell(const struct trace *tr, const char *policy,
-		     struct cell *c, unsigned rep)
+static void run_cell(const struct trace *tr, const char *policy, struct cell *c,
+		     unsigned rep)
 {
 	struct trace_run run = { .policy = policy, .frames = c->frames };
 
@@ -494,10 +494,11 @@ static void report(const struct trace *tr, const char *policy,
 			miss = bench_median(c->miss_ns, reps);
 		}
 		double rate = (double)tr->nr_requests / (c->med_ns / NS_PER_S);
-		double ref_rate = ref ? (double)tr->nr_requests /
-						(bench_median(c->ref_ns, reps) /
-						 NS_PER_S) :
-					0;
+		double ref_rate =
+			ref ? (double)tr->nr_requests /
+					(bench_median(c->ref_ns, reps) /
+					 NS_PER_S) :
+			      0;
 
 		printf("%-10s %8llu %3.0f%% %7.4f %8.2f %s%6.1f %s%6.1f %8.1f "
 		       "%7.1f",
@@ -561,8 +562,8 @@ static void mrc(const struct trace *tr, unsigned reps)
 		rate[r] = (double)tr->nr_requests /
 			  ((double)(bench_now_ns() - t0) / NS_PER_S) / 1e6;
 	}
-	bench_report("LRU's whole curve, one stack pass (Fenwick)", rate,
-		     reps, "M req/s", NULL);
+	bench_report("LRU's whole curve, one stack pass (Fenwick)", rate, reps,
+		     "M req/s", NULL);
 	free(misses);
 }
 

@@ -56,8 +56,7 @@ static inline const struct fuzz_target *fuzz_find(const char *name)
 
 static inline int fuzz_expected(int rc)
 {
-	return rc == -EBADMSG || rc == -EFBIG || rc == -EINVAL ||
-	       rc == -ENOMEM;
+	return rc == -EBADMSG || rc == -EFBIG || rc == -EINVAL || rc == -ENOMEM;
 }
 
 /* Load data as target t; 0 or the reader's error.  Aborts on a bug. */
