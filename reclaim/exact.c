@@ -13,9 +13,10 @@
  *   (vm/mm.h: exact_evicted_pte), its software TLB entry shot down
  *        |
  *        v
- *   the frame is freed: frames carry no data in exact mode, so nothing is
- *   written and nothing kept; the next access to the page is a major
- *   fault that takes a fresh frame.
+ *   the frame goes to the new page at once (not through the buddy: it
+ *   would only hand it back): frames carry no data in exact mode, so
+ *   nothing is written and nothing kept; the next access to the evicted
+ *   page is a major fault that takes a frame the same way.
  *
  * Counts: one evict event and one pswpout per page (swap accounted, not
  * written: pgpgout does not move).  Nothing here drops the machine lock.
@@ -92,12 +93,13 @@ static SIGSAFE void unmap_all(struct vm *vm, struct page *pg)
 	} while (m.n == EXACT_MAX_MAPPINGS);
 }
 
-SIGSAFE int reclaim_exact_evict(struct vm *vm)
+SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 {
 	struct reclaim *rc = vm->reclaim;
 	struct scan_control sc = { .nr_to_reclaim = 1, .may_swap = true };
 	struct page *pg;
-	struct mm *mm;
+	struct mm *mm = NULL;
+	vaddr_t va;
 	pfn_t pfn;
 
 	pg = rc->policy->victim ? rc->policy->victim(rc, &sc) :
@@ -105,11 +107,17 @@ SIGSAFE int reclaim_exact_evict(struct vm *vm)
 	if (!pg)
 		return -ENOMEM;
 	pfn = phys_pfn(&vm->phys, pg);
-	mm = pg->rmap ? pg->rmap->mm : NULL;
+	rmap_first(pg, &mm, &va);
 	vm_event(vm, VME_EVICT, mm, pg->index, pfn, 0, 0);
 	vm_event(vm, VME_PSWPOUT, mm, pg->index, pfn, 0, 0);
 	unmap_all(vm, pg);
 	lru_unisolate(&rc->lru, pg);
-	page_put(vm, pg); /* the isolation's reference: the frame goes */
+	BUG_ON(pg->_refcount != 1 || pg->_mapcount || pg->rmap);
+	/* The isolation's reference was the last: the frame is the caller's
+	   (page_put would free it only for the allocation to take it back). */
+	pg->_refcount = 0;
+	pg->flags = 0;
+	pg->lru_info = 0;
+	*reuse = pfn;
 	return 0;
 }

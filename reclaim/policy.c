@@ -61,9 +61,11 @@ SIGSAFE uint64_t reclaim_next_use(const struct reclaim *rc)
 SIGSAFE uint64_t reclaim_page_key(const struct page *pg)
 {
 	uint64_t pid = 0;
+	struct mm *mm;
+	vaddr_t va;
 
-	if (pg->rmap && pg->rmap->mm->owner)
-		pid = (uint64_t)pg->rmap->mm->owner->pid;
+	if (rmap_first(pg, &mm, &va) && mm->owner)
+		pid = (uint64_t)mm->owner->pid;
 	return (pid << KEY_VPN_BITS) | (pg->index >> PAGE_SHIFT);
 }
 

@@ -47,7 +47,9 @@
 #include <string.h>
 #include <time.h>
 
-#define OOM_WAIT_NS 1000000L /* a victim still exiting: 1 ms between tries */
+#define OOM_WAIT_NS    1000000L /* a victim still exiting: 1 ms between tries */
+#define BATCH_LOCK_RUN 1024	/* vm_access_batch: accesses per lock hold */
+#define PREFETCH_AHEAD 16	/* and how far ahead it loads PTEs */
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
@@ -70,12 +72,12 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 	struct vm *vm = mm->vm;
 	struct page *pg = phys_page(&vm->phys, pfn);
 
+	pg->index = va; /* first: the rmap maps the page's own index directly */
 	if (rmap_add(vm, pg, mm, va) < 0)
 		return -ENOMEM;
 	pg->flags = PG_anon;
 	pg->_refcount = 1;
 	pg->_mapcount = 1;
-	pg->index = va;
 	vm->nr_anon_pages++;
 	mm_rss_add(mm, 1);
 	reclaim_page_new(vm, pg);
@@ -90,9 +92,8 @@ static SIGSAFE int data_page_alloc(struct vm *vm, pfn_t *pfn)
 {
 	if (!vm->cfg.exact_frames)
 		return vm_page_alloc(vm, GFP_USER, pfn);
-	if (vm->exact_used >= vm->cfg.exact_frames &&
-	    reclaim_exact_evict(vm) < 0)
-		return -ENOMEM;
+	if (vm->exact_used >= vm->cfg.exact_frames)
+		return reclaim_exact_evict(vm, pfn); /* its frame, reused */
 	if (vm_page_alloc(vm, GFP_USER, pfn) < 0)
 		return -ENOMEM;
 	vm->exact_used++;
@@ -566,28 +567,26 @@ static int fault_errno(enum fault_result r)
 }
 
 /*
- * vm_access in exact replacement: every access reaches the policy - a hit
- * in the software TLB as page_access, a miss through the fault - in one
- * lock section, with the access's next use for OPT.  Nothing here waits
- * (no swap I/O, no reclaim rounds): frames short of page tables end the
- * task with VM_EXIT_HOST_NOMEM.
+ * SIGSAFE, lock held.  One access in exact replacement: a hit in the
+ * software TLB reaches the policy as page_access, a miss goes through the
+ * fault, with the access's next use for OPT.  Nothing here waits (no swap
+ * I/O, no reclaim rounds): frames short of page tables end the task with
+ * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
  */
-static int exact_access(struct vm_task *t, uint64_t va, int write,
-			uint64_t next_use)
+static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
+					   vaddr_t va, int write,
+					   uint64_t next_use)
 {
-	struct vm *vm = t->vm;
-	struct mm *mm = t->mm;
+	struct vm *vm = mm->vm;
 	struct fault_state fs = { 0 };
 	enum fault_result r;
 	pfn_t pfn;
 
-	vm_lock(vm);
 	vm->exact_next = next_use;
 	if (likely(va < mm->task_size) &&
 	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
 		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
-		vm_unlock(vm);
-		return 0;
+		return FAULT_DONE;
 	}
 	r = atomic_load(&t->kill_reason) ?
 		    FAULT_KILLED :
@@ -600,11 +599,81 @@ static int exact_access(struct vm_task *t, uint64_t va, int write,
 			   pte_pfn(*fs.ptep));
 	else
 		fault_kill(t, r, va);
-	vm_unlock(vm);
+	return r;
+}
+
+static int exact_access(struct vm_task *t, uint64_t va, int write,
+			uint64_t next_use)
+{
+	enum fault_result r;
+
+	vm_lock(t->vm);
+	r = exact_one(t, t->mm, va, write, next_use);
+	vm_unlock(t->vm);
 	if (r == FAULT_DONE)
 		return 0;
 	task_exit_if_killed(t);
 	return fault_errno(r);
+}
+
+/* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
+static inline void prefetch_pte(struct mm *mm, vaddr_t va)
+{
+	pte_t *p;
+
+	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
+		return; /* a TLB hit needs no PTE */
+	p = pt_walk(&mm->pt, va);
+	if (p)
+		__builtin_prefetch(p);
+}
+
+/* vm_access_batch in exact replacement: runs of accesses per lock hold. */
+static int exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		       size_t *done)
+{
+	struct mm *mm = t->mm;
+	enum fault_result r = FAULT_DONE;
+	size_t i = 0;
+
+	while (i < n && r == FAULT_DONE) {
+		size_t end = MIN(n, i + BATCH_LOCK_RUN);
+
+		vm_lock(t->vm);
+		for (; i < end; i++) {
+			if (i + PREFETCH_AHEAD < n)
+				prefetch_pte(mm, ref[i + PREFETCH_AHEAD].va);
+			r = exact_one(t, mm, ref[i].va, ref[i].write != 0,
+				      ref[i].next_use);
+			if (r != FAULT_DONE)
+				break;
+		}
+		vm_unlock(t->vm);
+	}
+	if (done)
+		*done = i;
+	if (r == FAULT_DONE)
+		return 0;
+	task_exit_if_killed(t);
+	return fault_errno(r);
+}
+
+int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		    size_t *done)
+{
+	size_t i;
+	int err = 0;
+
+	if (!task_valid(t) || !t->mm || (!ref && n))
+		return -EINVAL;
+	if (t->vm->cfg.exact_frames)
+		return exact_batch(t, ref, n, done);
+	for (i = 0; i < n && !err; i++)
+		err = vm_access_next(t, ref[i].va, ref[i].write != 0,
+				     ref[i].next_use);
+	if (done)
+		*done = err ? i - 1 : i;
+	return err;
 }
 
 int vm_access_next(struct vm_task *t, uint64_t va, int write, uint64_t next_use)

@@ -25,6 +25,7 @@
 
 #include "base/fault_inject.h"
 #include "mmu/mapslots.h"
+#include "mmu/segment.h"
 #include "vm/buddy.h"
 #include "base/list.h"
 #include "vm/phys.h"
@@ -66,6 +67,9 @@ struct vm_task {
 	int memstall;	     /* nesting of memory stalls (PSI) */
 	bool oom_victim;     /* chosen by the OOM killer */
 	struct vm_exit exit;
+	struct seg_table seg; /* segment table (vm/ldt.c), once seg_ready */
+	bool seg_ready;
+	int segv_cause, segv_seg; /* set with kill_reason VM_EXIT_SEGV */
 };
 
 struct vm {
@@ -124,6 +128,9 @@ bool task_mark_killed(struct vm_task *t, int reason, uint64_t va);
  * through t's exit point (does not return).
  */
 void task_exit_if_killed(struct vm_task *t);
+
+/* Lock held.  The task pid not yet waited for, or NULL. */
+struct vm_task *task_find(struct vm *vm, int pid);
 
 /* Best-effort checks of API arguments (a freed object may still pass). */
 bool vm_valid(const struct vm *vm);
