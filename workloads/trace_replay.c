@@ -9,7 +9,9 @@
  *
  *     vm_access_next(t, base + page[i] * 4096, write(i), next[i])
  *
- * - page walk, software TLB, fault path and policy, as every access.
+ * - page walk, software TLB, fault path and policy, as every access -
+ * through vm_access_batch, REPLAY_CHUNK requests a call (the same
+ * accesses; the machine holds its lock across runs of them).
  * In exact mode every miss is one fault (a first touch or a refault of
  * an evicted page), so misses = vm_stat's pgfault after the task.  The
  * time is the request loop's alone, taken on the task's thread.
@@ -34,6 +36,7 @@
 #include "workloads/trace.h"
 
 #define NSEC_PER_SEC 1000000000ULL
+#define REPLAY_CHUNK 4096 /* requests per vm_access_batch */
 
 struct replay {
 	const struct trace *tr;
@@ -68,25 +71,33 @@ static uint64_t next_use(uint32_t next)
 	return next == TRACE_NEVER ? UINT64_MAX : next;
 }
 
-/* The request loop; 0 or vm_access_next's error (and where). */
-static int replay_loop(struct vm_task *t, const struct trace *tr, uint64_t base,
-		       uint64_t *done)
+/*
+ * The request loop: chunks of REPLAY_CHUNK requests as struct vm_ref for
+ * vm_access_batch (each access exactly as vm_access_next would make it).
+ * 0 or the first failing access's error; *done = requests made.
+ */
+static int replay_loop(struct vm_task *t, const struct trace *tr,
+		       uint64_t base, uint64_t *done)
 {
-	const uint32_t *page = tr->page, *next = tr->next;
+	struct vm_ref *ref = malloc(REPLAY_CHUNK * sizeof(*ref));
 	uint64_t n = tr->nr_requests, i;
+	size_t k, made = 0;
 	int rc = 0;
 
-	if (!tr->write) {
-		for (i = 0; i < n && !rc; i++)
-			rc = vm_access_next(t, base + ((uint64_t)page[i] << 12),
-					    0, next_use(next[i]));
-	} else {
-		for (i = 0; i < n && !rc; i++)
-			rc = vm_access_next(t, base + ((uint64_t)page[i] << 12),
-					    trace_is_write(tr, i),
-					    next_use(next[i]));
+	if (!ref)
+		return -ENOMEM;
+	for (i = 0; i < n && !rc; i += k) {
+		k = n - i < REPLAY_CHUNK ? (size_t)(n - i) : REPLAY_CHUNK;
+		for (size_t j = 0; j < k; j++)
+			ref[j] = (struct vm_ref){
+				base + ((uint64_t)tr->page[i + j] << 12),
+				next_use(tr->next[i + j]),
+				trace_is_write(tr, i + j),
+			};
+		rc = vm_access_batch(t, ref, k, &made);
 	}
-	*done = rc ? i - 1 : i;
+	*done = rc ? i - k + made : n;
+	free(ref);
 	return rc;
 }
 
