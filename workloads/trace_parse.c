@@ -2,8 +2,8 @@
  * workloads/trace_parse.c - the trace formats: names, sniffing, and one
  * strict parser per format, each feeding the loader (tload_add).
  *
- * Text formats are read a line at a time from a buffer of TRACE_LINE_MAX
- * bytes: a line ends at '\n' (a '\r' before it is dropped, so CRLF files
+ * Text formats are read a line at a time from a buffer that grows from
+ * 64 KiB up to TRACE_LINE_MAX bytes: a line ends at '\n' (a '\r' before it is dropped, so CRLF files
  * read as LF ones; the last line needs no newline).  A NUL byte, a line
  * longer than the buffer, or a field that is not what the format says
  * stops the load with "name:LINE: message" (-EBADMSG); nothing is
@@ -38,6 +38,7 @@
 
 #define EXCERPT_LEN    40	  /* characters of a bad field quoted */
 #define ORACLE_BATCH   (1u << 14) /* records read at a time */
+#define LINE_BUF_START (1u << 16) /* the line buffer's first size */
 #define CSV_MAX_COLUMN 100000	  /* a column number beyond is a typo */
 
 static const char *const format_names[TRACE_NR_FORMATS] = {
@@ -133,6 +134,15 @@ static void trim(const char **p, size_t *len)
 		(*len)--;
 }
 
+/* trim for a line we own (and may change). */
+static char *trim_line(char *p, size_t *len)
+{
+	const char *q = p;
+
+	trim(&q, len);
+	return p + (q - p);
+}
+
 /* p[0..len) quoted for a message: printable, escaped, shortened. */
 static const char *excerpt(const char *p, size_t len, char *buf, size_t bl)
 {
@@ -200,6 +210,7 @@ int trace_parse_u64(const char *p, size_t len, bool hex_only, uint64_t *v,
 struct tlines {
 	struct tsrc *s;
 	char *buf;
+	size_t cap; /* grows from LINE_BUF_START to TRACE_LINE_MAX */
 	size_t start, end;
 	bool eof;
 	uint64_t lineno;
@@ -214,10 +225,19 @@ static int lines_fill(struct tlines *t)
 		t->end -= t->start;
 		t->start = 0;
 	}
-	if (t->end == TRACE_LINE_MAX)
+	if (t->end == t->cap && t->cap == TRACE_LINE_MAX)
 		return tsrc_error(t->s, -EBADMSG, t->lineno + 1, false,
 				  "line longer than %u bytes", TRACE_LINE_MAX);
-	n = tsrc_read(t->s, t->buf + t->end, TRACE_LINE_MAX - t->end);
+	if (t->end == t->cap) { /* a long line: a bigger buffer */
+		char *b = realloc(t->buf, 2 * t->cap);
+
+		if (!b)
+			return tsrc_error(t->s, -ENOMEM, t->lineno + 1, false,
+					  "out of memory");
+		t->buf = b;
+		t->cap *= 2;
+	}
+	n = tsrc_read(t->s, t->buf + t->end, t->cap - t->end);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
@@ -226,8 +246,8 @@ static int lines_fill(struct tlines *t)
 	return 0;
 }
 
-/* The next line in (*p, *len): 1, 0 at the end, < 0 error. */
-static int lines_next(struct tlines *t, const char **p, size_t *len)
+/* The next line in (*p, *len), ours to change: 1, 0 at the end, < 0. */
+static int lines_next(struct tlines *t, char **p, size_t *len)
 {
 	char *line, *nl;
 	int rc;
@@ -266,7 +286,8 @@ static int lines_init(struct tlines *t, struct tsrc *s)
 {
 	memset(t, 0, sizeof(*t));
 	t->s = s;
-	t->buf = malloc(TRACE_LINE_MAX);
+	t->cap = LINE_BUF_START;
+	t->buf = malloc(t->cap);
 	return t->buf ? 0 : tsrc_error(s, -ENOMEM, 0, false, "out of memory");
 }
 
@@ -333,12 +354,12 @@ static int parse_vmtrace_line(struct tlines *t, struct tload *l, const char *p,
 static int parse_lines(struct tsrc *s, struct tload *l, bool vmtrace)
 {
 	struct tlines t;
-	const char *p;
+	char *p;
 	size_t len;
 	int rc = lines_init(&t, s);
 
 	while (!rc && (rc = lines_next(&t, &p, &len)) > 0) {
-		trim(&p, &len);
+		p = trim_line(p, &len);
 		if (len == 0 || p[0] == '#')
 			rc = 0;
 		else if (vmtrace)
@@ -353,25 +374,28 @@ static int parse_lines(struct tsrc *s, struct tload *l, bool vmtrace)
 /* ---- csv ----------------------------------------------------------------- */
 
 struct csv_row {
-	const char *line;
+	char *line; /* the line buffer's: quoted fields are unquoted in place */
 	size_t len, pos;
 	bool more; /* another field follows */
-	char *scratch;
 };
 
-/* A "quoted" field at r->pos (on the quote): unquoted into scratch. */
+/*
+ * A "quoted" field at r->pos (on the quote), unquoted in place: the value
+ * is written from r->pos on, never ahead of what is read.
+ */
 static int csv_quoted(struct csv_row *r, const char **v, size_t *vl,
 		      const char **why)
 {
+	char *out = r->line + r->pos;
 	size_t o = 0, i = r->pos + 1;
 
 	for (;; i++) {
 		if (i >= r->len)
 			return *why = "a quote is not closed", -1;
 		if (r->line[i] != '"') {
-			r->scratch[o++] = r->line[i];
+			out[o++] = r->line[i];
 		} else if (i + 1 < r->len && r->line[i + 1] == '"') {
-			r->scratch[o++] = '"';
+			out[o++] = '"';
 			i++;
 		} else {
 			break;
@@ -382,7 +406,7 @@ static int csv_quoted(struct csv_row *r, const char **v, size_t *vl,
 	if (i < r->len && r->line[i] != ',')
 		return *why = "text after a closing quote", -1;
 	r->pos = i;
-	*v = r->scratch;
+	*v = out;
 	*vl = o;
 	return 0;
 }
@@ -417,16 +441,14 @@ static int csv_next(struct csv_row *r, const char **v, size_t *vl,
 
 struct csv_state {
 	struct tlines t;
-	char *scratch;
 	unsigned long column; /* 1-based; 0 until the header names it */
 	const char *name;     /* column by name */
 	bool header_seen;
 };
 
-static void row_start(struct csv_row *r, struct csv_state *c, const char *p,
-		      size_t len)
+static void row_start(struct csv_row *r, char *p, size_t len)
 {
-	*r = (struct csv_row){ p, len, 0, true, c->scratch };
+	*r = (struct csv_row){ p, len, 0, true };
 }
 
 static int csv_malformed(struct csv_state *c, const char *why)
@@ -436,14 +458,14 @@ static int csv_malformed(struct csv_state *c, const char *why)
 }
 
 /* The header row: find c->name among its fields. */
-static int csv_header_names(struct csv_state *c, const char *p, size_t len)
+static int csv_header_names(struct csv_state *c, char *p, size_t len)
 {
 	struct csv_row r;
 	const char *v, *why;
 	size_t vl;
 	int rc;
 
-	row_start(&r, c, p, len);
+	row_start(&r, p, len);
 	for (unsigned long k = 1; (rc = csv_next(&r, &v, &vl, &why)) > 0; k++)
 		if (vl == strlen(c->name) && memcmp(v, c->name, vl) == 0) {
 			c->column = k;
@@ -456,15 +478,15 @@ static int csv_header_names(struct csv_state *c, const char *p, size_t len)
 }
 
 /* Field c->column of the row into (*v, *vl). */
-static int csv_column(struct csv_state *c, const char *p, size_t len,
-		      const char **v, size_t *vl)
+static int csv_column(struct csv_state *c, char *p, size_t len, const char **v,
+		      size_t *vl)
 {
 	struct csv_row r;
 	const char *why;
 	unsigned long k;
 	int rc = 1;
 
-	row_start(&r, c, p, len);
+	row_start(&r, p, len);
 	for (k = 0; k < c->column && (rc = csv_next(&r, v, vl, &why)) > 0;)
 		k++;
 	if (rc < 0)
@@ -477,7 +499,7 @@ static int csv_column(struct csv_state *c, const char *p, size_t len,
 }
 
 static int csv_row(struct csv_state *c, const struct trace_opts *o,
-		   struct tload *l, const char *p, size_t len)
+		   struct tload *l, char *p, size_t len)
 {
 	const char *v, *why;
 	size_t vl;
@@ -526,30 +548,27 @@ static int csv_setup(struct csv_state *c, struct tsrc *s,
 	} else {
 		c->name = col;
 	}
-	c->scratch = malloc(TRACE_LINE_MAX);
-	return c->scratch ? 0 :
-			    tsrc_error(s, -ENOMEM, 0, false, "out of memory");
+	return 0;
 }
 
 static int parse_csv(struct tsrc *s, const struct trace_opts *o,
 		     struct tload *l)
 {
 	struct csv_state c = { 0 };
-	const char *p;
+	char *p;
 	size_t len;
 	int rc = lines_init(&c.t, s);
 
 	if (!rc)
 		rc = csv_setup(&c, s, o);
 	while (!rc && (rc = lines_next(&c.t, &p, &len)) > 0) {
-		trim(&p, &len);
+		p = trim_line(p, &len);
 		rc = len ? csv_row(&c, o, l, p, len) : 0;
 	}
 	if (!rc && c.name && !c.header_seen)
 		rc = tsrc_error(s, -EINVAL, 0, false,
 				"no header to find column '%s' in", c.name);
 	free(c.t.buf);
-	free(c.scratch);
 	return rc;
 }
 

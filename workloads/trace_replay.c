@@ -76,8 +76,8 @@ static uint64_t next_use(uint32_t next)
  * vm_access_batch (each access exactly as vm_access_next would make it).
  * 0 or the first failing access's error; *done = requests made.
  */
-static int replay_loop(struct vm_task *t, const struct trace *tr,
-		       uint64_t base, uint64_t *done)
+static int replay_loop(struct vm_task *t, const struct trace *tr, uint64_t base,
+		       uint64_t *done)
 {
 	struct vm_ref *ref = malloc(REPLAY_CHUNK * sizeof(*ref));
 	uint64_t n = tr->nr_requests, i;
