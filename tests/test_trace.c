@@ -154,6 +154,12 @@ static void test_trace_nul_and_long_line(void **state)
 	line[big] = '\0';
 	expect_error(load_str(TRACE_TXT, line, &tr), -EBADMSG,
 		     "t:2: ", "line longer than");
+	memset(line, ' ', 300000); /* long, but below the limit */
+	strcpy(line + 300000, "5\n6\n");
+	assert_int_equal(load_str(TRACE_TXT, line, &tr), 0);
+	assert_int_equal(tr.nr_requests, 2);
+	assert_int_equal(tr.ids[0], 5);
+	trace_free(&tr);
 	free(line);
 }
 
