@@ -257,7 +257,8 @@ static int opt_max_pages(struct sim *s, const char *opt, const char *val)
 
 static const struct sim_opt sim_opts[] = {
 	{ "--policy", "P[,P...]", opt_policy,
-	  "replacement policies (default " DEFAULT_POLICIES ")" },
+	  "replacement policies (default: those of " DEFAULT_POLICIES
+	  " the machine has)" },
 	{ "--frames", "LIST", opt_frames,
 	  "frame counts: N, A-B, A-B:STEP or P% of the trace's distinct "
 	  "pages, comma-separated" },
@@ -423,6 +424,20 @@ static int check_combinations(const struct sim *s)
 static bool stacked(const struct sim *s, const char *policy)
 {
 	return s->mrc && strcmp(policy, "lru") == 0;
+}
+
+/* The default list keeps the policies the machine has (one at least). */
+static void drop_missing_defaults(struct sim *s)
+{
+	char msg[ERR_LEN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nr_policies; i++)
+		if (stacked(s, s->policies[i]) ||
+		    trace_policy_available(s->policies[i], msg, sizeof(msg)))
+			s->policies[n++] = s->policies[i];
+	if (n)
+		s->nr_policies = n;
 }
 
 /* Every policy to replay must be one the machine runs in exact mode. */
@@ -757,8 +772,12 @@ static int run_sim(struct sim *s)
 	bool exists;
 	int rc;
 
-	if (!s->policies && (rc = opt_policy(s, "--policy", DEFAULT_POLICIES)))
-		return rc;
+	if (!s->policies) {
+		rc = opt_policy(s, "--policy", DEFAULT_POLICIES);
+		if (rc)
+			return rc;
+		drop_missing_defaults(s);
+	}
 	if ((rc = check_policies(s)))
 		return rc;
 	if (s->log_path &&
