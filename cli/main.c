@@ -50,7 +50,8 @@ static const struct {
 	{ "query", cli_query },
 	{ "report", cli_report },
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
-	{ "sim", cli_sim },
+	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
+	{ "sim", cli_sim },	    /* cli/sim.c: docs/sim.md */
 };
 
 int main(int argc, char **argv)
