@@ -69,7 +69,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
-	return cli_error(
-		"unknown command '%s' (commands: run, query, report, sim)",
-		argv[1]);
+	return cli_error("unknown command '%s' (commands: run, query, report)",
+			 argv[1]);
 }
