@@ -593,14 +593,30 @@ static size_t policy_frames(const struct sim *s, const char *policy,
 	return n;
 }
 
+/* Rows and replays needed: counted first, so nothing is over-allocated. */
+static void count_rows(const struct sim *s, uint64_t *fr, size_t *rows,
+		       size_t *runs)
+{
+	*rows = *runs = 0;
+	for (size_t p = 0; p < s->nr_policies; p++) {
+		size_t n = policy_frames(s, s->policies[p], fr);
+
+		*rows += n;
+		*runs += stacked(s, s->policies[p]) ? 0 : n;
+	}
+}
+
 static int build_rows(struct sim *s)
 {
 	size_t per = s->nr_items ? s->nr_frames :
 				   (size_t)s->tr.nr_pages + MRC_GRID;
 	uint64_t *fr = malloc((per ? per : 1) * sizeof(*fr));
+	size_t nrows, nruns;
 
-	s->rows = calloc(per * s->nr_policies + 1, sizeof(*s->rows));
-	s->runs = calloc(per * s->nr_policies + 1, sizeof(*s->runs));
+	if (fr)
+		count_rows(s, fr, &nrows, &nruns);
+	s->rows = fr ? calloc(nrows + 1, sizeof(*s->rows)) : NULL;
+	s->runs = fr ? calloc(nruns + 1, sizeof(*s->runs)) : NULL;
 	if (!fr || !s->rows || !s->runs) {
 		free(fr);
 		return cli_fail("sim: out of memory");
