@@ -32,6 +32,7 @@ int cli_query(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_explain(int argc, char **argv); /* cli/explain.c */
 int cli_alloc(int argc, char **argv);	/* cli/alloc.c */
+int cli_sim(int argc, char **argv);	/* cli/sim.c */
 
 /* ---- opts.c ------------------------------------------------------------ */
 

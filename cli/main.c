@@ -5,6 +5,7 @@
  *   vmemu run     cli/run.c (monitor.c, summary.c, scenario.c)
  *   vmemu query   cli/query.c
  *   vmemu report  cli/report.c
+ *   vmemu sim     cli/sim.c (sim_out.c, sim_log.c)
  *
  * Shared parsing and the error line are in cli/opts.c, SQLite row
  * printing in cli/output.c.  Bad input gets one line on stderr and exit
@@ -31,6 +32,9 @@ static const char usage[] =
 	"                                     SQL on a run's event log, "
 	"read-only\n"
 	"  report FILE.db [--run ID|all]      what happened in a logged run\n"
+	"  sim --policy P,.. --frames N,.. TRACE\n"
+	"                                     page-replacement study over a "
+	"trace\n"
 	"\n"
 	"  vmemu COMMAND --help   that command's options\n"
 	"  vmemu --version        the version\n"
@@ -47,6 +51,7 @@ static const struct {
 	{ "report", cli_report },
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
 	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
+	{ "sim", cli_sim },	    /* cli/sim.c: docs/sim.md */
 };
 
 int main(int argc, char **argv)
