@@ -33,6 +33,13 @@ int cli_report(int argc, char **argv);
 
 /* ---- opts.c ------------------------------------------------------------ */
 
+/*
+ * How to name vmemu in the commands it suggests: argv[0] when it has a
+ * '/' ("./vmemu", "build/vmemu"), else "vmemu" (found on PATH).
+ */
+extern const char *cli_prog;
+void cli_set_prog(const char *argv0);
+
 /* Print "vmemu: <fmt...>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with status CLI_EXIT_FAIL. */

@@ -49,6 +49,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	cli_set_prog(argv[0]);
 	if (argc < 2)
 		return cli_error("missing command (vmemu --help lists them)");
 	if (cli_is_help(argv[1])) {

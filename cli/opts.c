@@ -18,6 +18,14 @@
 #include "cli/cli.h"
 #include "workloads/wl.h"
 
+const char *cli_prog = "vmemu";
+
+void cli_set_prog(const char *argv0)
+{
+	if (argv0 && strchr(argv0, '/'))
+		cli_prog = argv0;
+}
+
 static void vsay(const char *fmt, va_list ap)
 {
 	fflush(stdout);

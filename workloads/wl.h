@@ -99,6 +99,7 @@ struct wl_spec {
 	uint64_t chunk;	   /* hog: bytes mapped per step */
 	uint64_t rounds;   /* forkstorm: rounds of forks */
 	uint64_t sleep_ms; /* idle: how long it sleeps */
+	uint64_t delay_ms; /* sleep before starting (staging a scenario) */
 };
 
 /* What one key of a spec is, for parsing and for --help. */

@@ -3,6 +3,7 @@
  *
  * Every kind follows the same outline on its task's thread:
  *
+ *   delay    sleep delay ms first (a staged scenario), with checkpoints
  *   setup    map the region (hog: grow it chunk by chunk, writing each
  *            page; forkstorm, idle: write every page passes times)
  *   body     the kind's ops (wl_pattern_run; forkstorm: its rounds;
@@ -312,7 +313,9 @@ int wl_run_main(struct vm_task *t, void *arg)
 	p->t = t;
 	p->native = vm_ptr(t, 0) != NULL; /* no window in trace mode */
 	atomic_store(&p->pid, vm_getpid(t));
-	r = setup(p);
+	r = wl_sleep(p, s->delay_ms) ? 1 : 0;
+	if (r == 0)
+		r = setup(p);
 	if (r == 0)
 		r = body(p);
 	if (r == 0 && s->fork && s->kind != WL_FORKSTORM && s->kind != WL_SEGV)

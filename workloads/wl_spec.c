@@ -122,6 +122,8 @@ static const struct key keys[] = {
 	    "rounds of forks"),
 	KEY("sleep", "MS", K_COUNT, sleep_ms, BIT(WL_IDLE),
 	    "milliseconds asleep; ops touches are spread over them"),
+	KEY("delay", "MS", K_COUNT, delay_ms, ALL_KINDS,
+	    "milliseconds the task waits before it starts"),
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
