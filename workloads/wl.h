@@ -131,7 +131,9 @@ struct wl_kind_info {
 /*
  * Access hook (tests): called on task t's thread before each access it
  * makes to page (at va) of its region.  It may itself use t (vm_write,
- * to corrupt the page the access is about to check).
+ * to corrupt the page the access is about to check).  The malloc kind
+ * calls it before each block check instead: va the block, page the
+ * bytes about to be checked, write false.
  */
 typedef void (*wl_access_hook)(void *ctx, struct vm_task *t, uint64_t page,
 			       uint64_t va, bool write);

@@ -84,6 +84,8 @@ static int check(struct wl_proc *p, const struct wl_block *b, uint64_t n)
 	uint64_t i = 0;
 	int err;
 
+	if (p->run->hook) /* tests: page is the bytes about to be checked */
+		p->run->hook(p->run->hook_ctx, p->t, n, b->va, false);
 	pattern(want, b->serial, n);
 	if (!got) {
 		err = vm_read(p->t, b->va, copy, n);
