@@ -63,6 +63,11 @@ bool cli_arg_next(struct cli_args *a, const char **arg,
 const char *cli_arg_value(struct cli_args *a, const char *ctx, const char *opt,
 			  const char *inline_val);
 bool cli_is_help(const char *arg);
+/*
+ * Whether arg looks like an option: '-' and more, without white space
+ * (so SQL that starts with a "-- comment" is an operand).
+ */
+bool cli_is_option(const char *arg);
 
 /* Numbers: 0, or -1 on junk, sign where not allowed, or overflow. */
 int cli_parse_size(const char *text, uint64_t *bytes); /* 64M, 4KiB, 4096 */

@@ -59,6 +59,11 @@ bool cli_is_help(const char *arg)
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
+bool cli_is_option(const char *arg)
+{
+	return arg[0] == '-' && arg[1] && !strpbrk(arg, " \t\n");
+}
+
 bool cli_arg_next(struct cli_args *a, const char **arg, const char **inline_val)
 {
 	const char *s, *eq;

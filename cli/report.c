@@ -197,7 +197,7 @@ static int parse_report(int argc, char **argv, struct report_args *a)
 			a->run = cli_arg_value(&w, "report", arg, iv);
 			if (!a->run)
 				return CLI_EXIT_USAGE;
-		} else if (arg[0] == '-' && arg[1]) {
+		} else if (cli_is_option(arg)) {
 			return cli_error("report: unknown option '%s' (vmemu "
 					 "report --help)",
 					 arg);
