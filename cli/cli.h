@@ -30,6 +30,7 @@
 int cli_run(int argc, char **argv);
 int cli_query(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_explain(int argc, char **argv); /* cli/explain.c */
 
 /* ---- opts.c ------------------------------------------------------------ */
 

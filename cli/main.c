@@ -45,6 +45,7 @@ static const struct {
 	{ "run", cli_run },
 	{ "query", cli_query },
 	{ "report", cli_report },
+	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
 };
 
 int main(int argc, char **argv)

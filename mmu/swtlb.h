@@ -2,8 +2,11 @@
  * mmu/tlb.h - the software TLB of vm_access(): a small set-associative
  * cache of va -> "may access without a walk" per address space.
  *
- *   va:  | ... vpn ... | set (6 bits) | page offset (12) |
- *   set = vpn % SWTLB_SETS; SWTLB_WAYS ways per set, round-robin replacement.
+ *   va:  | ... vpn ... | set (log2 sets bits) | page offset (12) |
+ *   set = vpn % sets; SWTLB_WAYS ways per set, round-robin replacement;
+ *   sets = entries / SWTLB_WAYS (vm_config.tlb_entries; 256 entries, 64
+ *   sets, by default).  The arrays are host memory, as a TLB is no part of
+ *   emulated RAM.
  *   entry = (vpn << 2) | SWTLB_E_WRITE | SWTLB_E_VALID, 0 when invalid.
  *
  * An entry means: the PTE is present and accessed; with SWTLB_E_WRITE it is
@@ -12,6 +15,10 @@
  * changes a PTE (or clears A/D) flushes that page first, as a shootdown.
  * Each task runs on its own emulated CPU, so there is no context switch
  * and no flush for one: entries are tagged by address space (PCID-like).
+ *
+ * Beside each entry the frame it maps (pfn[][]), written by fills and read
+ * only under the machine lock: exact replacement (vm_config.exact_frames)
+ * tells the policy about every hit, and needs the page without a walk.
  *
  * Invariant: an entry is valid only while the PTE it was filled from is
  * unchanged.  Locking: lookups are lock-free (atomics, relaxed: a lookup
@@ -26,24 +33,32 @@
 
 #include "base/types.h"
 
-#define SWTLB_SETS_SHIFT  6
-#define SWTLB_SETS	  (1u << SWTLB_SETS_SHIFT)
 #define SWTLB_WAYS	  4
+#define SWTLB_MIN_ENTRIES SWTLB_WAYS
+#define SWTLB_MAX_ENTRIES (1u << 16)
 #define SWTLB_E_VALID	  1ULL
 #define SWTLB_E_WRITE	  2ULL
 #define SWTLB_E_TAG_SHIFT 2
 
 struct swtlb {
-	_Atomic uint64_t entry[SWTLB_SETS][SWTLB_WAYS];
-	uint8_t next_way[SWTLB_SETS];
+	_Atomic uint64_t (*entry)[SWTLB_WAYS]; /* [sets][ways] */
+	pfn_t (*pfn)[SWTLB_WAYS];	       /* machine lock */
+	uint8_t *next_way;		       /* [sets] */
+	unsigned set_mask;		       /* sets - 1 */
 	_Atomic uint64_t hits, misses, flushes;
 };
 
-void swtlb_init(struct swtlb *tlb);
+/*
+ * entries: a power of two in [SWTLB_MIN_ENTRIES, SWTLB_MAX_ENTRIES]; 0,
+ * -EINVAL, or -ENOMEM (host memory).  Not SIGSAFE.
+ */
+int swtlb_init(struct swtlb *tlb, unsigned entries);
+/* Free the arrays (not SIGSAFE). */
+void swtlb_destroy(struct swtlb *tlb);
 
-static inline unsigned swtlb_set(vaddr_t va)
+static inline unsigned swtlb_set(const struct swtlb *tlb, vaddr_t va)
 {
-	return (unsigned)(va >> PAGE_SHIFT) & (SWTLB_SETS - 1);
+	return (unsigned)(va >> PAGE_SHIFT) & tlb->set_mask;
 }
 
 /* Bump a single-writer counter without a locked instruction. */
@@ -54,13 +69,17 @@ static inline void swtlb_count(_Atomic uint64_t *c)
 			      memory_order_relaxed);
 }
 
-/* SIGSAFE.  True when the access can complete without a page walk. */
-static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
+/*
+ * SIGSAFE.  True when the access can complete without a page walk; with
+ * the machine lock held, *pfn (if not NULL) is then the frame.
+ */
+static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
+				    pfn_t *pfn)
 {
 	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
 			SWTLB_E_VALID;
 	uint64_t mask = write ? ~0ULL : ~SWTLB_E_WRITE;
-	unsigned set = swtlb_set(va);
+	unsigned set = swtlb_set(tlb, va);
 
 	if (write)
 		want |= SWTLB_E_WRITE;
@@ -69,6 +88,8 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 						  memory_order_relaxed);
 		if ((e & mask) == want) {
 			swtlb_count(&tlb->hits);
+			if (pfn)
+				*pfn = tlb->pfn[set][w];
 			return true;
 		}
 	}
@@ -76,8 +97,32 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 	return false;
 }
 
-/* SIGSAFE, machine lock held.  Cache va (writable: PTE is W and D). */
-void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable);
+/* SIGSAFE.  Is va cached (any rights)?  Counts nothing: a peek. */
+static inline bool swtlb_lookup_quiet(const struct swtlb *tlb, vaddr_t va)
+{
+	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
+			SWTLB_E_VALID;
+	unsigned set = swtlb_set(tlb, va);
+
+	for (unsigned w = 0; w < SWTLB_WAYS; w++)
+		if ((atomic_load_explicit(&tlb->entry[set][w],
+					  memory_order_relaxed) &
+		     ~SWTLB_E_WRITE) == want)
+			return true;
+	return false;
+}
+
+/* SIGSAFE.  swtlb_lookup_pfn without the frame: any thread, no lock. */
+static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
+{
+	return swtlb_lookup_pfn(tlb, va, write, NULL);
+}
+
+/*
+ * SIGSAFE, machine lock held.  Cache va, mapping frame pfn (writable: the
+ * PTE is W and D).
+ */
+void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn);
 /* SIGSAFE, machine lock held.  Drop va's entry, if any. */
 void swtlb_flush_page(struct swtlb *tlb, vaddr_t va);
 /* SIGSAFE, machine lock held.  Drop every entry. */

@@ -51,6 +51,12 @@ struct unmap_batch {
 	struct unmap_ref r[UNMAP_MAX_MAPPINGS];
 };
 
+static SIGSAFE void shootdown_visit(void *arg, struct mm *mm, vaddr_t va)
+{
+	(void)arg;
+	hosttlb_shootdown(mm, va, va + PAGE_SIZE);
+}
+
 static SIGSAFE void gather_visit(void *arg, struct mm *mm, vaddr_t va)
 {
 	struct unmap_batch *b = arg;
@@ -102,9 +108,8 @@ static void revoke_victims(struct page **v, unsigned n)
 	}
 	/* Beyond the batch (a page mapped very many times): one by one. */
 	for (unsigned k = 0; b.overflow && k < n; k++)
-		for (struct rmap_item *it = v[k] ? v[k]->rmap : NULL; it;
-		     it = it->next)
-			hosttlb_shootdown(it->mm, it->va, it->va + PAGE_SIZE);
+		if (v[k])
+			rmap_walk(v[k], shootdown_visit, NULL);
 }
 
 /* Replace one PTE mapping pg by its swap entry.  0, or -EOVERFLOW. */
@@ -130,11 +135,12 @@ static int unmap_one(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 /* Unmap pg everywhere; false if some PTE could not be converted. */
 static bool unmap_page(struct vm *vm, struct page *pg, int *pid)
 {
-	while (pg->rmap) {
-		struct rmap_item *it = pg->rmap;
+	struct mm *mm;
+	vaddr_t va;
 
-		*pid = it->mm->owner ? it->mm->owner->pid : 0;
-		if (unmap_one(vm, pg, it->mm, it->va) < 0)
+	while (rmap_first(pg, &mm, &va)) {
+		*pid = mm->owner ? mm->owner->pid : 0;
+		if (unmap_one(vm, pg, mm, va) < 0)
 			return false;
 	}
 	return true;

@@ -21,7 +21,17 @@
  *                shrink_folio_list); -1 when it has nothing more at this
  *                priority;
  *   putback      a page comes back to the lists (a kept one, or a victim
- *                the machinery could not evict).
+ *                the machinery could not evict);
+ *   victim       (optional) the one page to evict next, isolated: what
+ *                exact replacement asks on every miss with all frames in
+ *                use; policy_select_victims makes a select of it;
+ *   init, fini   (optional) private state, allocated up front and bounded
+ *                per frame (the hooks run in the trap: no malloc there).
+ *
+ * Every resident page stays on a list of the lruvec (that is what
+ * /proc/meminfo counts and lru_check walks); a policy orders the lists as
+ * it likes and may keep private indexes beside them (lru_info, 8 bytes per
+ * page, and what init allocated).
  *
  * Pages live on the lists of the lruvec (reclaim/lru.h), linked through
  * page->lru, with page->lru_info for the policy's own use.  Adding a
@@ -78,20 +88,71 @@ static inline void scan_defer(struct scan_control *sc, struct page *pg,
 struct reclaim_policy {
 	const char *name;
 	const char *doc; /* one line, for messages and --help */
+	/*
+	 * Optional, not SIGSAFE (vm_create / vm_destroy): private state for
+	 * a machine of nr_frames evictable frames (reclaim_set_private),
+	 * allocated here and bounded per frame; 0 or -errno.
+	 */
+	int (*init)(struct reclaim *rc, uint64_t nr_frames);
+	void (*fini)(struct reclaim *rc);
 	void (*page_add)(struct reclaim *rc, struct page *pg, bool active);
 	void (*page_del)(struct reclaim *rc, struct page *pg);
 	void (*page_access)(struct reclaim *rc, struct page *pg);
+	/*
+	 * Optional, for policies that choose one page at a time: isolate
+	 * (lru_isolate) and return the page to evict next, or NULL when
+	 * there is none.  Exact replacement calls it once per miss when
+	 * every frame is in use; policy_select_victims turns it into select.
+	 */
+	struct page *(*victim)(struct reclaim *rc, struct scan_control *sc);
 	int (*select)(struct reclaim *rc, struct scan_control *sc,
 		      struct page **out, unsigned max);
 	void (*putback)(struct reclaim *rc, struct page *pg,
 			enum putback_how how);
+	bool exact_only; /* needs the future (vm_access_next): opt */
 };
+
+/*
+ * Helpers for policies (reclaim/policy.c).  All SIGSAFE, machine lock held.
+ *
+ *   reclaim_exact      exact replacement (vm_config.exact_frames): every
+ *                      access reaches page_access, and a miss with every
+ *                      frame in use evicts exactly one page (victim, or
+ *                      select with max 1);
+ *   reclaim_next_use   the access being handled: the request index of the
+ *                      next access to the same page (vm_access_next), or
+ *                      UINT64_MAX (never, or not told);
+ *   reclaim_page_key   a resident page's identity, stable across its
+ *                      evictions: its first mapping's address space and
+ *                      virtual page number (for ghost lists);
+ *   reclaim_private    the pointer init stored with reclaim_set_private;
+ *   policy_select_victims  a select made of victim: at most
+ *                      lru_size >> priority pages per pass, -1 after.
+ */
+bool reclaim_exact(const struct reclaim *rc);
+uint64_t reclaim_next_use(const struct reclaim *rc);
+uint64_t reclaim_page_key(const struct page *pg);
+void *reclaim_private(const struct reclaim *rc);
+void reclaim_set_private(struct reclaim *rc, void *p);
+int policy_select_victims(struct reclaim *rc, struct scan_control *sc,
+			  struct page **out, unsigned max);
+/*
+ * Isolate pg (on a list) and test-and-clear the accessed bits of every
+ * PTE mapping it (reclaim_referenced): how a policy without exact
+ * accesses (native mode) learns that a page was used.  pg stays isolated:
+ * return it as a victim, or lru_putback it.
+ */
+unsigned policy_isolate_referenced(struct reclaim *rc, struct page *pg);
+/* n pages looked at by a scan: sc->nr_scanned, pgscan_{kswapd,direct,anon}. */
+void policy_count_scanned(struct reclaim *rc, struct scan_control *sc,
+			  unsigned n);
 
 /* The policy named name, or NULL. */
 const struct reclaim_policy *reclaim_policy_find(const char *name);
 /* "a, b, c": the known names, like snprintf. */
 int reclaim_policy_names(char *buf, size_t len);
 
-extern const struct reclaim_policy policy_linux;
+extern const struct reclaim_policy policy_linux, policy_fifo, policy_lru,
+	policy_clock;
 
 #endif /* VMEMU_POLICY_H */

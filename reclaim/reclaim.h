@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/types.h"
 #include "vm/gfp.h"
 
 struct vm;
@@ -90,6 +91,13 @@ void reclaim_page_swapin(struct vm *vm, struct page *pg, uint64_t shadow,
 			 struct mm *mm);
 /* SIGSAFE, lock held.  An exact access to a resident page (trace mode). */
 void reclaim_page_access(struct vm *vm, struct page *pg);
+/*
+ * SIGSAFE, lock held.  Exact replacement: evict the one page the policy
+ * chooses, now (reclaim/exact.c); its frame, clean and unowned (refcount
+ * 0, not free in the buddy), goes to *reuse for the caller's new page.
+ * 0, or -ENOMEM when the policy holds no page.
+ */
+int reclaim_exact_evict(struct vm *vm, pfn_t *reuse);
 /*
  * SIGSAFE, lock held.  Task t (NULL: none) starts or stops stalling on
  * memory: direct reclaim, or waiting for a swap read (PSI).  Nested stalls

@@ -19,6 +19,7 @@ struct reclaim {
 	struct lruvec lru;
 	struct kswapd *kswapd; /* the machine's libuv thread */
 	struct psi psi;	       /* memory pressure of the machine's tasks */
+	void *priv;	       /* the policy's (init / fini) */
 };
 
 /* SIGSAFE: CLOCK_MONOTONIC in ns (PSI's clock). */

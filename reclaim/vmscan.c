@@ -62,12 +62,32 @@ int reclaim_create(struct vm *vm, char *err, size_t errlen)
 	rc->policy = p;
 	lruvec_init(&rc->lru);
 	psi_init(&rc->psi, reclaim_now_ns());
+	if (p->exact_only && !vm->cfg.exact_frames) {
+		snprintf(err, errlen,
+			 "policy '%s' needs the future: exact replacement "
+			 "in trace mode only",
+			 name);
+		free(rc);
+		return -EINVAL;
+	}
+	rc_err = p->init ? p->init(rc, vm->cfg.exact_frames ?
+					       vm->cfg.exact_frames :
+					       vm->phys.nr_pages) :
+			   0;
+	if (rc_err) {
+		snprintf(err, errlen, "policy '%s': %s", name,
+			 strerror(-rc_err));
+		free(rc);
+		return rc_err;
+	}
 	vm->reclaim = rc;
 	rc_err = kswapd_start(vm, &rc->kswapd);
 	if (rc_err) {
 		snprintf(err, errlen, "cannot start kswapd: %s",
 			 strerror(-rc_err));
 		vm->reclaim = NULL;
+		if (p->fini)
+			p->fini(rc);
 		free(rc);
 	}
 	return rc_err;
@@ -91,6 +111,8 @@ void reclaim_destroy(struct vm *vm)
 		return;
 	reclaim_stop(vm);
 	vm->reclaim = NULL;
+	if (rc->policy->fini)
+		rc->policy->fini(rc);
 	free(rc);
 }
 

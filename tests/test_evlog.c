@@ -353,13 +353,14 @@ static void verify_events(const char *path, int64_t run_id, unsigned nr,
 
 /* ---- schema --------------------------------------------------------------- */
 
-/* The eight tables, each with run_id; vmstat with one column per counter. */
+/* The nine tables, each with run_id; vmstat with one column per counter. */
 static void check_tables(sqlite3 *db)
 {
 	static const char *const tables[] = { "runs",	   "tasks",
 					      "events",	   "event_kinds",
 					      "oom_kills", "oom_candidates",
-					      "vmstat",	   "psi" };
+					      "vmstat",	   "psi",
+					      "leaks" };
 
 	assert_int_equal(q_int(db,
 			       "SELECT count(*) FROM sqlite_schema WHERE"
@@ -399,9 +400,11 @@ static void check_run_rows(sqlite3 *db)
 	q_text(db, text, sizeof(text),
 	       "SELECT config_json || '|' || cmdline || '|' || version ||"
 	       " '|' || seed || '|' || kinds_logged || '|' || exit_status ||"
-	       " '|' || schema_version || '|' || events FROM runs");
+	       " '|' || events FROM runs");
 	assert_string_equal(text, "{\"mem\":65536}|test_evlog --x|vmemu-test"
-				  "|42|all|3|2|0");
+				  "|42|all|3|0");
+	assert_int_equal(q_int(db, "SELECT schema_version FROM runs"),
+			 EVLOG_SCHEMA_VERSION);
 	q_text(db, text, sizeof(text), "SELECT hostname FROM runs");
 	assert_int_equal(uname(&uts), 0);
 	assert_string_equal(text, uts.nodename);
@@ -1054,12 +1057,13 @@ static void test_evlog_empty_file_becomes_log(void **state)
 
 /* ---- migration and many runs ------------------------------------------------ */
 
-/* Make path look as a version-1 vmemu wrote it (no psi table). */
+/* Make path look as a version-1 vmemu wrote it (no psi, no leaks). */
 static void downgrade_to_v1(const char *path)
 {
 	sqlite3 *db = db_open(path, SQLITE_OPEN_READWRITE);
 
-	db_exec(db, "DROP TABLE psi; PRAGMA user_version = 1");
+	db_exec(db,
+		"DROP TABLE psi; DROP TABLE leaks; PRAGMA user_version = 1");
 	sqlite3_close(db);
 }
 

@@ -788,7 +788,10 @@ static void test_reclaim_unknown_policy(void **state)
 	cfg.mode = VM_MODE_TRACE;
 	cfg.policy = "belady";
 	assert_null(vm_create(&cfg, err, sizeof(err)));
-	assert_string_equal(err, "unknown policy 'belady' (known: linux)");
+	/* The message names the policy and lists the known ones. */
+	assert_non_null(strstr(err, "unknown policy 'belady' (known: "));
+	assert_non_null(strstr(err, "linux"));
+	assert_non_null(strstr(err, "lru"));
 }
 
 /* kswapd works when on (and counts), and nothing runs it when off. */

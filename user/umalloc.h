@@ -257,4 +257,20 @@ int umalloc_check(struct umalloc_heap *h);
 /* Counters plus a walk of the free lists (task thread). */
 void umalloc_stats(struct umalloc_heap *h, struct umalloc_stats *st);
 
+/*
+ * Leaks, as LeakSanitizer reports them at exit (user/umalloc_leaks.c):
+ * every block and chunk still in use - count, bytes requested, bytes
+ * granted - and the VM_LEAKS_TOP largest by bytes requested (ties: lower
+ * address first).  The heap is checked first (umalloc_check): 0, or its
+ * UMALLOC_CHECK_* code with *out zeroed.  Task thread.
+ */
+int umalloc_leaks(struct umalloc_heap *h, struct vm_leaks *out);
+/*
+ * What a task calls as it exits (the C library's atexit hook, as
+ * LeakSanitizer's): umalloc_leaks, then the report into the event log
+ * (vm_log_leaks).  0, a UMALLOC_CHECK_* code, or the log's error; *out
+ * (may be NULL) gets the report.
+ */
+int umalloc_report_leaks(struct umalloc_heap *h, struct vm_leaks *out);
+
 #endif /* VMEMU_USER_UMALLOC_H */

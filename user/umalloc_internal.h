@@ -10,6 +10,7 @@
  *   umalloc_fit.c    free lists: link/unlink, the placement policies,
  *                    splitting (place) and the rover
  *   umalloc_check.c  umalloc_check, umalloc_stats, the attach walk
+ *   umalloc_leaks.c  the leak report at exit
  *
  * Locking: none.  A heap belongs to its task; only that task's thread
  * calls into it (umalloc_heap_destroy excepted).

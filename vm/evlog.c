@@ -77,6 +77,7 @@ enum side_type {
 	SIDE_VMSTAT,
 	SIDE_PSI,
 	SIDE_OOM,
+	SIDE_LEAKS,
 	SIDE_FLUSH,
 };
 
@@ -96,6 +97,7 @@ struct side_row {
 			const struct evlog_oom_candidate *c;
 			unsigned n;
 		} oom;
+		struct evlog_leaks leaks;
 		sem_t done; /* flush: posted by the writer */
 	} u;
 	uint64_t data[];
@@ -518,6 +520,8 @@ static int side_write(struct evlog *log, struct side_row *row)
 	case SIDE_OOM:
 		return evdb_oom(d, row->seq, &row->u.oom.kill, row->u.oom.c,
 				row->u.oom.n);
+	case SIDE_LEAKS:
+		return evdb_leaks(d, row->seq, &row->u.leaks);
 	case SIDE_FLUSH:
 		break;
 	}
@@ -1016,6 +1020,24 @@ int evlog_oom(struct evlog *log, const struct evlog_oom_kill *kill,
 	row->u.oom.kill.report = pack_str(&p, kill->report);
 	row->u.oom.c = copy;
 	row->u.oom.n = n;
+	return side_submit(log, row);
+}
+
+int evlog_leaks(struct evlog *log, const struct evlog_leaks *lk)
+{
+	struct side_row *row;
+	char *p;
+
+	if (!log || !lk)
+		return -EINVAL;
+	if (log_failed(log))
+		return log_failed(log);
+	row = side_alloc(log, SIDE_LEAKS, str_size(lk->largest));
+	if (!row)
+		return -ENOMEM;
+	p = (char *)row->data;
+	row->u.leaks = *lk;
+	row->u.leaks.largest = pack_str(&p, lk->largest);
 	return side_submit(log, row);
 }
 

@@ -67,7 +67,7 @@
 struct evlog;
 
 /* The schema this code writes; PRAGMA user_version (docs/evlog.md). */
-#define EVLOG_SCHEMA_VERSION 2
+#define EVLOG_SCHEMA_VERSION 3
 /* PRAGMA application_id of a vmemu log: "vmem". */
 #define EVLOG_APPLICATION_ID 0x766d656d
 /* va, pfn or slot that does not apply to an event: stored as NULL. */
@@ -177,6 +177,18 @@ struct evlog_oom_candidate {
 	bool chosen;
 };
 
+/*
+ * A task's leak report (leaks row): the blocks its C library saw never
+ * freed.  largest is JSON text, [{"va":..,"bytes":..,"granted":..,
+ * "mmapped":0|1},...], largest first; NULL: none listed.
+ */
+struct evlog_leaks {
+	int pid;
+	uint64_t t_ns;
+	uint64_t blocks, bytes, granted; /* bytes requested / granted */
+	const char *largest;
+};
+
 /* Figures about the log itself. */
 struct evlog_stats {
 	uint64_t emitted;     /* events accepted (all kinds) */
@@ -236,6 +248,8 @@ int evlog_psi(struct evlog *log, uint64_t t_ns,
 /* An oom_kills row and its n candidates (c may be NULL when n == 0). */
 int evlog_oom(struct evlog *log, const struct evlog_oom_kill *kill,
 	      const struct evlog_oom_candidate *c, unsigned n);
+/* A leaks row. */
+int evlog_leaks(struct evlog *log, const struct evlog_leaks *lk);
 /*
  * Wait until every event and side row queued before this call is
  * committed.  0 or the sticky error.

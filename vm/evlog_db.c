@@ -111,6 +111,12 @@ static const char *const migrations[] = {
 	" t_ns INTEGER NOT NULL, some_avg10 REAL, some_avg60 REAL,"
 	" some_avg300 REAL, some_total_us INTEGER, full_avg10 REAL,"
 	" full_avg60 REAL, full_avg300 REAL, full_total_us INTEGER);",
+	/* 2 -> 3: leak reports of the tasks' C library. */
+	"CREATE TABLE leaks ("
+	" run_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" t_ns INTEGER NOT NULL, pid INTEGER NOT NULL,"
+	" blocks INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+	" granted_bytes INTEGER NOT NULL, largest TEXT);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		       EVLOG_SCHEMA_VERSION - 1,
@@ -682,13 +688,18 @@ static int prepare_all(struct evlog_db *d, const struct evlog_config *cfg)
 				 "oom_kills (run_id, seq, t_ns, victim_pid,"
 				 " trigger_pid, totalpages, report)",
 				 6, 1);
+	rc = rc ? rc :
+		  prepare_insert(d, EVDB_OOM_CANDIDATE,
+				 "oom_candidates (run_id, oom_id, pid, name,"
+				 " total_vm, rss, rss_anon, rss_file,"
+				 " rss_shmem, pgtables_bytes, swapents,"
+				 " oom_score_adj, points, chosen)",
+				 13, 1);
 	return rc ? rc :
-		    prepare_insert(d, EVDB_OOM_CANDIDATE,
-				   "oom_candidates (run_id, oom_id, pid, name,"
-				   " total_vm, rss, rss_anon, rss_file,"
-				   " rss_shmem, pgtables_bytes, swapents,"
-				   " oom_score_adj, points, chosen)",
-				   13, 1);
+		    prepare_insert(d, EVDB_LEAKS,
+				   "leaks (run_id, seq, t_ns, pid, blocks,"
+				   " bytes, granted_bytes, largest)",
+				   7, 1);
 }
 
 /* ---- open and close ------------------------------------------------------ */
@@ -1015,6 +1026,23 @@ int evdb_oom(struct evlog_db *d, uint64_t seq,
 			      "writing an OOM candidate");
 	}
 	return rc;
+}
+
+int evdb_leaks(struct evlog_db *d, uint64_t seq, const struct evlog_leaks *lk)
+{
+	sqlite3_stmt *st = d->st[EVDB_LEAKS];
+	int rc = txn_begin(d);
+
+	if (rc)
+		return rc;
+	bind_u64(st, 1, seq);
+	bind_u64(st, 2, lk->t_ns);
+	sqlite3_bind_int(st, 3, lk->pid);
+	bind_u64(st, 4, lk->blocks);
+	bind_u64(st, 5, lk->bytes);
+	bind_u64(st, 6, lk->granted);
+	bind_text(st, 7, lk->largest);
+	return txn_step(d, st, "writing a leak report");
 }
 
 /* ---- the end of the run -------------------------------------------------- */

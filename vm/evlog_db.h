@@ -47,6 +47,7 @@ enum evdb_stmt {
 	EVDB_PSI,
 	EVDB_OOM_KILL,
 	EVDB_OOM_CANDIDATE,
+	EVDB_LEAKS,
 	EVDB_NR_STMTS
 };
 
@@ -111,6 +112,7 @@ int evdb_psi(struct evlog_db *d, uint64_t seq, uint64_t t_ns,
 int evdb_oom(struct evlog_db *d, uint64_t seq,
 	     const struct evlog_oom_kill *kill,
 	     const struct evlog_oom_candidate *c, unsigned n);
+int evdb_leaks(struct evlog_db *d, uint64_t seq, const struct evlog_leaks *lk);
 /* Commit the open transaction, if any.  0 or -errno. */
 int evdb_commit(struct evlog_db *d);
 /*

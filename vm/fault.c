@@ -47,7 +47,9 @@
 #include <string.h>
 #include <time.h>
 
-#define OOM_WAIT_NS 1000000L /* a victim still exiting: 1 ms between tries */
+#define OOM_WAIT_NS    1000000L /* a victim still exiting: 1 ms between tries */
+#define BATCH_LOCK_RUN 1024	/* vm_access_batch: accesses per lock hold */
+#define PREFETCH_AHEAD 16	/* and how far ahead it loads PTEs */
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
@@ -70,15 +72,31 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 	struct vm *vm = mm->vm;
 	struct page *pg = phys_page(&vm->phys, pfn);
 
+	pg->index = va; /* first: the rmap maps the page's own index directly */
 	if (rmap_add(vm, pg, mm, va) < 0)
 		return -ENOMEM;
 	pg->flags = PG_anon;
 	pg->_refcount = 1;
 	pg->_mapcount = 1;
-	pg->index = va;
 	vm->nr_anon_pages++;
 	mm_rss_add(mm, 1);
 	reclaim_page_new(vm, pg);
+	return 0;
+}
+
+/*
+ * A frame for a new data page.  Exact replacement keeps at most
+ * exact_frames of them: with all in use, the policy's victim goes first.
+ */
+static SIGSAFE int data_page_alloc(struct vm *vm, pfn_t *pfn)
+{
+	if (!vm->cfg.exact_frames)
+		return vm_page_alloc(vm, GFP_USER, pfn);
+	if (vm->exact_used >= vm->cfg.exact_frames)
+		return reclaim_exact_evict(vm, pfn); /* its frame, reused */
+	if (vm_page_alloc(vm, GFP_USER, pfn) < 0)
+		return -ENOMEM;
+	vm->exact_used++;
 	return 0;
 }
 
@@ -87,9 +105,11 @@ static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
 {
 	pfn_t pfn;
 
-	if (vm_page_alloc(mm->vm, GFP_USER, &pfn) < 0)
+	if (data_page_alloc(mm->vm, &pfn) < 0)
 		return -ENOMEM;
 	if (anon_page_init(mm, pfn, va) < 0) {
+		if (mm->vm->cfg.exact_frames)
+			mm->vm->exact_used--;
 		vm_page_free(mm->vm, pfn);
 		return -ENOMEM;
 	}
@@ -99,6 +119,19 @@ static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
 
 static const pte_t anon_rw = PTE_PRESENT | PTE_WRITE | PTE_USER | PTE_ACCESSED |
 			     PTE_DIRTY;
+
+/* Frames carry data, except in exact replacement. */
+static inline bool has_data(const struct vm *vm)
+{
+	return !vm->cfg.exact_frames;
+}
+
+/* Exact replacement maps a read miss writable but clean, like a write. */
+static inline pte_t exact_pte(pfn_t pfn, unsigned flags)
+{
+	return pfn_pte(pfn,
+		       (flags & FAULT_WRITE) ? anon_rw : anon_rw & ~PTE_DIRTY);
+}
 
 /*
  * Anonymous fault-around (opt-in: vm_config.anon_fault_around = n > 1).  A
@@ -167,6 +200,13 @@ static SIGSAFE enum fault_result do_anonymous(struct mm *mm, struct vma *v,
 	unsigned n;
 	pfn_t pfn;
 
+	if (!has_data(vm)) {
+		if (new_anon_page(mm, va, &pfn) < 0)
+			return FAULT_NOMEM;
+		mm_set_pte(mm, ptep, va, exact_pte(pfn, flags));
+		vm_count_fault(vm, VME_ANON_FAULT, mm, va, pfn, false, 1);
+		return FAULT_DONE;
+	}
 	if (!(flags & FAULT_WRITE)) {
 		mm_set_pte(mm, ptep, va,
 			   pfn_pte(vm->zero_pfn, PTE_PRESENT | PTE_USER |
@@ -218,6 +258,9 @@ static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 
 	if (!(old & PTE_SPECIAL) &&
 	    page_exclusive(vm, phys_page(&vm->phys, pte_pfn(old)))) {
+		if (!has_data(vm))
+			reclaim_page_access(vm,
+					    phys_page(&vm->phys, pte_pfn(old)));
 		mm_set_pte(mm, ptep, va, (old | rw) & ~PTE_COW);
 		vm_count_fault(vm, VME_COW_REUSE, mm, va, pte_pfn(old), false,
 			       0);
@@ -225,7 +268,9 @@ static SIGSAFE enum fault_result do_wp_page(struct mm *mm, pte_t *ptep,
 	}
 	if (new_anon_page(mm, va, &pfn) < 0)
 		return FAULT_NOMEM;
-	if (old & PTE_SPECIAL)
+	if (!has_data(vm))
+		; /* nothing to copy */
+	else if (old & PTE_SPECIAL)
 		memset(phys_addr(&vm->phys, pfn), 0, PAGE_SIZE);
 	else
 		memcpy(phys_addr(&vm->phys, pfn),
@@ -261,6 +306,27 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
 	}
 	if (val != old)
 		mm_set_pte(mm, ptep, va, val);
+	if (!has_data(vm))
+		reclaim_page_access(vm, phys_page(&vm->phys, pte_pfn(old)));
+	return FAULT_DONE;
+}
+
+/*
+ * Exact replacement: the page was evicted (vm/mm.h: exact_evicted_pte):
+ * a major fault that brings it back in a fresh frame - a policy's miss.
+ */
+static SIGSAFE enum fault_result do_exact_refault(struct mm *mm, pte_t *ptep,
+						  vaddr_t va, unsigned flags)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn;
+
+	if (new_anon_page(mm, va, &pfn) < 0)
+		return FAULT_NOMEM;
+	mm->swapents--;
+	mm_set_pte(mm, ptep, va, exact_pte(pfn, flags));
+	vm_event(vm, VME_PSWPIN, mm, va, pfn, 0, 0);
+	vm_count_fault(vm, VME_SWAPIN_FAULT, mm, va, pfn, true, 1);
 	return FAULT_DONE;
 }
 
@@ -334,6 +400,8 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 			pt_clear(&mm->pt, va);
 		return r;
 	}
+	if (pte_is_exact_evicted(*ptep))
+		return do_exact_refault(mm, ptep, va, flags);
 	if (pte_is_swap(*ptep))
 		return do_swap_page(mm, ptep, va, flags, fs);
 	if (!pte_present(*ptep)) /* file entries: the file-pages issue */
@@ -435,6 +503,8 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 		if (r == FAULT_DONE && (flags & FAULT_NATIVE) &&
 		    hosttlb_fill(mm, PAGE_ROUND_DOWN(va), fs->ptep) < 0)
 			r = FAULT_HOST_NOMEM; /* even after flushing windows */
+		if (r == FAULT_NOMEM && !has_data(vm))
+			r = FAULT_HOST_NOMEM; /* exact: no reclaim for tables */
 		if (r != FAULT_NOMEM)
 			break;
 		vm_unlock(vm);
@@ -496,7 +566,117 @@ static int fault_errno(enum fault_result r)
 	return r == FAULT_OOM ? -ENOMEM : -EFAULT;
 }
 
-int vm_access(struct vm_task *t, uint64_t va, int write)
+/*
+ * SIGSAFE, lock held.  One access in exact replacement: a hit in the
+ * software TLB reaches the policy as page_access, a miss goes through the
+ * fault, with the access's next use for OPT.  Nothing here waits (no swap
+ * I/O, no reclaim rounds): frames short of page tables end the task with
+ * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
+ */
+static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
+					   vaddr_t va, int write,
+					   uint64_t next_use)
+{
+	struct vm *vm = mm->vm;
+	struct fault_state fs = { 0 };
+	enum fault_result r;
+	pfn_t pfn;
+
+	vm->exact_next = next_use;
+	if (likely(va < mm->task_size) &&
+	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
+		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
+		return FAULT_DONE;
+	}
+	r = atomic_load(&t->kill_reason) ?
+		    FAULT_KILLED :
+		    fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
+	if (r == FAULT_NOMEM)
+		r = FAULT_HOST_NOMEM;
+	if (r == FAULT_DONE)
+		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
+			   (*fs.ptep & PTE_WRITE) && (*fs.ptep & PTE_DIRTY),
+			   pte_pfn(*fs.ptep));
+	else
+		fault_kill(t, r, va);
+	return r;
+}
+
+static int exact_access(struct vm_task *t, uint64_t va, int write,
+			uint64_t next_use)
+{
+	enum fault_result r;
+
+	vm_lock(t->vm);
+	r = exact_one(t, t->mm, va, write, next_use);
+	vm_unlock(t->vm);
+	if (r == FAULT_DONE)
+		return 0;
+	task_exit_if_killed(t);
+	return fault_errno(r);
+}
+
+/* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
+static inline void prefetch_pte(struct mm *mm, vaddr_t va)
+{
+	pte_t *p;
+
+	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
+		return; /* a TLB hit needs no PTE */
+	p = pt_walk(&mm->pt, va);
+	if (p)
+		__builtin_prefetch(p);
+}
+
+/* vm_access_batch in exact replacement: runs of accesses per lock hold. */
+static int exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		       size_t *done)
+{
+	struct mm *mm = t->mm;
+	enum fault_result r = FAULT_DONE;
+	size_t i = 0;
+
+	while (i < n && r == FAULT_DONE) {
+		size_t end = MIN(n, i + BATCH_LOCK_RUN);
+
+		vm_lock(t->vm);
+		for (; i < end; i++) {
+			if (i + PREFETCH_AHEAD < n)
+				prefetch_pte(mm, ref[i + PREFETCH_AHEAD].va);
+			r = exact_one(t, mm, ref[i].va, ref[i].write != 0,
+				      ref[i].next_use);
+			if (r != FAULT_DONE)
+				break;
+		}
+		vm_unlock(t->vm);
+	}
+	if (done)
+		*done = i;
+	if (r == FAULT_DONE)
+		return 0;
+	task_exit_if_killed(t);
+	return fault_errno(r);
+}
+
+int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		    size_t *done)
+{
+	size_t i;
+	int err = 0;
+
+	if (!task_valid(t) || !t->mm || (!ref && n))
+		return -EINVAL;
+	if (t->vm->cfg.exact_frames)
+		return exact_batch(t, ref, n, done);
+	for (i = 0; i < n && !err; i++)
+		err = vm_access_next(t, ref[i].va, ref[i].write != 0,
+				     ref[i].next_use);
+	if (done)
+		*done = err ? i - 1 : i;
+	return err;
+}
+
+int vm_access_next(struct vm_task *t, uint64_t va, int write, uint64_t next_use)
 {
 	struct fault_state fs;
 	struct mm *mm;
@@ -505,6 +685,8 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 
 	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
+	if (t->vm->cfg.exact_frames)
+		return exact_access(t, va, write, next_use);
 	mm = t->mm;
 	if (likely(va < mm->task_size) && swtlb_lookup(&mm->swtlb, va, write))
 		return 0;
@@ -512,7 +694,8 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	if (r == FAULT_DONE) {
 		pte = *fs.ptep;
 		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
-			   (pte & PTE_WRITE) && (pte & PTE_DIRTY));
+			   (pte & PTE_WRITE) && (pte & PTE_DIRTY),
+			   pte_pfn(pte));
 	}
 	vm_unlock(t->vm);
 	if (r == FAULT_DONE)
@@ -521,11 +704,9 @@ int vm_access(struct vm_task *t, uint64_t va, int write)
 	return fault_errno(r);
 }
 
-int vm_access_next(struct vm_task *t, uint64_t va, int write,
-		   uint64_t next_use)
+int vm_access(struct vm_task *t, uint64_t va, int write)
 {
-	(void)next_use; /* no policy uses it yet */
-	return vm_access(t, va, write);
+	return vm_access_next(t, va, write, UINT64_MAX);
 }
 
 /*
@@ -564,8 +745,8 @@ static int vm_copy(struct vm_task *t, uint64_t va, void *buf, size_t len,
 {
 	uint8_t *p = buf;
 
-	if (!task_valid(t) || (!buf && len))
-		return -EINVAL;
+	if (!task_valid(t) || (!buf && len) || !has_data(t->vm))
+		return -EINVAL; /* exact replacement: frames hold no data */
 	while (len) {
 		size_t n = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
 		int err = copy_page(t, va, p, n, write);

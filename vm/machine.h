@@ -25,6 +25,7 @@
 
 #include "base/fault_inject.h"
 #include "mmu/mapslots.h"
+#include "mmu/segment.h"
 #include "vm/buddy.h"
 #include "base/list.h"
 #include "vm/phys.h"
@@ -66,6 +67,9 @@ struct vm_task {
 	int memstall;	     /* nesting of memory stalls (PSI) */
 	bool oom_victim;     /* chosen by the OOM killer */
 	struct vm_exit exit;
+	struct seg_table seg; /* segment table (vm/ldt.c), once seg_ready */
+	bool seg_ready;
+	int segv_cause, segv_seg; /* set with kill_reason VM_EXIT_SEGV */
 };
 
 struct vm {
@@ -100,6 +104,9 @@ struct vm {
 	} wmark;
 	uint64_t min_free_kbytes;
 	uint64_t nr_alloc_short; /* allocations that found frames short */
+	/* Exact replacement (cfg.exact_frames): data frames in use, and the
+	   next use of the access being handled (vm_access_next). */
+	uint64_t exact_used, exact_next;
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
 	/* Test hook: called around swap I/O, the machine lock not held. */
@@ -121,6 +128,9 @@ bool task_mark_killed(struct vm_task *t, int reason, uint64_t va);
  * through t's exit point (does not return).
  */
 void task_exit_if_killed(struct vm_task *t);
+
+/* Lock held.  The task pid not yet waited for, or NULL. */
+struct vm_task *task_find(struct vm *vm, int pid);
 
 /* Best-effort checks of API arguments (a freed object may still pass). */
 bool vm_valid(const struct vm *vm);

@@ -130,6 +130,22 @@ void page_put(struct vm *vm, struct page *pg);
 void page_unmapped(struct vm *vm, struct page *pg);
 /* SIGSAFE.  Drop one present/swap PTE's references (not the PTE). */
 void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old);
+/*
+ * Exact replacement (vm_config.exact_frames): an evicted page's PTE is a
+ * swap entry of a type no swap area has, offset 0 - "evicted, no copy
+ * kept" - counted in swapents like a real one, and a fault on it is a
+ * major fault that brings a fresh frame in.
+ */
+#define SWP_TYPE_EXACT SWP_MAX_TYPE
+static inline pte_t exact_evicted_pte(void)
+{
+	return swp_entry_to_pte(swp_entry(SWP_TYPE_EXACT, 0));
+}
+static inline bool pte_is_exact_evicted(pte_t p)
+{
+	return pte_is_swap(p) &&
+	       swp_type(pte_to_swp_entry(p)) == SWP_TYPE_EXACT;
+}
 /* SIGSAFE.  rss_anon moves by n; the owner's peak rss follows. */
 void mm_rss_add(struct mm *mm, long n);
 /* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */

@@ -8,10 +8,27 @@
 
 #include <errno.h>
 
+#define RMAP_DIRECT 1UL
+
+static inline bool is_direct(const struct rmap_item *p)
+{
+	return (uintptr_t)p & RMAP_DIRECT;
+}
+
+static inline struct mm *direct_mm(const struct rmap_item *p)
+{
+	return (struct mm *)((uintptr_t)p & ~RMAP_DIRECT);
+}
+
 SIGSAFE int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 {
-	struct rmap_item *it = slab_alloc(vm->rmap_cache);
+	struct rmap_item *it;
 
+	if (!pg->rmap && va == pg->index) {
+		pg->rmap = (struct rmap_item *)((uintptr_t)mm | RMAP_DIRECT);
+		return 0;
+	}
+	it = slab_alloc(vm->rmap_cache);
 	if (!it)
 		return -ENOMEM;
 	it->mm = mm;
@@ -25,20 +42,45 @@ SIGSAFE void rmap_del(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 {
 	struct rmap_item **pp = &pg->rmap;
 
-	while (*pp && ((*pp)->mm != mm || (*pp)->va != va))
+	for (;;) {
+		BUG_ON(!*pp);
+		if (is_direct(*pp)) {
+			BUG_ON(direct_mm(*pp) != mm || va != pg->index);
+			*pp = NULL;
+			return;
+		}
+		if ((*pp)->mm == mm && (*pp)->va == va)
+			break;
 		pp = &(*pp)->next;
-	BUG_ON(!*pp);
+	}
 	struct rmap_item *it = *pp;
 	*pp = it->next;
 	slab_free(vm->rmap_cache, it);
 }
 
-SIGSAFE unsigned rmap_walk(struct page *pg, rmap_visit_fn fn, void *arg)
+SIGSAFE unsigned rmap_walk(const struct page *pg, rmap_visit_fn fn, void *arg)
 {
 	unsigned n = 0;
 
-	for (struct rmap_item *it = pg->rmap; it; it = it->next, n++)
+	for (const struct rmap_item *it = pg->rmap; it; it = it->next, n++) {
+		if (is_direct(it)) {
+			if (fn)
+				fn(arg, direct_mm(it), pg->index);
+			return n + 1;
+		}
 		if (fn)
 			fn(arg, it->mm, it->va);
+	}
 	return n;
+}
+
+SIGSAFE bool rmap_first(const struct page *pg, struct mm **mm, vaddr_t *va)
+{
+	const struct rmap_item *it = pg->rmap;
+
+	if (!it)
+		return false;
+	*mm = is_direct(it) ? direct_mm(it) : it->mm;
+	*va = is_direct(it) ? pg->index : it->va;
+	return true;
 }

@@ -2,14 +2,19 @@
  * vm/rmap.h - the reverse map: for a frame, every (address space, va)
  * whose PTE maps it.
  *
- *   struct page --rmap--> [mm A, va] --next--> [mm B, va'] --> NULL
+ *   struct page --rmap--> [mm B, va'] --next--> [mm C, va''] --> (mm A | 1)
  *
  * One rmap_item (from the slab) per mapping, chained from page->rmap, so a
- * COW-shared frame after several forks lists each of its mappings.  The
- * shared zero frame is not reverse-mapped.
+ * COW-shared frame after several forks lists each of its mappings - except
+ * that a mapping at the page's own index (an anonymous page's va, which
+ * every fork keeps) ends the chain as a tagged pointer to its mm (low bit
+ * RMAP_DIRECT set) instead of an item: a page mapped once, the common
+ * case, costs no item.  The shared zero frame is not reverse-mapped.
  *
- * Invariant: the chain length equals page->_mapcount, and each item names
- * a PTE that maps the frame.  Locking: the machine lock.  SIGSAFE.
+ * Invariant: the chain's length (items, plus one for a direct end) equals
+ * page->_mapcount, and each names a PTE that maps the frame.  Use
+ * rmap_walk / rmap_first, never page->rmap's items directly.  Locking: the
+ * machine lock.  SIGSAFE.
  */
 #ifndef VMEMU_RMAP_H
 #define VMEMU_RMAP_H
@@ -28,7 +33,9 @@ int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
 void rmap_del(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
 
 typedef void (*rmap_visit_fn)(void *arg, struct mm *mm, vaddr_t va);
-/* Call fn for each mapping of pg; returns how many. */
-unsigned rmap_walk(struct page *pg, rmap_visit_fn fn, void *arg);
+/* Call fn for each mapping of pg (fn may be NULL); returns how many. */
+unsigned rmap_walk(const struct page *pg, rmap_visit_fn fn, void *arg);
+/* The most recent mapping of pg into *mm, *va; false when it has none. */
+bool rmap_first(const struct page *pg, struct mm **mm, vaddr_t *va);
 
 #endif /* VMEMU_RMAP_H */

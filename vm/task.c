@@ -77,6 +77,8 @@ static void task_exit(struct vm_task *t, int code)
 	t->exit.reason = reason ? (enum vm_exit_reason)reason : VM_EXIT_NORMAL;
 	t->exit.code = reason ? 0 : code;
 	t->exit.fault_va = reason ? t->kill_va : 0;
+	t->exit.segv_cause = (enum vm_segv_cause)t->segv_cause;
+	t->exit.segv_seg = t->segv_seg;
 	t->exit.ru = t->ru;
 	vm_event_task(vm, VME_TASK_EXIT, t, t->exit.fault_va, t->exit.reason);
 	reclaim_task_nonidle(vm, -1);
@@ -128,6 +130,7 @@ static struct vm_task *task_new(struct vm *vm, const char *name, int adj,
 	t->oom_score_adj = adj;
 	t->fn = fn;
 	t->arg = arg;
+	t->segv_seg = -1;
 	list_add_tail(&t->node, &vm->tasks);
 	return t;
 }
@@ -224,6 +227,8 @@ static int fork_locked(struct vm_task *parent, vm_task_fn fn, void *arg,
 		task_free(t);
 	if (!err) {
 		t->ppid = parent->pid;
+		t->seg = parent->seg; /* as Linux copies the LDT */
+		t->seg_ready = parent->seg_ready;
 		vm_event_task(vm, VME_TASK_FORK, t, 0, parent->pid);
 		reclaim_task_nonidle(vm, 1); /* before its thread can stall */
 		*out = t;
@@ -256,7 +261,7 @@ int vm_fork(struct vm_task *parent, vm_task_fn child, void *arg)
 	return err ? err : task_start(t);
 }
 
-static struct vm_task *task_find(struct vm *vm, int pid)
+struct vm_task *task_find(struct vm *vm, int pid)
 {
 	struct list_head *n;
 

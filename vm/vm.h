@@ -90,10 +90,22 @@ struct vm_config {
 	 * in.  No watermarks, kswapd or readahead; page-table pages are
 	 * not charged to the budget; frames carry no data (no zeroing,
 	 * copying or swap I/O: an evicted page's PTE remembers only that it
-	 * was evicted).  mem_bytes and swap_bytes are ignored.  0: off.
+	 * was evicted).  mem_bytes, swap_bytes, kswapd, page_cluster and
+	 * anon_fault_around are ignored: the frame pool is exact_frames plus
+	 * an allowance for page tables and kernel objects (exact_frames / 4,
+	 * at least 1 GiB; host memory is touched only as they are used); a
+	 * trace that needs more tables than that ends its task with
+	 * VM_EXIT_HOST_NOMEM.  At most VM_EXACT_MAX_FRAMES.  0: off.
 	 */
 	uint64_t exact_frames;
+	/*
+	 * Trace mode's software TLB (mmu/swtlb.h), per address space:
+	 * entries, a power of two from 4 to 65536, 4 ways; 0: 256 (4096 in
+	 * exact replacement, where it changes only the speed).
+	 */
+	unsigned tlb_entries;
 };
+#define VM_EXACT_MAX_FRAMES (1ULL << 30) /* 4 TiB of emulated frames */
 
 enum vm_exit_reason {
 	VM_EXIT_NORMAL = 0,	/* the task function returned; code = value */
@@ -117,12 +129,28 @@ struct vm_rusage {
 	uint64_t swapins;	 /* pages it read back from swap */
 };
 
+/*
+ * Why a task got its emulated SIGSEGV (struct vm_exit.segv_cause, only
+ * meaningful with VM_EXIT_SEGV).  0 is the page walk's, so an exit that
+ * never met a segment says "page" without setting anything.
+ */
+enum vm_segv_cause {
+	VM_SEGV_PAGE = 0,      /* no VMA at the address, or it forbids the
+				  access (Linux's SEGV_MAPERR/SEGV_ACCERR) */
+	VM_SEGV_SEG_LIMIT = 1, /* vm_seg_access: offset >= segment limit */
+	VM_SEGV_SEG_PERM = 2,  /* vm_seg_access: the segment forbids it */
+};
+
 struct vm_exit {
 	enum vm_exit_reason reason;
 	int code;	   /* return value of the task function */
-	uint64_t fault_va; /* SEGV/SIGBUS: the offending address */
-	char msg[64];	   /* VM_EXIT_ABORT: the task's message */
+	uint64_t fault_va; /* SEGV/SIGBUS: the offending address (a segment
+			      fault: the offset within the segment) */
+	char msg[64];	   /* VM_EXIT_ABORT: the task's message; a segment
+			      fault: what the segmentation unit refused */
 	struct vm_rusage ru;
+	enum vm_segv_cause segv_cause; /* VM_EXIT_SEGV: why */
+	int segv_seg; /* a segment fault: the segment; else -1 */
 };
 
 /* A live task, as /proc/PID/status and /proc/PID/stat show it. */
@@ -248,12 +276,28 @@ int vm_access(struct vm_task *t, uint64_t va, int write);
  */
 int vm_access_next(struct vm_task *t, uint64_t va, int write,
 		   uint64_t next_use);
+/* One access of a trace, for vm_access_batch. */
+struct vm_ref {
+	uint64_t va;
+	uint64_t next_use; /* as vm_access_next (UINT64_MAX: never/unknown) */
+	int write;
+};
+/*
+ * The accesses ref[0..n) in order, each exactly as vm_access_next would
+ * make it, what a trace replay calls: exact replacement holds the machine
+ * lock across runs of accesses and starts loading the page-table entries
+ * of the ones ahead.  0, or the first failing access's error; *done (if
+ * not NULL) = the accesses made before it.  Trace mode.
+ */
+int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		    size_t *done);
 /*
  * Copy len bytes from / to t's memory at va, page by page as t's own
  * loads and stores would go (each page accessed as by vm_access: faults,
  * A and D bits), the bytes through the kernel's direct map.  Both modes;
  * called by t's thread.  0, or vm_access's error (a bad address is t's
- * emulated SIGSEGV, as it would be for its own store).
+ * emulated SIGSEGV, as it would be for its own store); -EINVAL in exact
+ * replacement, whose frames hold no data.
  */
 int vm_read(struct vm_task *t, uint64_t va, void *buf, size_t len);
 int vm_write(struct vm_task *t, uint64_t va, const void *buf, size_t len);
@@ -294,6 +338,140 @@ int vm_fault_inject(struct vm *vm, const char *point,
 		    const struct vm_fault_attr *attr);
 /* Failures injected at point since its attributes were set, or -ENOENT. */
 long long vm_fault_injected(struct vm *vm, const char *point);
+
+/*
+ * Segmentation (trace mode; docs/segmentation.md): a per-task segment
+ * table in front of paging, as x86 has.  An access names (segment,
+ * offset); the segmentation unit checks offset < limit and the segment's
+ * prot, and the linear address base + offset then goes through the page
+ * walk as vm_access's does.  A task's table starts from its layout:
+ *
+ *   VM_SEG_CODE   [4 MiB, 8 MiB)        read    (ld's text address)
+ *   VM_SEG_DATA   [8 MiB, start_brk)    read+write
+ *   VM_SEG_HEAP   [start_brk, mmap_base) read+write (room for brk)
+ *   VM_SEG_STACK  [task_size - 8 MiB, task_size) read+write (RLIMIT_STACK)
+ *   4 .. VM_SEG_MAX-1  unused: limit 0, every access a limit fault
+ *
+ * A forked child inherits its parent's table (as Linux copies the LDT).
+ * vm_seg_get/vm_seg_set/vm_seg_translate: 0, or -EINVAL (bad task,
+ * segment >= VM_SEG_MAX, prot other than VM_PROT_READ|WRITE, base + limit
+ * beyond the 48-bit space).  vm_seg_translate runs the segmentation unit
+ * alone: 0 and *linear, or VM_SEGV_SEG_LIMIT / VM_SEGV_SEG_PERM (> 0), and
+ * touches nothing.  vm_seg_access is vm_access through a segment: 0, or
+ * -EFAULT after a segment fault, which ends t with VM_EXIT_SEGV and
+ * segv_cause/segv_seg set (called by t's thread it does not return), or
+ * vm_access's result for the linear address.
+ */
+#define VM_SEG_MAX 8
+enum { VM_SEG_CODE = 0, VM_SEG_DATA = 1, VM_SEG_HEAP = 2, VM_SEG_STACK = 3 };
+struct vm_seg {
+	uint64_t base;	/* linear address of offset 0 */
+	uint64_t limit; /* length in bytes: offsets [0, limit) are valid */
+	int prot;	/* VM_PROT_READ | VM_PROT_WRITE */
+};
+int vm_seg_get(struct vm_task *t, unsigned seg, struct vm_seg *out);
+int vm_seg_set(struct vm_task *t, unsigned seg, const struct vm_seg *s);
+int vm_seg_translate(struct vm_task *t, unsigned seg, uint64_t off, int write,
+		     uint64_t *linear);
+int vm_seg_access(struct vm_task *t, unsigned seg, uint64_t off, int write);
+
+/*
+ * Introspection, read-only (any thread; the machine lock is taken).
+ *
+ * vm_walk describes the page walk of va in task pid's address space, as
+ * the MMU does it, without changing anything (no A bit, no TLB fill, no
+ * fault): the index of each level, each table read and its entry, the
+ * leaf's state and, for a mapped page, its frame's counts.  0, -ESRCH (no
+ * such task, or it has exited), -EINVAL.
+ */
+#define VM_PT_LEVELS 4 /* level[0] is the PGD, level[3] the PTE table */
+/* PTE bits: x86-64's, and vmemu's software bits (emulator-only). */
+#define VM_PTE_PRESENT	 (1ULL << 0)
+#define VM_PTE_WRITE	 (1ULL << 1)
+#define VM_PTE_USER	 (1ULL << 2)
+#define VM_PTE_ACCESSED	 (1ULL << 5)
+#define VM_PTE_DIRTY	 (1ULL << 6)
+#define VM_PTE_COW	 (1ULL << 9)  /* software: write-protected by fork */
+#define VM_PTE_SOFTDIRTY (1ULL << 10) /* software */
+#define VM_PTE_SPECIAL	 (1ULL << 11) /* software: the zero frame */
+
+enum vm_pte_state {
+	VM_PTE_NO_TABLE = 0, /* a level above the PTE is not present */
+	VM_PTE_NONE = 1,     /* the PTE is 0: never touched, or unmapped */
+	VM_PTE_MAPPED = 2,   /* present: pfn */
+	VM_PTE_SWAP = 3,     /* a swap entry: (swap_type, swap_slot) */
+	VM_PTE_FILE = 4,     /* a file-offset entry: file_pgoff */
+};
+
+struct vm_walk_level {
+	uint64_t table_pfn; /* the table frame read at this level */
+	unsigned index;	    /* which of its 512 entries */
+	uint64_t entry;	    /* the entry's 64 bits */
+};
+
+struct vm_walk {
+	uint64_t va;
+	unsigned index[VM_PT_LEVELS]; /* PGD, PUD, PMD, PTE indices of va */
+	unsigned offset;	      /* va's byte within its page */
+	unsigned nlevels;	      /* tables read (1..4) */
+	struct vm_walk_level level[VM_PT_LEVELS];
+	enum vm_pte_state state;
+	uint64_t pte;	     /* the leaf entry (0 without a table) */
+	uint64_t pfn, phys;  /* VM_PTE_MAPPED: frame, physical address */
+	unsigned swap_type;  /* VM_PTE_SWAP: the swap area */
+	uint64_t swap_slot;  /* VM_PTE_SWAP: the slot in it */
+	uint64_t file_pgoff; /* VM_PTE_FILE */
+	/* VM_PTE_MAPPED: the frame's struct page (Linux's names). */
+	int refcount, mapcount;		 /* page_ref_count, page_mapcount */
+	bool anon, zero_page, swapcache; /* PageAnon, the zero page, ... */
+	bool lru, active;		 /* on an LRU list; the active one */
+	/* The VMA holding va, if any. */
+	bool in_vma;
+	uint64_t vma_start, vma_end;
+	int vma_prot;
+};
+int vm_walk(struct vm *vm, int pid, uint64_t va, struct vm_walk *out);
+
+/* One VMA of a task, as a line of /proc/PID/maps. */
+#define VM_VMA_HEAP   0x1 /* [heap]: the brk area */
+#define VM_VMA_STACK  0x2 /* [stack] */
+#define VM_VMA_SHARED 0x4 /* MAP_SHARED */
+struct vm_vma {
+	uint64_t start, end; /* [start, end) */
+	int prot;	     /* VM_PROT_* */
+	unsigned flags;	     /* VM_VMA_* */
+};
+/*
+ * Task pid's VMAs in address order: fills at most max of out and returns
+ * how many there are (> max: call again with more room), or -ESRCH,
+ * -EINVAL.
+ */
+int vm_vmas(struct vm *vm, int pid, struct vm_vma *out, unsigned max);
+
+/*
+ * Leaks (a task's C library reports them at exit, as LeakSanitizer does):
+ * the blocks never freed, in bytes requested (what LeakSanitizer counts)
+ * and in bytes the allocator granted (tags and rounding included), and the
+ * largest few by bytes requested, largest first (ties: lower address).
+ */
+#define VM_LEAKS_TOP 5
+struct vm_leak {
+	uint64_t va;	  /* the pointer malloc returned */
+	uint64_t nbytes;  /* requested */
+	uint64_t granted; /* block or mapping bytes */
+	bool mmapped;	  /* served by its own mmap */
+};
+struct vm_leaks {
+	uint64_t blocks, nbytes, granted;
+	unsigned ntop; /* entries of top used */
+	struct vm_leak top[VM_LEAKS_TOP];
+};
+/*
+ * Record t's leak report in the event log (its `leaks` table;
+ * docs/evlog.md).  0 (also when the machine has no log), -EINVAL, or the
+ * log's error.  Called by t's thread or while t is parked.
+ */
+int vm_log_leaks(struct vm_task *t, const struct vm_leaks *lk);
 
 /*
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value

@@ -103,7 +103,7 @@ enum { VMS_LINUX = 1u << 0, VMS_EVENT = 1u << 1 };
 	X(DIRTY_TRAP, dirty_trap, dirty_trap, VMS_EVENT,                      \
 	  "native: first write to a clean page sets its dirty bit")           \
 	X(SEGV, segv, segv, VMS_EVENT,                                        \
-	  "emulated SIGSEGV delivered to the faulting task")                  \
+	  "emulated SIGSEGV (arg: 0 page, 1 segment limit, 2 segment prot)")  \
 	X(TLB_HIT, tlb_hit, tlb_hit, 0,                                       \
 	  "trace: accesses the software TLB served without a walk")           \
 	X(TLB_MISS, tlb_miss, tlb_miss, 0,                                    \

@@ -13,7 +13,8 @@
  *   tasks         a row at spawn/fork, completed at exit;
  *   oom_kills     each OOM decision with its candidates (reclaim/oom.c);
  *   runs          the configuration as JSON, the command line, the
- *                 version, the seed, the exit status (vm_set_exit_status).
+ *                 version, the seed, the exit status (vm_set_exit_status);
+ *   leaks         a task's leak report, from its C library (vm_log_leaks).
  *
  * Locking: vmlog_open/vmlog_close run on the controlling thread; the
  * samples on the service thread, taking the machine lock only to read
@@ -23,6 +24,7 @@
 #include "vm/vmlog.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +33,8 @@
 #include "vm/evlog.h"
 #include "vm/vmstat.h"
 
-#define JSON_MAX 2048
+#define JSON_MAX      2048
+#define LEAK_JSON_MAX 1024 /* VM_LEAKS_TOP objects of < 128 bytes */
 
 static struct evlog_kind kinds[NR_VM_EVENTS];
 static unsigned kind_of[NR_VM_EVENTS]; /* vm_event -> evlog kind */
@@ -188,4 +191,38 @@ int vmlog_close(struct vm *vm, char *err, size_t errlen)
 	rc = evlog_close(vm->log, vm->exit_status, err, errlen);
 	vm->log = NULL;
 	return rc;
+}
+
+/* The largest leaked blocks as a JSON array (docs/evlog.md, leaks). */
+static void leaks_json(const struct vm_leaks *lk, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "[");
+
+	for (unsigned i = 0; i < lk->ntop && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n,
+				      "%s{\"va\":%" PRIu64 ",\"bytes\":%" PRIu64
+				      ",\"granted\":%" PRIu64
+				      ",\"mmapped\":%d}",
+				      i ? "," : "", lk->top[i].va,
+				      lk->top[i].nbytes, lk->top[i].granted,
+				      lk->top[i].mmapped);
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+}
+
+int vm_log_leaks(struct vm_task *t, const struct vm_leaks *lk)
+{
+	char json[LEAK_JSON_MAX];
+	struct evlog_leaks row;
+	struct vm *vm;
+
+	if (!task_valid(t) || !lk || lk->ntop > VM_LEAKS_TOP)
+		return -EINVAL;
+	vm = t->vm;
+	if (!vm->log)
+		return 0;
+	leaks_json(lk, json, sizeof(json));
+	row = (struct evlog_leaks){ t->pid,	evlog_now(vm->log), lk->blocks,
+				    lk->nbytes, lk->granted,	    json };
+	return evlog_leaks(vm->log, &row);
 }

@@ -1,0 +1,123 @@
+/*
+ * reclaim/exact.c - eviction in exact replacement (vm_config.exact_frames):
+ * a miss with every data frame in use evicts exactly one page, the one the
+ * policy names, before the new page comes in - so that the count of
+ * misses is the policy's alone, request for request comparable with a
+ * cache simulator.
+ *
+ *   policy->victim (or select with max 1, priority DEF_PRIORITY down to 0,
+ *   what it keeps put back at once)
+ *        |
+ *        v
+ *   every PTE mapping the page (rmap) becomes the "evicted" entry
+ *   (vm/mm.h: exact_evicted_pte), its software TLB entry shot down
+ *        |
+ *        v
+ *   the frame goes to the new page at once (not through the buddy: it
+ *   would only hand it back): frames carry no data in exact mode, so
+ *   nothing is written and nothing kept; the next access to the evicted
+ *   page is a major fault that takes a frame the same way.
+ *
+ * Counts: one evict event and one pswpout per page (swap accounted, not
+ * written: pgpgout does not move).  Nothing here drops the machine lock.
+ *
+ * Locking: the machine lock.  SIGSAFE (on-stack arrays only).
+ */
+#include <errno.h>
+
+#include "reclaim/reclaim_internal.h"
+#include "vm/mm.h"
+#include "vm/rmap.h"
+#include "vm/vmstat.h"
+
+#define EXACT_MAX_MAPPINGS 64 /* (mm, va) pairs gathered per round */
+
+/* The victim of a policy that has only select: one page at a time. */
+static SIGSAFE struct page *select_one(struct reclaim *rc,
+				       struct scan_control *sc)
+{
+	struct page *pg = NULL;
+
+	for (int prio = DEF_PRIORITY; prio >= 0 && !pg; prio--) {
+		sc->priority = (unsigned)prio;
+		sc->pass_started = false;
+		while (!pg) {
+			int n = rc->policy->select(rc, sc, &pg, 1);
+
+			for (unsigned i = 0; i < sc->nr_deferred; i++)
+				reclaim_putback(
+					rc, sc->deferred[i],
+					(enum putback_how)sc->deferred_how[i]);
+			sc->nr_deferred = 0;
+			if (n < 0)
+				break;
+		}
+	}
+	return pg;
+}
+
+struct exact_maps {
+	unsigned n;
+	struct mm *mm[EXACT_MAX_MAPPINGS];
+	vaddr_t va[EXACT_MAX_MAPPINGS];
+};
+
+static SIGSAFE void gather(void *arg, struct mm *mm, vaddr_t va)
+{
+	struct exact_maps *m = arg;
+
+	if (m->n < EXACT_MAX_MAPPINGS) {
+		m->mm[m->n] = mm;
+		m->va[m->n++] = va;
+	}
+}
+
+/* Turn every PTE that maps pg into the evicted entry (rounds of 64). */
+static SIGSAFE void unmap_all(struct vm *vm, struct page *pg)
+{
+	struct exact_maps m;
+
+	do {
+		m.n = 0;
+		rmap_walk(pg, gather, &m);
+		for (unsigned i = 0; i < m.n; i++) {
+			pte_t *ptep = pt_walk(&m.mm[i]->pt, m.va[i]);
+			pte_t old = *ptep;
+
+			BUG_ON(!pte_present(old) ||
+			       pte_pfn(old) != phys_pfn(&vm->phys, pg));
+			mm_set_pte(m.mm[i], ptep, m.va[i], exact_evicted_pte());
+			m.mm[i]->swapents++;
+			mm_release_pte(m.mm[i], m.va[i], old);
+		}
+	} while (m.n == EXACT_MAX_MAPPINGS);
+}
+
+SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
+{
+	struct reclaim *rc = vm->reclaim;
+	struct scan_control sc = { .nr_to_reclaim = 1, .may_swap = true };
+	struct page *pg;
+	struct mm *mm = NULL;
+	vaddr_t va;
+	pfn_t pfn;
+
+	pg = rc->policy->victim ? rc->policy->victim(rc, &sc) :
+				  select_one(rc, &sc);
+	if (!pg)
+		return -ENOMEM;
+	pfn = phys_pfn(&vm->phys, pg);
+	rmap_first(pg, &mm, &va);
+	vm_event(vm, VME_EVICT, mm, pg->index, pfn, 0, 0);
+	vm_event(vm, VME_PSWPOUT, mm, pg->index, pfn, 0, 0);
+	unmap_all(vm, pg);
+	lru_unisolate(&rc->lru, pg);
+	BUG_ON(pg->_refcount != 1 || pg->_mapcount || pg->rmap);
+	/* The isolation's reference was the last: the frame is the caller's
+	   (page_put would free it only for the allocation to take it back). */
+	pg->_refcount = 0;
+	pg->flags = 0;
+	pg->lru_info = 0;
+	*reuse = pfn;
+	return 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * tests/test_exact.c - exact replacement (vm_config.exact_frames) and the
+ * textbook policies it runs, against published fault counts and against
+ * naive reference models (an array scanned per reference: nothing shared
+ * with the code under test).
+ *
+ * Published counts (Silberschatz, Operating System Concepts, ch. 10; and
+ * Belady, Nelson, Shedler 1969): the reference string
+ * 7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1 with 3 frames: FIFO 15, LRU 12;
+ * 1 2 3 4 1 2 5 1 2 3 4 5: FIFO 9 faults with 3 frames, 10 with 4.
+ *
+ * Randomized differential runs print their seed (SEED= to rerun).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/replay.h"
+#include "tests/lib/vmtest.h"
+
+#define MAXF 64
+
+static const uint64_t silberschatz[] = { 7, 0, 1, 2, 0, 3, 0, 4, 2, 3,
+					 0, 3, 2, 1, 2, 0, 1, 7, 0, 1 };
+static const uint64_t belady[] = { 1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5 };
+
+static uint64_t run(const char *policy, uint64_t frames, const uint64_t *p,
+		    size_t n)
+{
+	struct replay_result r;
+	char err[256] = "";
+
+	if (replay_exact(policy, frames, p, NULL, n, &r, err, sizeof(err))) {
+		print_error("replay %s: %s\n", policy, err);
+		fail();
+	}
+	assert_int_equal(r.ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(r.access_err, 0);
+	assert_int_equal(r.check, 0);
+	assert_true(r.resident <= frames);
+	return r.misses;
+}
+
+/* ---- naive reference models ------------------------------------------ */
+
+enum model_kind { M_FIFO, M_LRU, M_CLOCK };
+
+/* Misses of policy k over p[0..n) with f frames: arrays, O(f) per ref. */
+static uint64_t model(enum model_kind k, unsigned f, const uint64_t *p,
+		      size_t n)
+{
+	uint64_t res[MAXF];
+	int ref[MAXF];
+	unsigned used = 0;
+	uint64_t misses = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned j;
+
+		for (j = 0; j < used && res[j] != p[i]; j++)
+			;
+		if (j < used) { /* hit */
+			if (k == M_LRU) {
+				memmove(&res[j], &res[j + 1],
+					(used - j - 1) * sizeof(res[0]));
+				res[used - 1] = p[i];
+			}
+			ref[j] = 1;
+			continue;
+		}
+		misses++;
+		while (used == f) {
+			if (k == M_CLOCK && ref[0]) { /* second chance */
+				uint64_t v = res[0];
+
+				memmove(&res[0], &res[1],
+					(used - 1) * sizeof(res[0]));
+				memmove(&ref[0], &ref[1],
+					(used - 1) * sizeof(ref[0]));
+				res[used - 1] = v;
+				ref[used - 1] = 0;
+				continue;
+			}
+			memmove(&res[0], &res[1], (used - 1) * sizeof(res[0]));
+			memmove(&ref[0], &ref[1], (used - 1) * sizeof(ref[0]));
+			used--;
+		}
+		res[used] = p[i];
+		ref[used++] = 0;
+	}
+	return misses;
+}
+
+/* ---- published counts ------------------------------------------------ */
+
+static void test_textbook_fifo_lru(void **state)
+{
+	(void)state;
+	assert_int_equal(run("fifo", 3, silberschatz, 20), 15);
+	assert_int_equal(run("lru", 3, silberschatz, 20), 12);
+	assert_int_equal(model(M_FIFO, 3, silberschatz, 20), 15);
+	assert_int_equal(model(M_LRU, 3, silberschatz, 20), 12);
+}
+
+static void test_belady_anomaly(void **state)
+{
+	(void)state;
+	assert_int_equal(run("fifo", 3, belady, 12), 9);
+	assert_int_equal(run("fifo", 4, belady, 12), 10);
+	/* LRU is a stack algorithm: never worse with more frames. */
+	assert_true(run("lru", 4, belady, 12) <= run("lru", 3, belady, 12));
+}
+
+/* Every distinct page is one miss when everything fits. */
+static void test_all_fit(void **state)
+{
+	static const char *const pol[] = { "fifo", "lru", "clock", "linux" };
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(run(pol[i], 8, silberschatz, 20), 6);
+}
+
+/* ---- randomized differential runs ------------------------------------ */
+
+static void differential(const char *name, enum model_kind k)
+{
+	uint64_t seed = vmtest_seed(name), s = seed;
+	uint64_t p[400];
+
+	for (int round = 0; round < 60; round++) {
+		unsigned npages = 2 + (unsigned)(vmtest_rand(&s) % 40);
+		unsigned f = 1 + (unsigned)(vmtest_rand(&s) % 24);
+		size_t n = 1 + vmtest_rand(&s) % 400;
+
+		for (size_t i = 0; i < n; i++) /* a skewed mix */
+			p[i] = vmtest_rand(&s) % 3 ?
+				       vmtest_rand(&s) % (npages / 2 + 1) :
+				       vmtest_rand(&s) % npages;
+		if (run(name, f, p, n) != model(k, f, p, n)) {
+			print_error("%s: seed %llu round %d: %u frames, %zu "
+				    "refs\n",
+				    name, (unsigned long long)seed, round, f,
+				    n);
+			fail();
+		}
+	}
+}
+
+static void test_fifo_model(void **state)
+{
+	(void)state;
+	differential("fifo", M_FIFO);
+}
+
+static void test_lru_model(void **state)
+{
+	(void)state;
+	differential("lru", M_LRU);
+}
+
+static void test_clock_model(void **state)
+{
+	(void)state;
+	differential("clock", M_CLOCK);
+}
+
+/* ---- the mode itself --------------------------------------------------- */
+
+static void test_config_errors(void **state)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.exact_frames = 8; /* native mode */
+	assert_null(vm_create(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "trace mode"));
+	cfg.mode = VM_MODE_TRACE;
+	cfg.exact_frames = VM_EXACT_MAX_FRAMES + 1;
+	assert_null(vm_create(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "at most"));
+}
+
+/* Writes and reads alike take a frame; evicted pages come back major. */
+static void test_counts(void **state)
+{
+	static const uint64_t p[] = { 0, 1, 2, 3, 0, 1, 2, 3 };
+	static const uint8_t w[] = { 1, 0, 1, 0, 0, 1, 0, 1 };
+	struct replay_result r;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(replay_exact("fifo", 2, p, w, 8, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.misses, 8);
+	assert_int_equal(r.majfaults, 4); /* the second round */
+	assert_int_equal(r.evictions, 6); /* 8 misses into 2 frames */
+	assert_int_equal(r.resident, 2);
+	assert_int_equal(r.check, 0);
+}
+
+/* Frames hold no data: the copy calls refuse. */
+static int no_data_task(struct vm_task *t, void *arg)
+{
+	uint64_t va = vm_mmap(t, 0, 4096, VM_PROT_READ | VM_PROT_WRITE,
+			      VM_MAP_PRIVATE | VM_MAP_ANON);
+	char c = 1;
+
+	(void)arg;
+	if (vm_mmap_failed(va) || vm_access(t, va, 1))
+		return 1;
+	return vm_write(t, va, &c, 1) == -EINVAL &&
+			       vm_read(t, va, &c, 1) == -EINVAL ?
+		       0 :
+		       2;
+}
+
+static void test_no_data(void **state)
+{
+	struct vm_config cfg;
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.exact_frames = 4;
+	vm = vmtest_create_cfg(&cfg);
+	pid = vm_spawn(vm, "nodata", 0, no_data_task, NULL);
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	vmtest_destroy(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		VMTEST(test_textbook_fifo_lru), VMTEST(test_belady_anomaly),
+		VMTEST(test_all_fit),		VMTEST(test_fifo_model),
+		VMTEST(test_lru_model),		VMTEST(test_clock_model),
+		VMTEST(test_config_errors),	VMTEST(test_counts),
+		VMTEST(test_no_data),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,453 @@
+/*
+ * tests/test_explain.c - `vmemu explain` through the built binary
+ * ($VMEMU, default ./vmemu; `make asan` points it at the ASan build, so
+ * every topic also runs under AddressSanitizer there).
+ *
+ * The --json facts are checked against what the textbook or Linux says,
+ * computed here: a VA's PGD/PUD/PMD/PTE indices are its bit fields; the
+ * physical address is pfn * 4096 + offset; malloc(1 MiB) is mmapped
+ * (>= 128 KiB) and malloc(1 KiB) is not; freeing the mmapped block raises
+ * the threshold to its size; fork shares a frame with refcount and
+ * mapcount 2, the child's write copies and the parent's then reuses;
+ * segment 3 with base 7000 maps offset 500 to 7500 and refuses offset
+ * 1222 >= its limit.  The text form fits 80 columns and ends with the
+ * `vmemu query` that shows more; bad input is one line and status 2.
+ *
+ * JSON is read with SQLite's json_extract (an independent parser).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#define OUT_LEN	 (256 * 1024)
+#define ERR_LEN	 4096
+#define MAX_ARGS 12
+
+struct result {
+	int status;
+	char out[OUT_LEN];
+	char err[ERR_LEN];
+};
+
+static struct result res; /* large: not on the stack */
+static char db[64];
+
+static const char *vmemu(void)
+{
+	return getenv("VMEMU") ? getenv("VMEMU") : "./vmemu";
+}
+
+static void slurp(int fd, char *buf, size_t len)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	while (used + 1 < len &&
+	       ((n = read(fd, buf + used, len - 1 - used)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		used += n > 0 ? (size_t)n : 0;
+	buf[used] = '\0';
+}
+
+/* Run vmemu with args (NULL-terminated); stderr goes to a file. */
+static void run(const char *const *args)
+{
+	char *argv[MAX_ARGS + 2];
+	char errpath[64];
+	int out[2], st, efd;
+	size_t n = 0;
+	pid_t pid;
+
+	argv[n++] = (char *)(uintptr_t)vmemu();
+	for (; args[n - 1] && n <= MAX_ARGS; n++)
+		argv[n] = (char *)(uintptr_t)args[n - 1];
+	argv[n] = NULL;
+	snprintf(errpath, sizeof(errpath), "/tmp/test_explain.%d.err",
+		 (int)getpid());
+	efd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(efd >= 0);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(efd, 2);
+		close(out[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	slurp(out[0], res.out, sizeof(res.out));
+	close(out[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	res.status = WEXITSTATUS(st);
+	lseek(efd, 0, SEEK_SET);
+	slurp(efd, res.err, sizeof(res.err));
+	close(efd);
+	unlink(errpath);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Run a topic with --json --no-log; it must succeed. */
+static void run_json(const char *const *args)
+{
+	run(args);
+	if (res.status != 0)
+		fail_msg("status %d: %s", res.status, res.err);
+}
+
+/* json_extract(res.out, path) as an integer (fails if absent). */
+static int64_t jint(const char *path)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	assert_int_equal(sqlite3_open(":memory:", &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT json_extract(?1, ?2)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, res.out, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		fail_msg("no %s in the JSON", path);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* json_extract as text into buf. */
+static const char *jstr(const char *path, char *buf, size_t len)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open(":memory:", &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT json_extract(?1, ?2)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, res.out, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		fail_msg("no %s in the JSON", path);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf;
+}
+
+/* ---- translate --------------------------------------------------------- */
+
+static void check_translate(uint64_t va, const char *arg)
+{
+	char buf[64];
+
+	run_json(ARGS("explain", "translate", arg, "--json", "--no-log"));
+	assert_true((uint64_t)jint("$.split.va") == va);
+	assert_int_equal(jint("$.split.pgd"), (va >> 39) & 511);
+	assert_int_equal(jint("$.split.pud"), (va >> 30) & 511);
+	assert_int_equal(jint("$.split.pmd"), (va >> 21) & 511);
+	assert_int_equal(jint("$.split.pte"), (va >> 12) & 511);
+	assert_int_equal(jint("$.split.offset"), va & 4095);
+	/* Before: only the PGD can be read; its entry is empty. */
+	assert_int_equal(jint("$.before.tables_read"), 1);
+	/* The walk: four tables, each level's index the VA's. */
+	assert_int_equal(jint("$.walk.levels[3].index"), (va >> 12) & 511);
+	assert_int_equal(jint("$.walk.levels[0].index"), (va >> 39) & 511);
+	/* Each upper entry points at the next level's table. */
+	for (int i = 0; i < 3; i++) {
+		char p1[64], p2[64];
+
+		snprintf(p1, sizeof(p1), "$.walk.levels[%d].entry", i);
+		snprintf(p2, sizeof(p2), "$.walk.levels[%d].table_pfn", i + 1);
+		assert_true(((uint64_t)jint(p1) >> 12) == (uint64_t)jint(p2));
+		assert_true(jint(p1) & 1); /* present */
+	}
+	assert_true(((uint64_t)jint("$.walk.levels[3].entry") >> 12) ==
+		    (uint64_t)jint("$.walk.pfn"));
+	assert_true((uint64_t)jint("$.walk.phys") ==
+		    (uint64_t)jint("$.walk.pfn") * 4096 + (va & 4095));
+	assert_string_equal(jstr("$.walk.pte_bits", buf, sizeof(buf)),
+			    "P W U A D");
+	/* The first access faulted and missed; the second hit the TLB. */
+	assert_int_equal(jint("$.first.pgfault"), 1);
+	assert_int_equal(jint("$.first.tlb_miss"), 1);
+	assert_int_equal(jint("$.second.pgfault"), 0);
+	assert_int_equal(jint("$.second.tlb_hit"), 1);
+	/* Not present: none, then a swap entry, read back by a major fault. */
+	assert_string_equal(jstr("$.not_present.neighbour_state", buf,
+				 sizeof(buf)),
+			    "none");
+	assert_string_equal(jstr("$.not_present.after_pageout", buf,
+				 sizeof(buf)),
+			    "swap entry");
+	assert_true(((uint64_t)jint("$.not_present.swap_pte") >> 12) ==
+		    (uint64_t)jint("$.not_present.swap_slot"));
+	assert_int_equal(jint("$.swapin.pgmajfault"), 1);
+	assert_int_equal(jint("$.swapin.pswpin"), 1);
+}
+
+static void test_explain_translate_indices(void **state)
+{
+	(void)state;
+	check_translate(0x7f1234567abcULL, "0x7f1234567abc");
+	/* A low address: PGD, PUD 0; PMD 0x91, PTE 0x145, offset 0x678. */
+	check_translate(0x12345678ULL, "0x12345678");
+	assert_int_equal(jint("$.split.pmd"), 0x91);
+	assert_int_equal(jint("$.split.pte"), 0x145);
+}
+
+/* ---- malloc ---------------------------------------------------------------- */
+
+static void test_explain_malloc_brk_or_mmap(void **state)
+{
+	(void)state;
+	run_json(ARGS("explain", "malloc", "--json", "--no-log"));
+	/* glibc's rule: 1 MiB >= 128 KiB is mmapped; 1 KiB and 1 are not. */
+	assert_int_equal(jint("$.malloc_1m.mmapped"), 1);
+	assert_int_equal(jint("$.malloc_1m.mmap_calls"), 1);
+	assert_int_equal(jint("$.malloc_1k.mmapped"), 0);
+	assert_int_equal(jint("$.malloc_1.mmapped"), 0);
+	assert_int_equal(jint("$.malloc_1m.threshold"), 128 * 1024);
+	/* The chunk: 1 MiB + a 32-byte header, in whole pages. */
+	assert_int_equal(jint("$.malloc_1m.granted"), (1 << 20) + 4096);
+	/* Touching 1 MiB: one fault and one frame per page not yet touched
+	 * (the header's page was, by the call). */
+	assert_int_equal(jint("$.malloc_1m.touch.pgfault"), 256);
+	assert_int_equal(jint("$.malloc_1m.touch.frames"), 256);
+	/* malloc(1): the minimum block, 16 usable bytes. */
+	assert_int_equal(jint("$.malloc_1.granted"), 32);
+	assert_int_equal(jint("$.malloc_1.usable"), 16);
+	assert_int_equal(jint("$.chunk.min_chunk"), 32);
+	/* Freeing the chunk raises the threshold to its size (glibc). */
+	assert_int_equal(jint("$.free_1m.threshold_before"), 128 * 1024);
+	assert_int_equal(jint("$.free_1m.threshold_after"),
+			 jint("$.malloc_1m.granted"));
+	assert_int_equal(jint("$.free_1m.frames"), -257);
+	/* ... so the next malloc(1 MiB) comes from brk. */
+	assert_int_equal(jint("$.malloc_1m_again.mmapped"), 0);
+	assert_true(jint("$.malloc_1m_again.brk_growth") >= 1 << 20);
+	/* The leak report: malloc(1) and malloc(1 KiB) were never freed. */
+	assert_int_equal(jint("$.leaks.blocks"), 2);
+	assert_int_equal(jint("$.leaks.bytes"), 1025);
+	assert_int_equal(jint("$.leaks.largest[0].bytes"), 1024);
+	assert_int_equal(jint("$.leaks.largest[1].bytes"), 1);
+}
+
+/* ---- fork ------------------------------------------------------------------- */
+
+static void test_explain_fork_refcounts(void **state)
+{
+	(void)state;
+	run_json(ARGS("explain", "fork", "--json", "--no-log"));
+	/* After fork: one frame, two PTEs, both write-protected. */
+	for (int i = 0; i < 4; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "$.after_fork[%d].refcount", i);
+		assert_int_equal(jint(p), 2);
+		snprintf(p, sizeof(p), "$.after_fork[%d].mapcount", i);
+		assert_int_equal(jint(p), 2);
+	}
+	assert_int_equal(jint("$.after_fork[0].pfn"),
+			 jint("$.after_fork[1].pfn"));
+	assert_int_equal(jint("$.fork.pages_copied"), 0);
+	assert_int_equal(jint("$.fork.child_pgtables"),
+			 jint("$.fork.parent_pgtables"));
+	/* The child's write copies; the parent's frame is its own again. */
+	assert_int_equal(jint("$.child_write.cow_fault"), 1);
+	assert_int_equal(jint("$.after_child_write[0].refcount"), 1);
+	assert_int_equal(jint("$.after_child_write[0].pfn"),
+			 jint("$.after_fork[0].pfn"));
+	assert_true(jint("$.after_child_write[1].pfn") !=
+		    jint("$.after_fork[0].pfn"));
+	/* The parent's write reuses it; B, still shared, is copied. */
+	assert_int_equal(jint("$.parent_write.cow_reuse"), 1);
+	assert_int_equal(jint("$.parent_write.cow_fault"), 0);
+	assert_int_equal(jint("$.parent_write.pgalloc_normal"), 0);
+	assert_int_equal(jint("$.parent_write_b.cow_fault"), 1);
+}
+
+/* ---- segmentation -------------------------------------------------------- */
+
+static void test_explain_segmentation_example(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	run_json(ARGS("explain", "segmentation", "--json", "--no-log"));
+	assert_int_equal(jint("$.example.base"), 7000);
+	assert_int_equal(jint("$.example.offset"), 500);
+	assert_int_equal(jint("$.example.linear"), 7500);
+	/* 7500 passes segmentation, then paging refuses it. */
+	assert_string_equal(jstr("$.example_exit.cause", buf, sizeof(buf)),
+			    "page");
+	assert_int_equal(jint("$.example_exit.fault"), 7500);
+	/* Offset 1222 >= limit 1000: a limit fault of segment 3. */
+	assert_string_equal(jstr("$.limit_fault.reason", buf, sizeof(buf)),
+			    "SIGSEGV");
+	assert_string_equal(jstr("$.limit_fault.cause", buf, sizeof(buf)),
+			    "limit");
+	assert_int_equal(jint("$.limit_fault.segment"), 3);
+	assert_int_equal(jint("$.limit_fault.fault"), 1222);
+	assert_string_equal(jstr("$.perm_fault.cause", buf, sizeof(buf)),
+			    "permission");
+	/* heap:500 is start_brk + 500, and it was mapped. */
+	assert_int_equal(jint("$.heap_access.linear"),
+			 jint("$.heap_access.start_brk") + 500);
+	assert_int_equal(jint("$.defaults[2].base"),
+			 jint("$.heap_access.start_brk"));
+}
+
+/* ---- text, log, usage ------------------------------------------------------- */
+
+static const char *const topic_names[] = { "translate", "malloc", "fork",
+					   "segmentation" };
+
+static void check_text(const char *topic)
+{
+	int line = 1;
+	const char *s = res.out, *nl;
+
+	if (res.status != 0)
+		fail_msg("%s: status %d: %s", topic, res.status, res.err);
+	assert_true(strncmp(res.out, "vmemu explain ", 14) == 0);
+	for (; *s; s = nl + 1, line++) {
+		nl = strchr(s, '\n');
+		assert_non_null(nl);
+		if (nl - s > 80)
+			fail_msg("%s: line %d has %d columns: %.*s", topic,
+				 line, (int)(nl - s), (int)(nl - s), s);
+	}
+	assert_non_null(strstr(res.out, "To see more"));
+	assert_non_null(strstr(res.out, "  vmemu query "));
+}
+
+static void test_explain_text_fits_80_columns(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(topic_names) / sizeof(topic_names[0]);
+	     i++) {
+		run(ARGS("explain", topic_names[i], "--no-log"));
+		check_text(topic_names[i]);
+	}
+}
+
+static void test_explain_json_marks_emulator_only(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	run_json(ARGS("explain", "translate", "--json", "--no-log"));
+	assert_string_equal(jstr("$.topic", buf, sizeof(buf)), "translate");
+	assert_true(strstr(res.out, "\"emulator_only\":[") != NULL);
+	assert_true(strstr(res.out, "\"first.tlb_hit\"") != NULL);
+	assert_true(strstr(res.out, "\"split.pgd\"") == NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(db, sizeof(db), "/tmp/test_explain.%d.db", (int)getpid());
+	unlink(db);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char side[80];
+
+	(void)state;
+	unlink(db);
+	snprintf(side, sizeof(side), "%s-wal", db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	unlink(side);
+	return 0;
+}
+
+static void test_explain_query_shows_the_log(void **state)
+{
+	char q[1024];
+
+	(void)state;
+	run_json(ARGS("explain", "malloc", "--json", "--log", db));
+	jstr("$.query", q, sizeof(q));
+	assert_true(strncmp(q, "vmemu query ", 12) == 0);
+	assert_non_null(strstr(q, db));
+	/* The leaks row of this run, read back by vmemu query. */
+	run(ARGS("query", db,
+		 "SELECT blocks || ' ' || bytes FROM leaks WHERE run_id ="
+		 " (SELECT max(run_id) FROM runs)"));
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(res.out, "\n2 1025\n"));
+	run(ARGS("query", db, "SELECT cmdline FROM runs"));
+	assert_non_null(strstr(res.out, "vmemu explain malloc"));
+}
+
+static void expect_usage(const char *const *args, const char *needle)
+{
+	run(args);
+	if (res.status != 2)
+		fail_msg("status %d, stderr '%s'", res.status, res.err);
+	assert_string_equal(res.out, "");
+	assert_true(strncmp(res.err, "vmemu: ", 7) == 0);
+	assert_non_null(strchr(res.err, '\n'));
+	assert_int_equal(strchr(res.err, '\n')[1], '\0');
+	if (!strstr(res.err, needle))
+		fail_msg("'%s' lacks '%s'", res.err, needle);
+}
+
+static void test_explain_bad_input(void **state)
+{
+	(void)state;
+	expect_usage(ARGS("explain"), "which topic");
+	expect_usage(ARGS("explain", "paging"), "unknown topic 'paging'");
+	expect_usage(ARGS("explain", "translate", "0xzz"), "not an address");
+	expect_usage(ARGS("explain", "translate", "0x10"), "outside");
+	expect_usage(ARGS("explain", "translate", "-5"), "unknown option");
+	expect_usage(ARGS("explain", "fork", "--jsn"), "unknown option");
+	expect_usage(ARGS("explain", "fork", "--log"), "needs a value");
+	run(ARGS("explain", "--help"));
+	assert_int_equal(res.status, 0);
+	for (size_t i = 0; i < sizeof(topic_names) / sizeof(topic_names[0]);
+	     i++)
+		assert_non_null(strstr(res.out, topic_names[i]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_explain_translate_indices),
+		cmocka_unit_test(test_explain_malloc_brk_or_mmap),
+		cmocka_unit_test(test_explain_fork_refcounts),
+		cmocka_unit_test(test_explain_segmentation_example),
+		cmocka_unit_test(test_explain_text_fits_80_columns),
+		cmocka_unit_test(test_explain_json_marks_emulator_only),
+		cmocka_unit_test_setup_teardown(
+			test_explain_query_shows_the_log, setup, teardown),
+		cmocka_unit_test(test_explain_bad_input),
+	};
+
+	if (access(vmemu(), X_OK) != 0) {
+		fprintf(stderr, "test_explain: %s is not built\n", vmemu());
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
