@@ -31,6 +31,8 @@ static const char usage[] =
 	"                                     SQL on a run's event log, "
 	"read-only\n"
 	"  report FILE.db [--run ID|all]      what happened in a logged run\n"
+	"  explain TOPIC [ARG]...             a classic question answered by "
+	"a run\n"
 	"\n"
 	"  vmemu COMMAND --help   that command's options\n"
 	"  vmemu --version        the version\n"
@@ -48,6 +50,21 @@ static const struct {
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
 };
 
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* " run, query, ..." from the table. */
+static const char *command_names(void)
+{
+	static char list[256];
+	size_t used = 0;
+
+	for (size_t i = 0; i < NR_COMMANDS && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s %s", i ? "," : "",
+					 commands[i].name);
+	return list;
+}
+
 int main(int argc, char **argv)
 {
 	cli_set_prog(argv[0]);
@@ -61,9 +78,9 @@ int main(int argc, char **argv)
 		printf("vmemu %s\n", CLI_VERSION);
 		return CLI_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NR_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
-	return cli_error("unknown command '%s' (commands: run, query, report)",
-			 argv[1]);
+	return cli_error("unknown command '%s' (commands:%s)", argv[1],
+			 command_names());
 }

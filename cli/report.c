@@ -35,6 +35,8 @@ static const char report_usage[] =
 	"  tasks         pid, parent, oom_score_adj, peak RSS, faults, "
 	"swap-ins,\n"
 	"                start and end times, how each ended\n"
+	"  leaks         each task's C library report at exit (blocks never\n"
+	"                freed, the largest of them)\n"
 	"  OOM decisions each one: who triggered it, every candidate in the\n"
 	"                kernel's task-dump layout, their oom_badness points, "
 	"the\n"
@@ -120,6 +122,7 @@ static const struct {
 	{ "runs", report_config },
 	{ "vmstat", report_totals },
 	{ "tasks", report_tasks },
+	{ "leaks", report_leaks },
 	{ "oom_kills,oom_candidates", report_ooms },
 	{ "events,event_kinds", report_timeline },
 };

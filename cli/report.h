@@ -4,7 +4,8 @@
  *
  *   report.c          arguments, opening, choosing the run, --run all,
  *                     the section table
- *   report_run.c      the run's header, configuration, totals, tasks
+ *   report_run.c      the run's header, configuration, totals, tasks,
+ *                     leaks
  *   report_oom.c      each OOM decision and the timeline
  *
  * A section names the tables it reads; the report skips a section whose
@@ -50,6 +51,7 @@ void report_header(struct report *rp);
 void report_config(struct report *rp);
 void report_totals(struct report *rp);
 void report_tasks(struct report *rp);
+void report_leaks(struct report *rp);
 void report_ooms(struct report *rp);
 void report_timeline(struct report *rp);
 

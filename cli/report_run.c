@@ -1,6 +1,6 @@
 /*
  * cli/report_run.c - the report's first sections: the run itself, its
- * configuration, the counters' totals and the tasks.
+ * configuration, the counters' totals, the tasks and their leaks.
  *
  * Totals are the run's last vmstat row (the event log writes one when
  * the run closes, equal to vm_stat then), every non-NULL counter column
@@ -202,6 +202,37 @@ void report_tasks(struct report *rp)
 		       sqlite3_column_int64(st, 4) * PAGE_KIB,
 		       report_text(st, 5), report_text(st, 6),
 		       report_text(st, 7), start, end, how);
+	}
+	sqlite3_finalize(st);
+}
+
+void report_leaks(struct report *rp)
+{
+	sqlite3_stmt *st = report_prepare(
+		rp, "SELECT l.pid, coalesce((SELECT name FROM tasks t WHERE "
+		    "t.run_id = l.run_id AND t.pid = l.pid ORDER BY t.seq "
+		    "DESC LIMIT 1), '?'), l.blocks, l.bytes, l.granted_bytes, "
+		    "(SELECT group_concat(printf('%d B at %#x%s', "
+		    "json_extract(j.value, '$.bytes'), json_extract(j.value, "
+		    "'$.va'), CASE WHEN json_extract(j.value, '$.mmapped') "
+		    "THEN ' (mmap)' ELSE '' END), ', ') FROM "
+		    "json_each(CASE WHEN json_valid(l.largest) THEN l.largest "
+		    "ELSE '[]' END) j) FROM leaks l WHERE l.run_id = ?1 "
+		    "ORDER BY l.seq");
+	int n = 0;
+
+	while (report_step(rp, st)) {
+		if (n++ == 0)
+			report_heading("Leaks (each task's C library at exit, "
+				       "as LeakSanitizer counts them)");
+		printf("  pid %s (%s): %s block%s, %s bytes requested, %s "
+		       "granted%s%s\n",
+		       report_text(st, 0), report_text(st, 1),
+		       report_text(st, 2),
+		       sqlite3_column_int64(st, 2) == 1 ? "" : "s",
+		       report_text(st, 3), report_text(st, 4),
+		       *report_text(st, 5) ? "; largest: " : "",
+		       report_text(st, 5));
 	}
 	sqlite3_finalize(st);
 }

@@ -266,7 +266,8 @@ static void make_runs(const char *db)
 			 "rand:size=6M,ops=6000,write=1,name=swapper"));
 	assert_int_equal(r.status, 0);
 	clitest_run(&r, ARGS("run", "--quiet", "--log", db, "-w",
-			     "seq:size=64K,name=plain"));
+			     "seq:size=64K,name=plain", "-w",
+			     "malloc:size=256K,ops=500,leak=1,name=leaky"));
 	assert_int_equal(r.status, 0);
 }
 
@@ -290,6 +291,9 @@ static void test_cli_log_report_runs(void **state)
 	clitest_expect_in(r->out, "run 3 (of 3 in the file)");
 	clitest_expect_in(r->out, " plain ");
 	clitest_expect_in(r->out, "never  first swap-out");
+	clitest_expect_in(r->out, "pid 2 (leaky): 1 block, ");
+	assert_null(strstr(r->out, "pid 1 (plain)")); /* no C library */
+
 	assert_null(strstr(r->out, "OOM decisions"));
 
 	clitest_run(r, ARGS("report", db, "--run", "1"));
@@ -339,11 +343,12 @@ static void test_cli_log_report_absent_tables(void **state)
 	clitest_tmpdir(dir, sizeof(dir));
 	snprintf(db, sizeof(db), "%s/old.db", dir);
 	make_runs(db);
-	exec_rw(db, "CREATE TABLE leaks (run_id INTEGER, pid INTEGER)");
+	exec_rw(db, "CREATE TABLE sim_future (run_id INTEGER, x INTEGER)");
 	clitest_run(r, ARGS("report", db, "--run", "1"));
 	assert_int_equal(r->status, 0);
 	exec_rw(db, "DROP TABLE oom_candidates; DROP TABLE psi; "
-		    "DROP TABLE events; DROP TABLE event_kinds");
+		    "DROP TABLE events; DROP TABLE event_kinds; "
+		    "DROP TABLE leaks");
 	clitest_run(r, ARGS("report", db, "--run", "1"));
 	if (r->status != 0)
 		fail_msg("status %d\n%s%s", r->status, r->out, r->err);

@@ -135,7 +135,7 @@ static void test_workloads_each_kind_verifies(void **state)
 		"rand:size=256K,ops=300,fork=3",
 		"malloc:size=512K,ops=1500,policy=first",
 		"malloc:size=512K,ops=1500,policy=next,max=4K",
-		"malloc:size=512K,ops=1500,policy=best",
+		"malloc:size=512K,ops=1500,policy=best,leak=3",
 		"malloc:size=512K,ops=1500,policy=worst",
 		"malloc:size=512K,ops=1500,policy=segregated,max=1M",
 	};

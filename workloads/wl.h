@@ -23,6 +23,9 @@
  * of its serial number and checked when it is freed, reallocated (the
  * kept prefix) and at the end; calloc's must read zeros; the heap's
  * invariant walker (umalloc_check) runs every WL_HEAP_CHECK_OPS ops.
+ * At exit it frees all but `leak` blocks and makes the C library's leak
+ * report (umalloc_report_leaks: the event log's leaks table), which must
+ * name exactly the blocks it kept.
  *
  * Modes.  In native mode pages are loaded and stored through vm_ptr (real
  * loads and stores that trap); in trace mode through vm_read/vm_write.
@@ -112,6 +115,7 @@ struct wl_spec {
 	uint64_t delay_ms; /* sleep before starting (staging a scenario) */
 	int policy;	   /* malloc: enum umalloc_policy */
 	uint64_t max_req;  /* malloc: largest request, bytes */
+	uint64_t leak;	   /* malloc: blocks left allocated at exit */
 };
 
 /* What one key of a spec is, for parsing and for --help. */

@@ -147,6 +147,8 @@ static const struct key keys[] = {
 	    "placement: first, next, best, worst or segregated (seg)"),
 	KEY("max", "SIZE", K_SIZE, max_req, BIT(WL_MALLOC),
 	    "largest request (>= 16; from 128K glibc's rule mmaps it)"),
+	KEY("leak", "N", K_COUNT, leak, BIT(WL_MALLOC),
+	    "blocks left allocated at exit, for the leak report to name"),
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
