@@ -77,6 +77,7 @@ void cli_kmsg_flush(struct cli_run *r)
 			if (r->builtin)
 				cli_story_oom(r, texts[i]);
 			fflush(stdout);
+			r->asides++;
 			fputs(texts[i], stderr);
 			fflush(stderr);
 		}

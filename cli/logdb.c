@@ -48,6 +48,9 @@ static int check_header(const char *path, char *err, size_t errlen)
 	close(fd);
 	if (!S_ISREG(st.st_mode))
 		snprintf(err, errlen, "'%s' is not a regular file", path);
+	else if (st.st_size == 0)
+		snprintf(err, errlen,
+			 "'%s' is empty: not a vmemu event log (yet)", path);
 	else if (n != (ssize_t)sizeof(h) ||
 		 memcmp(h, SQLITE_MAGIC, SQLITE_MAGIC_LEN) != 0)
 		snprintf(err, errlen,

@@ -19,7 +19,8 @@
  *   6. on a terminal, once a second, prints a line in the spirit of
  *      `vmstat 1` on stderr: free and swap used (KiB), si/so (KiB/s),
  *      faults/s, major faults/s, pgscan/s, pgsteal/s, PSI some avg10, OOM
- *      kills in the second; the header again every screenful.
+ *      kills in the second; the header again every screenful, and after
+ *      anything else was printed in between (a story line, a report).
  *
  * The signal handler only stores the signal number (the one global of
  * the CLI, a volatile sig_atomic_t as C requires); SA_RESETHAND makes a
@@ -154,6 +155,7 @@ static bool log_failed(struct cli_run *r)
 struct progress {
 	bool on;
 	unsigned rows, since_header; /* data lines since the last header */
+	unsigned asides;	     /* r->asides at the last line */
 	double start, last;
 	struct vm_stat prev;
 };
@@ -208,9 +210,11 @@ static void progress_line(struct cli_run *r, struct progress *p, double now)
 	char psi[16];
 
 	vm_stat(r->vm, &st);
-	if (++p->since_header > (p->rows > 3 ? p->rows - 2 : 1)) {
+	if (++p->since_header > (p->rows > 3 ? p->rows - 2 : 1) ||
+	    p->asides != r->asides) {
 		progress_header();
 		p->since_header = 1;
+		p->asides = r->asides;
 	}
 	psi_some10(r->vm, psi, sizeof(psi));
 	fprintf(stderr,
@@ -238,8 +242,7 @@ static void progress_init(struct cli_run *r, struct progress *p, bool on)
 		p->rows = ws.ws_row;
 	p->start = p->last = cli_now_secs();
 	vm_stat(r->vm, &p->prev);
-	if (on)
-		progress_header();
+	p->since_header = p->rows; /* the header comes with the first line */
 	r->snap_free = UINT64_MAX;
 }
 

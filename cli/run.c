@@ -220,7 +220,8 @@ static const struct run_opt run_opts[] = {
 	{ "--swap-file", "PATH", opt_swap_file,
 	  "swap file (default: an unlinked temporary file)" },
 	{ "--policy", "NAME", opt_policy,
-	  "page replacement policy (default linux)" },
+	  "page replacement policy (default linux; a wrong name lists the "
+	  "others)" },
 	{ "--swappiness", "N", opt_swappiness,
 	  "vm.swappiness, 0..200 (default 60)" },
 	{ "--min-free-kbytes", "N", opt_min_free,
@@ -434,8 +435,12 @@ static void print_run_help(void)
 	size_t n;
 
 	printf("usage: vmemu run [OPTION]... [-w WORKLOAD[:key=val,...]]...\n\n"
-	       "Runs one emulated machine with one task per -w, waits for them "
-	       "and prints\nhow each ended, then the machine's /proc files.\n\n"
+	       "Runs one emulated machine with one task per -w and waits for "
+	       "them.  On a\nterminal, a line like `vmstat 1` every second "
+	       "(stderr); the kernel's OOM\nreports as they happen (stderr).  "
+	       "Then how each task ended, the totals, the\nmachine's /proc "
+	       "files, and the `vmemu report` and `vmemu query` commands for\n"
+	       "the run's event log.\n\n"
 	       "Options (--opt VALUE or --opt=VALUE):\n");
 	for (size_t i = 0; i < NR_RUN_OPTS; i++) {
 		char left[40];
@@ -462,13 +467,15 @@ static void print_run_help(void)
 		printf("  %-7s %-5s", keys[i].name, keys[i].arg);
 		wrap(keys[i].help, 15, 16);
 	}
-	printf("\nEvery op loads or stores one whole page; every load is "
-	       "checked against what\nthe task stored (a mismatch ends it: "
-	       "\"data mismatch\").\nWithout -w: the built-in scenario, %s.\n\n"
+	printf("\nEvery op loads or stores one whole page (malloc: one call, "
+	       "its block); every\nload is checked against what the task "
+	       "stored (a mismatch ends it: \"data\nmismatch\").\n\n"
+	       "Without -w: the built-in scenario: %s.\n\n"
 	       "Exit status: 0 every task ended as its workload expects (a hog "
-	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not; "
-	       "2 bad usage;\n130/143 interrupted by SIGINT/SIGTERM (tasks "
-	       "killed, summary printed).\n",
+	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not, or "
+	       "the event log failed;\n2 bad usage (nothing run); 130/143 "
+	       "interrupted by SIGINT/SIGTERM (tasks killed,\nsummary printed, "
+	       "log closed).\n",
 	       cli_scenario_help);
 }
 

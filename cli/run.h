@@ -65,6 +65,7 @@ struct cli_run {
 	char *cmdline; /* cfg.log_cmdline */
 	struct vm *vm;
 	int signo;	   /* SIGINT/SIGTERM that ended the run, or 0 */
+	unsigned asides;   /* story lines and reports printed so far */
 	char *log_err;	   /* the event log's error that stopped the run */
 	double start_secs; /* monotonic, when the tasks were spawned */
 	struct cli_kmsg kmsg;

@@ -44,12 +44,12 @@ static const struct {
 };
 
 const char cli_scenario_help[] =
-	"three tasks on --mem with --swap mem/2 (unless\n"
-	"given): sleeper (writes mem/4, sleeps 2.5 s, reads it back), worker "
-	"(from\n0.5 s, a hot fifth of mem/4 gets 90% of 10^6 accesses) and hog "
-	"(from 0.5 s,\ngrows until the OOM killer ends it).  It shows kswapd "
-	"and direct reclaim,\nswap, refaults and an OOM kill, each as it "
-	"happens, then the counters";
+	"three tasks on --mem, with\n--swap mem/2 unless given:\n"
+	"  sleeper  writes mem/4, sleeps 2.5 s, reads it all back\n"
+	"  worker   from 0.5 s, 10^6 accesses to mem/4, 90% to a hot fifth\n"
+	"  hog      from 0.5 s, grows until the OOM killer ends it\n"
+	"It says what kswapd, direct reclaim, swap, refaults and the OOM "
+	"killer do as\nit happens, then what the counters show";
 
 int cli_scenario_build(struct cli_run *r)
 {

@@ -56,10 +56,11 @@ static void say(const char *lead, const char *text)
 	fflush(stdout);
 }
 
-static void say_at(double secs, const char *text)
+static void say_at(struct cli_run *r, double secs, const char *text)
 {
 	char lead[32];
 
+	r->asides++;
 	snprintf(lead, sizeof(lead), "[%5.2f s] ", secs);
 	say(lead, text);
 }
@@ -167,7 +168,7 @@ static void tell(struct cli_run *r, enum milestone m, double secs)
 	if (r->story.told & (1u << m))
 		return;
 	r->story.told |= 1u << m;
-	say_at(secs, milestone_text[m]);
+	say_at(r, secs, milestone_text[m]);
 }
 
 void cli_story_poll(struct cli_run *r, const struct vm_stat *st, double secs)
@@ -195,7 +196,7 @@ void cli_story_oom(struct cli_run *r, const char *report)
 
 	r->story.told |= 1u << M_OOM;
 	if (!k || sscanf(k, "Killed process %d (%31[^)])", &pid, name) != 2) {
-		say_at(cli_now_secs() - r->start_secs,
+		say_at(r, cli_now_secs() - r->start_secs,
 		       "the OOM killer ran and found no task it could kill "
 		       "(its report follows, on stderr).");
 		return;
@@ -207,7 +208,7 @@ void cli_story_oom(struct cli_run *r, const char *report)
 		 "(pid %d) [oom_kill]. Its report, as the kernel writes it to "
 		 "dmesg, on stderr:",
 		 name, pid);
-	say_at(cli_now_secs() - r->start_secs, text);
+	say_at(r, cli_now_secs() - r->start_secs, text);
 }
 
 /* "some ... total=N" of pressure/memory: µs stalled, or -1. */
@@ -269,11 +270,11 @@ static void recap_reclaim(const struct cli_run *r, const struct vm_stat *st)
 	long long psi = psi_some_total(r->vm);
 
 	snprintf(text, sizeof(text),
-		 "free memory fell to %llu KiB at its lowest (min watermark "
-		 "%llu KiB); tasks stalled on memory for %.0f ms in all [PSI "
-		 "some total].",
+		 "the least free memory vmemu saw (it looks every 20 ms) was "
+		 "%llu KiB, against a low watermark of %llu KiB; tasks stalled "
+		 "on memory for %.0f ms in all [PSI some total].",
 		 (unsigned long long)(r->story.low_free * PAGE_KIB),
-		 (unsigned long long)(r->story.wmark_min * PAGE_KIB),
+		 (unsigned long long)(r->story.wmark_low * PAGE_KIB),
 		 psi < 0 ? 0.0 : (double)psi / 1000);
 	say("  pressure        ", text);
 	if (st->kswapd_wake)

@@ -468,9 +468,9 @@ static void test_cli_progress_on_tty(void **state)
 		assert_true(slave >= 0);
 		clitest_start(&c,
 			      quiet ? ARGS("run", "--no-log", "--quiet", "-w",
-					   "seq:size=64K") :
+					   "idle:size=64K,sleep=300") :
 				      ARGS("run", "--no-log", "-w",
-					   "seq:size=64K"),
+					   "idle:size=64K,sleep=1300"),
 			      &(struct cli_opts){ .err_fd = slave });
 		close(slave);
 		clitest_finish(&c, &r, 0);
