@@ -202,11 +202,13 @@ void cli_story_oom(struct cli_run *r, const char *report)
 		return;
 	}
 	snprintf(text, sizeof(text),
-		 "RAM and swap are full and reclaim frees nothing more: the "
-		 "OOM killer weighed every task (rss + swap entries + page "
-		 "tables, moved by oom_score_adj) and killed the heaviest, %s "
-		 "(pid %d) [oom_kill]. Its report, as the kernel writes it to "
-		 "dmesg, on stderr:",
+		 "%s and reclaim frees nothing more: the OOM killer weighed "
+		 "every task (rss + swap entries + page tables, moved by "
+		 "oom_score_adj) and killed the heaviest, %s (pid %d) "
+		 "[oom_kill]. Its report, as the kernel writes it to dmesg, on "
+		 "stderr:",
+		 r->cfg.swap_bytes ? "RAM and swap are full" :
+				     "RAM is full (there is no swap)",
 		 name, pid);
 	say_at(r, cli_now_secs() - r->start_secs, text);
 }
@@ -279,10 +281,11 @@ static void recap_reclaim(const struct cli_run *r, const struct vm_stat *st)
 	say("  pressure        ", text);
 	if (st->kswapd_wake)
 		snprintf(text, sizeof(text),
-			 "woke %llu times [vmemu_kswapd_wake]; scanned %llu "
+			 "woke %llu time%s [vmemu_kswapd_wake]; scanned %llu "
 			 "pages and reclaimed %llu [pgscan_kswapd, "
 			 "pgsteal_kswapd].",
 			 (unsigned long long)st->kswapd_wake,
+			 st->kswapd_wake == 1 ? "" : "s",
 			 (unsigned long long)st->pgscan_kswapd,
 			 (unsigned long long)st->pgsteal_kswapd);
 	else
@@ -290,9 +293,10 @@ static void recap_reclaim(const struct cli_run *r, const struct vm_stat *st)
 	say("  kswapd          ", text);
 	if (st->allocstall)
 		snprintf(text, sizeof(text),
-			 "%llu stalls [allocstall_normal]; scanned %llu pages "
+			 "%llu stall%s [allocstall_normal]; scanned %llu pages "
 			 "and reclaimed %llu [pgscan_direct, pgsteal_direct].",
 			 (unsigned long long)st->allocstall,
+			 st->allocstall == 1 ? "" : "s",
 			 (unsigned long long)st->pgscan_direct,
 			 (unsigned long long)st->pgsteal_direct);
 	else
@@ -353,9 +357,11 @@ void cli_story_end(const struct cli_run *r, const struct vm_stat *st)
 		task_list(r, verified, names, sizeof(names));
 		if (*names)
 			snprintf(text, sizeof(text),
-				 "%s read back every byte they wrote, through "
-				 "swap-out and swap-in: no mismatch.",
-				 names);
+				 "%s read back every byte they wrote%s: no "
+				 "mismatch.",
+				 names,
+				 st->pswpin ? ", through swap-out and swap-in" :
+					      "");
 		else
 			snprintf(text, sizeof(text),
 				 "no task survived to verify its data.");

@@ -3,16 +3,22 @@
  * ($VMEMU, default ./vmemu):
  *  - bad input (unknown command, option, workload or key; malformed
  *    sizes and numbers; values vm_create refuses; a --mem beyond the
- *    host) gets exactly one line on stderr, nothing on stdout, status 2;
+ *    host or too small for its tasks; a --log that cannot be written or
+ *    is not a vmemu log) gets exactly one line on stderr, nothing on
+ *    stdout, status 2, and creates or changes no file;
  *  - --help of every command is complete (every option, workload, key);
- *  - every workload runs and verifies in both modes; the built-in
- *    scenario runs; a task that fails makes the status 1;
- *  - SIGINT/SIGTERM mid-run kill the tasks, print the summary, 130/143;
+ *  - every workload (malloc too) runs and verifies in both modes; a task
+ *    that fails makes the status 1;
+ *  - SIGINT/SIGTERM mid-run kill the tasks, print the summary, 130/143,
+ *    and leave a log that opens, passes integrity_check, and records
+ *    the run's end and that status;
  *  - on a terminal (a pty) the once-a-second line's header appears;
  *  - vmemu query: the sqlite3 shell's output modes byte for byte, the
  *    database opened read-only (an INSERT fails, the file is unchanged,
  *    a missing file is not created), :run bound from --run, statements
  *    in order, exit statuses 0/1/2.
+ * The built-in scenario and report are tests/test_cli_log.c's; the
+ * cookbook, tests/test_cli_queries.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
