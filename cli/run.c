@@ -429,6 +429,20 @@ static void print_kind_help(enum wl_kind kind)
 	printf("\n");
 }
 
+static void print_run_help_tail(void)
+{
+	printf("\nEvery op loads or stores one whole page (malloc: one call, "
+	       "its block); every\nload is checked against what the task "
+	       "stored (a mismatch ends it: \"data\nmismatch\").\n\n"
+	       "Without -w: the built-in scenario: %s.\n\n"
+	       "Exit status: 0 every task ended as its workload expects (a hog "
+	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not, or "
+	       "the event log failed;\n2 bad usage (nothing run); 130/143 "
+	       "interrupted by SIGINT/SIGTERM (tasks killed,\nsummary printed, "
+	       "log closed).\n",
+	       cli_scenario_help);
+}
+
 static void print_run_help(void)
 {
 	const struct wl_key_info *keys;
@@ -467,16 +481,7 @@ static void print_run_help(void)
 		printf("  %-7s %-5s", keys[i].name, keys[i].arg);
 		wrap(keys[i].help, 15, 16);
 	}
-	printf("\nEvery op loads or stores one whole page (malloc: one call, "
-	       "its block); every\nload is checked against what the task "
-	       "stored (a mismatch ends it: \"data\nmismatch\").\n\n"
-	       "Without -w: the built-in scenario: %s.\n\n"
-	       "Exit status: 0 every task ended as its workload expects (a hog "
-	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not, or "
-	       "the event log failed;\n2 bad usage (nothing run); 130/143 "
-	       "interrupted by SIGINT/SIGTERM (tasks killed,\nsummary printed, "
-	       "log closed).\n",
-	       cli_scenario_help);
+	print_run_help_tail();
 }
 
 /* "vmemu run --mem 64M ..." for the runs table, shell-quoted. */
