@@ -48,6 +48,7 @@ static const struct {
 	{ "query", cli_query },
 	{ "report", cli_report },
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
+	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
