@@ -235,14 +235,14 @@ static void oom_panic(struct vm *vm, struct oom_report *r)
 }
 
 SIGSAFE enum oom_result out_of_memory(struct vm *vm, struct vm_task *t,
-				      unsigned order)
+				      unsigned order, bool force)
 {
 	struct oom_report *r;
 	struct vm_task *victim = NULL;
 	enum select_result sel;
 
 	/* A parallel kill may have freed memory: one try at HIGH. */
-	if (vm_watermark_ok(vm, order, vm->wmark.high, 0))
+	if (!force && vm_watermark_ok(vm, order, vm->wmark.high, 0))
 		return OOM_RETRY;
 	r = report_begin(vm, t, order);
 	if (vm->cfg.panic_on_oom) {
