@@ -141,9 +141,10 @@ static inline pte_t exact_pte(pfn_t pfn, unsigned flags)
  * memory, except that the block is split at once (buddy_split) and each
  * frame is an ordinary page from then on.  It costs one pgfault for n
  * pages; fault_around counts the n - 1 mapped ahead.  The block is taken
- * opportunistically (__GFP_NORETRY: no reclaim for it).  Any condition
- * unmet, no block free, or no rmap item: 0, and the caller maps one page;
- * else the number of pages mapped.
+ * opportunistically (__GFP_NORETRY: no reclaim for it); when only
+ * fragmentation stands in the way, direct compaction may free one
+ * (vm/compact.h).  Any condition unmet, no block free, or no rmap item:
+ * 0, and the caller maps one page; else the number of pages mapped.
  */
 static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 					  pte_t *ptep, vaddr_t va)
@@ -160,7 +161,9 @@ static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 		if (!pte_none(first[i]))
 			return 0;
 	if (vm_alloc_pages(vm, (unsigned)__builtin_ctz(n),
-			   GFP_USER | __GFP_NORETRY, &pfn) < 0)
+			   GFP_USER | __GFP_NORETRY, &pfn) < 0 &&
+	    compact_alloc_pages(vm, (unsigned)__builtin_ctz(n),
+				GFP_USER | __GFP_NORETRY, &pfn) < 0)
 		return 0;
 	buddy_split(vm->buddy, pfn, (unsigned)__builtin_ctz(n));
 	for (i = 0; i < n; i++)
@@ -486,6 +489,7 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 	static const struct timespec oom_wait = { 0, OOM_WAIT_NS };
 	struct vm *vm = mm->vm;
 	struct reclaim_retry rr;
+	unsigned oom_retries = 0; /* OOM said "retry" (a kill, free memory) */
 	enum fault_result r;
 
 	reclaim_retry_init(&rr, 0, GFP_USER);
@@ -513,7 +517,8 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 			continue;
 		}
 		vm_lock(vm);
-		switch (out_of_memory(vm, self, rr.order)) {
+		switch (out_of_memory(vm, self, rr.order,
+				      oom_retries >= MAX_RECLAIM_RETRIES)) {
 		case OOM_GIVE_UP:
 			r = FAULT_OOM;
 			break;
@@ -524,6 +529,7 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 			/* fall through */
 		case OOM_RETRY:
 			rr.no_progress_loops = 0; /* memory comes back */
+			oom_retries++;
 			continue;
 		}
 		break;
@@ -621,8 +627,11 @@ static int exact_access(struct vm_task *t, uint64_t va, int write,
 /* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
 static inline void prefetch_pte(struct mm *mm, vaddr_t va)
 {
-	pte_t *p = va < mm->task_size ? pt_walk(&mm->pt, va) : NULL;
+	pte_t *p;
 
+	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
+		return; /* a TLB hit needs no PTE */
+	p = pt_walk(&mm->pt, va);
 	if (p)
 		__builtin_prefetch(p);
 }

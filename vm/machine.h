@@ -28,6 +28,7 @@
 #include "mmu/segment.h"
 #include "vm/buddy.h"
 #include "base/list.h"
+#include "vm/compact.h"
 #include "vm/phys.h"
 #include "vm/slab.h"
 #include "vm/vm.h"
@@ -110,6 +111,8 @@ struct vm {
 	uint64_t exact_used, exact_next;
 	struct mm *exact_mm;
 	vaddr_t exact_va;
+	struct compact_state compact; /* vm/compact.c: cached scanners,
+					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
 	/* Test hook: called around swap I/O, the machine lock not held. */
