@@ -194,6 +194,25 @@ static void arc_replace(struct arc_model *m, bool x_in_b2)
 	}
 }
 
+/* Case IV: a miss on a page in no list, before it goes to T1. */
+static void arc_miss_new(struct arc_model *m)
+{
+	unsigned c = m->c, total = m->n1 + m->n2 + m->nb1 + m->nb2;
+
+	if (m->n1 + m->nb1 == c) { /* Case A */
+		if (m->n1 < c) {
+			m->nb1 = take(m->b1, m->nb1, 0);
+			arc_replace(m, false);
+		} else {
+			m->n1 = take(m->t1, m->n1, 0);
+		}
+	} else if (total >= c) { /* Case B */
+		if (total == 2 * c)
+			m->nb2 = take(m->b2, m->nb2, 0);
+		arc_replace(m, false);
+	}
+}
+
 /* One reference; true on a miss. */
 static bool arc_ref(struct arc_model *m, uint64_t x)
 {
@@ -227,18 +246,7 @@ static bool arc_ref(struct arc_model *m, uint64_t x)
 		m->t2[m->n2++] = x;
 		return true;
 	}
-	if (m->n1 + m->nb1 == c) { /* Case IV A */
-		if (m->n1 < c) {
-			m->nb1 = take(m->b1, m->nb1, 0);
-			arc_replace(m, false);
-		} else {
-			m->n1 = take(m->t1, m->n1, 0);
-		}
-	} else if (m->n1 + m->n2 + m->nb1 + m->nb2 >= c) { /* Case IV B */
-		if (m->n1 + m->n2 + m->nb1 + m->nb2 == 2 * c)
-			m->nb2 = take(m->b2, m->nb2, 0);
-		arc_replace(m, false);
-	}
+	arc_miss_new(m);
 	m->t1[m->n1++] = x;
 	return true;
 }
