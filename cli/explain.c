@@ -47,6 +47,9 @@ static const struct ex_topic topics[] = {
 	{ "segmentation", "",
 	  "(segment, offset) -> linear address -> the page walk",
 	  ex_topic_segmentation },
+	{ "oom", "",
+	  "memory runs out: watermarks, kswapd, swap, the OOM killer",
+	  ex_topic_oom },
 };
 
 static void ex_usage(FILE *out)
@@ -162,24 +165,34 @@ int cli_explain(int argc, char **argv)
 
 /* ---- the machine ---------------------------------------------------------- */
 
-struct vm *ex_machine(struct ex_ctx *c)
+void ex_config(struct ex_ctx *c, struct vm_config *cfg)
 {
-	struct vm_config cfg;
-	char err[256];
-	struct vm *vm;
+	vm_config_init(cfg);
+	cfg->mode = VM_MODE_TRACE;
+	cfg->mem_bytes = EX_MEM;
+	cfg->swap_bytes = EX_SWAP;
+	cfg->kswapd = false;
+	cfg->seed = EX_SEED;
+	cfg->log_path = c->log;
+	cfg->log_cmdline = c->cmdline;
+}
 
-	vm_config_init(&cfg);
-	cfg.mode = VM_MODE_TRACE;
-	cfg.mem_bytes = EX_MEM;
-	cfg.swap_bytes = EX_SWAP;
-	cfg.kswapd = false;
-	cfg.seed = EX_SEED;
-	cfg.log_path = c->log;
-	cfg.log_cmdline = c->cmdline;
-	vm = vm_create(&cfg, err, sizeof(err));
+struct vm *ex_machine_cfg(const struct vm_config *cfg)
+{
+	char err[256];
+	struct vm *vm = vm_create(cfg, err, sizeof(err));
+
 	if (!vm)
 		cli_fail("explain: %s", err);
 	return vm;
+}
+
+struct vm *ex_machine(struct ex_ctx *c)
+{
+	struct vm_config cfg;
+
+	ex_config(c, &cfg);
+	return ex_machine_cfg(&cfg);
 }
 
 int ex_machine_done(struct vm *vm)

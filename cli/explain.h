@@ -98,6 +98,10 @@ struct ex_ctx {
  * why (the caller exits CLI_EXIT_FAIL).
  */
 struct vm *ex_machine(struct ex_ctx *c);
+/* ex_machine in two steps, for a topic that changes the config: the
+ * defaults above, then vm_create (NULL after printing why). */
+void ex_config(struct ex_ctx *c, struct vm_config *cfg);
+struct vm *ex_machine_cfg(const struct vm_config *cfg);
 /* vm_destroy, then the log's error if any (printed): 0 or -1. */
 int ex_machine_done(struct vm *vm);
 /* Spawn fn on vm and wait for it; 0, or -1 after printing why. */
@@ -109,6 +113,7 @@ int ex_topic_translate(struct ex_ctx *c);
 int ex_topic_malloc(struct ex_ctx *c);
 int ex_topic_fork(struct ex_ctx *c);
 int ex_topic_segmentation(struct ex_ctx *c);
+int ex_topic_oom(struct ex_ctx *c);
 
 /* Shared figures: a vm_walk as a table, a task's VMAs. */
 void ex_walk_table(struct ex_doc *d, const char *key, const struct vm_walk *w);

@@ -297,8 +297,7 @@ static void ex_text_scalar(FILE *out, const struct ex_node *n, int indent)
 	snprintf(label, sizeof(label), "%s%s", n->label,
 		 (n->flags & EX_EMU) ? "*" : "");
 	pad = LABEL_COL - indent - (int)strlen(label);
-	if (pad < 1 ||
-	    indent + (int)strlen(label) + 1 + (int)strlen(val) > EX_WIDTH) {
+	if (pad < 1 || LABEL_COL + (int)strlen(val) > EX_WIDTH) {
 		fprintf(out, "%*s%s\n", indent, "", label);
 		ex_wrap(out, val, indent + 2 * INDENT, "");
 		return;
