@@ -50,6 +50,9 @@ static const struct ex_topic topics[] = {
 	{ "oom", "",
 	  "memory runs out: watermarks, kswapd, swap, the OOM killer",
 	  ex_topic_oom },
+	{ "replacement", "[REFS [FRAMES]]",
+	  "OPT, FIFO, LRU, Clock, LFU frame by frame; Belady's anomaly",
+	  ex_topic_replacement },
 };
 
 static void ex_usage(FILE *out)

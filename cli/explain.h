@@ -33,6 +33,7 @@
 #include "vm/vm.h"
 
 #define EX_EMU		  0x1u /* emulator-only: marked '*' in text */
+#define EX_JSON_ONLY	  0x2u /* left out of the text (ex_json_only) */
 #define EX_DEPTH	  8    /* nesting of objects and arrays */
 #define EX_WIDTH	  80   /* text columns */
 #define ARRAY_SIZE_CLI(a) (sizeof(a) / sizeof((a)[0]))
@@ -56,6 +57,9 @@ void ex_reset(struct ex_doc *d);
 void ex_obj(struct ex_doc *d, const char *key, const char *label);
 void ex_arr(struct ex_doc *d, const char *key, const char *label);
 void ex_end(struct ex_doc *d);
+/* The open object or array (not a table's row or cell) goes to the JSON
+ * only: for per-step data the text draws as a figure (ex_pre). */
+void ex_json_only(struct ex_doc *d);
 
 /* Facts.  key: [a-z0-9_]+ (JSON); label: what text shows (NULL: key). */
 void ex_uint(struct ex_doc *d, const char *key, const char *label, uint64_t v,
@@ -114,6 +118,7 @@ int ex_topic_malloc(struct ex_ctx *c);
 int ex_topic_fork(struct ex_ctx *c);
 int ex_topic_segmentation(struct ex_ctx *c);
 int ex_topic_oom(struct ex_ctx *c);
+int ex_topic_replacement(struct ex_ctx *c);
 
 /* Shared figures: a vm_walk as a table, a task's VMAs. */
 void ex_walk_table(struct ex_doc *d, const char *key, const struct vm_walk *w);
