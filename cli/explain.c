@@ -51,7 +51,7 @@ static const struct ex_topic topics[] = {
 	  "memory runs out: watermarks, kswapd, swap, the OOM killer",
 	  ex_topic_oom },
 	{ "replacement", "[REFS [FRAMES]]",
-	  "OPT, FIFO, LRU, Clock, LFU frame by frame; Belady's anomaly",
+	  "OPT, FIFO, LRU, Clock and LFU frame by frame; Belady's anomaly",
 	  ex_topic_replacement },
 };
 
@@ -70,8 +70,9 @@ static void ex_usage(FILE *out)
 	      "Topics:\n",
 	      out);
 	for (size_t i = 0; i < ARRAY_SIZE_CLI(topics); i++)
-		fprintf(out, "  %-12s %-5s %s\n", topics[i].name,
-			topics[i].args, topics[i].summary);
+		fprintf(out, "  %s%s%s\n      %s\n", topics[i].name,
+			*topics[i].args ? " " : "", topics[i].args,
+			topics[i].summary);
 	fputs("\n"
 	      "  --json         the same facts as one JSON object\n"
 	      "  --log FILE.db  the run's event log (default " EX_DEFAULT_LOG

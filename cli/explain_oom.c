@@ -726,9 +726,13 @@ static int oom_run(struct ex_ctx *c, struct oom_state *s)
 
 int ex_topic_oom(struct ex_ctx *c)
 {
-	struct oom_state *s = calloc(1, sizeof(*s));
+	struct oom_state *s;
 	int rc;
 
+	if (c->argc)
+		return cli_error("explain oom: too many arguments (none "
+				 "taken)");
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return cli_fail("explain oom: out of memory");
 	sem_init(&s->worker_go, 0, 0);
