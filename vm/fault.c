@@ -141,9 +141,10 @@ static inline pte_t exact_pte(pfn_t pfn, unsigned flags)
  * memory, except that the block is split at once (buddy_split) and each
  * frame is an ordinary page from then on.  It costs one pgfault for n
  * pages; fault_around counts the n - 1 mapped ahead.  The block is taken
- * opportunistically (__GFP_NORETRY: no reclaim for it).  Any condition
- * unmet, no block free, or no rmap item: 0, and the caller maps one page;
- * else the number of pages mapped.
+ * opportunistically (__GFP_NORETRY: no reclaim for it); when only
+ * fragmentation stands in the way, direct compaction may free one
+ * (vm/compact.h).  Any condition unmet, no block free, or no rmap item:
+ * 0, and the caller maps one page; else the number of pages mapped.
  */
 static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 					  pte_t *ptep, vaddr_t va)
@@ -160,7 +161,9 @@ static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 		if (!pte_none(first[i]))
 			return 0;
 	if (vm_alloc_pages(vm, (unsigned)__builtin_ctz(n),
-			   GFP_USER | __GFP_NORETRY, &pfn) < 0)
+			   GFP_USER | __GFP_NORETRY, &pfn) < 0 &&
+	    compact_alloc_pages(vm, (unsigned)__builtin_ctz(n),
+				GFP_USER | __GFP_NORETRY, &pfn) < 0)
 		return 0;
 	buddy_split(vm->buddy, pfn, (unsigned)__builtin_ctz(n));
 	for (i = 0; i < n; i++)

@@ -221,6 +221,11 @@ struct vm_stat {
 	uint64_t swap_write_error, swap_read_error;
 	uint64_t age_revoke, age_pages; /* accessed-bit testing */
 	uint64_t age_ns;		/* time spent testing accessed bits */
+	/* compaction (/proc/vmstat names; docs/compaction.md) */
+	uint64_t compact_migrate_scanned, compact_free_scanned;
+	uint64_t compact_isolated; /* movable pages and free targets */
+	uint64_t compact_stall, compact_fail, compact_success; /* direct */
+	uint64_t pgmigrate_success, pgmigrate_fail;
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);
@@ -477,9 +482,23 @@ int vm_log_leaks(struct vm_task *t, const struct vm_leaks *lk);
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
  * lines; emulator-only counters are prefixed "vmemu_"), "meminfo",
  * "zoneinfo", "buddyinfo", "slabinfo", "swaps", "pressure/memory", and
- * for a task "PID/status", "PID/oom_score", "PID/oom_score_adj".  Writes at most len bytes (NUL-terminated) and returns the
+ * for a task "PID/status", "PID/oom_score", "PID/oom_score_adj"; Linux's
+ * debugfs "extfrag/unusable_index" and "extfrag/extfrag_index"; vmemu's
+ * "slab_waste" (bytes in slabs against bytes in live objects, per
+ * cache).  Writes at most len bytes (NUL-terminated) and returns the
  * length the whole text needs, like snprintf; -ENOENT for another name.
  */
 int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len);
+
+/*
+ * Compact the machine's memory now, as `echo 1 > /proc/sys/vm/compact_memory`
+ * does: movable pages (anonymous pages on the LRU, in the swap cache or
+ * not) move from the bottom of RAM to free frames at the top, so that free
+ * frames merge into high-order blocks (docs/compaction.md).  Any thread
+ * that does not hold the machine lock; tasks keep running meanwhile.
+ * The number of pages moved, or -EINVAL, -EOPNOTSUPP (exact replacement:
+ * frames carry no data).
+ */
+int vm_compact(struct vm *vm);
 
 #endif /* VMEMU_VM_H */
