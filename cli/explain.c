@@ -53,6 +53,9 @@ static const struct ex_topic topics[] = {
 	{ "replacement", "[REFS [FRAMES]]",
 	  "OPT, FIFO, LRU, Clock and LFU frame by frame; Belady's anomaly",
 	  ex_topic_replacement },
+	{ "fragmentation", "",
+	  "internal and external fragmentation, and compaction fixing it",
+	  ex_topic_fragmentation },
 };
 
 static void ex_usage(FILE *out)
