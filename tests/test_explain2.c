@@ -21,6 +21,13 @@
  *    in a frame; a hit changes nothing; an eviction only when full).  A
  *    policy the build lacks (OPT, LFU until they land) is skipped, saying
  *    so.
+ *  - fragmentation: the buddy grants 10 KiB a 16 KiB block (a power of
+ *    two of pages for every size); each slab's objperslab is floor(slab
+ *    bytes / objsize) and the rest is left over, in every slab; after
+ *    every other frame is freed no block of order >= 4 is free and the
+ *    unusable and extfrag indices are Linux's formulas (mm/vmstat.c) of
+ *    the buddyinfo counts; compaction keeps the free pages and makes
+ *    order-4 blocks.
  * Each text fits 80 columns, ends with its `vmemu query`; bad input is
  * one line and status 2.
  */
@@ -570,6 +577,124 @@ static void test_explain2_replacement_args(void **state)
 	assert_int_equal(jint("$.lru.faults"), 3);
 }
 
+/* ---- fragmentation ------------------------------------------------------ */
+
+static int64_t order_field(int o, const char *field)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "$.orders[%d].%s", o, field);
+	return jint(p);
+}
+
+/* Linux's unusable_free_index and __fragmentation_index (per mille, as
+ * mm/vmstat.c computes them) from the buddyinfo counts, as "%d.%03d". */
+static void indices(const char *when, int o, char *unusable, char *extfrag)
+{
+	int64_t free = 0, suitable = 0, blocks = 0, u, e;
+	char key[32];
+
+	snprintf(key, sizeof(key), "blocks_%s", when);
+	for (int i = 0; i < 11; i++) {
+		int64_t n = order_field(i, key);
+
+		free += n << i;
+		blocks += n;
+		if (i >= o)
+			suitable += n << (i - o);
+	}
+	u = free ? (free - (suitable << o)) * 1000 / free : 1000;
+	e = !blocks  ? 0 :
+	    suitable ? -1000 :
+		       1000 - (1000 + free * 1000 / (1 << o)) / blocks;
+	sprintf(unusable, "%d.%03d", (int)(u / 1000), (int)(u % 1000));
+	sprintf(extfrag, "%s%d.%03d", e < 0 ? "-" : "", (int)(llabs(e) / 1000),
+		(int)(llabs(e) % 1000));
+}
+
+static void test_explain2_fragmentation_internal(void **state)
+{
+	char p[64];
+
+	(void)state;
+	cliexec_run_ok(
+		CLI_ARGS("explain", "fragmentation", "--json", "--no-log"));
+	/* The textbook's example: 10 KiB from the buddy takes 16 KiB. */
+	assert_int_equal(jint("$.internal.buddy[1].requested"), 10240);
+	assert_int_equal(jint("$.internal.buddy[1].granted"), 16384);
+	for (int i = 0; i < 4; i++) {
+		int64_t req, pages = 1;
+
+		snprintf(p, sizeof(p), "$.internal.buddy[%d].requested", i);
+		req = jint(p);
+		while (pages * 4096 < req)
+			pages *= 2;
+		snprintf(p, sizeof(p), "$.internal.buddy[%d].granted", i);
+		assert_int_equal(jint(p), pages * 4096);
+	}
+	/* Each cache: objperslab = floor(slab bytes / objsize), the rest
+	 * of the slab left over, in every slab. */
+	assert_true(cliexec_sql_int("SELECT count(*) FROM json_each(?1, "
+				    "'$.internal.slabs')",
+				    NULL) >= 3);
+	assert_int_equal(
+		cliexec_sql_int(
+			"SELECT count(*) FROM json_each(?1, '$.internal.slabs')"
+			" WHERE json_extract(value, '$.objperslab') != "
+			"json_extract(value, '$.pagesperslab') * 4096 / "
+			"json_extract(value, '$.objsize') OR json_extract(value,"
+			" '$.leftover') != json_extract(value, "
+			"'$.pagesperslab') * 4096 - json_extract(value, "
+			"'$.objperslab') * json_extract(value, '$.objsize') OR "
+			"json_extract(value, '$.tail_bytes') != json_extract("
+			"value, '$.leftover') * json_extract(value, "
+			"'$.num_slabs')",
+			NULL),
+		0);
+}
+
+static void test_explain2_fragmentation_external(void **state)
+{
+	char u[16], e[16], buf[16];
+	int64_t free = 0;
+
+	(void)state;
+	cliexec_run_ok(
+		CLI_ARGS("explain", "fragmentation", "--json", "--no-log"));
+	/* Half the memory free, none of it in a block of order 4. */
+	for (int o = 0; o < 11; o++)
+		free += order_field(o, "blocks_before") << o;
+	assert_int_equal(free, jint("$.external.before.free_pages"));
+	assert_true(free >= jint("$.external.pages_each"));
+	for (int o = 4; o < 11; o++)
+		assert_int_equal(order_field(o, "blocks_before"), 0);
+	assert_int_equal(jint("$.external.before.order4_block"), 0);
+	assert_string_equal(jstr("$.external.before.unusable_index_4", buf,
+				 sizeof(buf)),
+			    "1.000");
+	/* Linux's indices, recomputed from buddyinfo, at every order. */
+	for (int o = 0; o < 11; o++) {
+		char p[64];
+
+		indices("before", o, u, e);
+		snprintf(p, sizeof(p), "$.orders[%d].unusable_before", o);
+		assert_string_equal(jstr(p, buf, sizeof(buf)), u);
+		snprintf(p, sizeof(p), "$.orders[%d].extfrag_before", o);
+		assert_string_equal(jstr(p, buf, sizeof(buf)), e);
+		indices("after", o, u, e);
+		snprintf(p, sizeof(p), "$.orders[%d].unusable_after", o);
+		assert_string_equal(jstr(p, buf, sizeof(buf)), u);
+	}
+	/* Compaction: the same free pages, now in large blocks. */
+	assert_true(jint("$.compaction.pages_moved") > 0);
+	assert_int_equal(jint("$.compaction.pages_moved"),
+			 jint("$.compaction.pgmigrate_success"));
+	assert_int_equal(jint("$.after.free_pages"), free);
+	assert_int_equal(jint("$.after.order4_block"), 1);
+	assert_true(jint("$.after.largest_order") >= 4);
+	assert_true(jint("$.after.order4_usable_pages") > free / 2);
+}
+
 /* ---- text, usage ------------------------------------------------------------ */
 
 static void test_explain2_text_fits_80_columns(void **state)
@@ -580,6 +705,8 @@ static void test_explain2_text_fits_80_columns(void **state)
 	assert_non_null(strstr(cli_res.out, "oom_candidates"));
 	cliexec_run(CLI_ARGS("explain", "replacement", "--no-log"));
 	cliexec_check_text("replacement");
+	cliexec_run(CLI_ARGS("explain", "fragmentation", "--no-log"));
+	cliexec_check_text("fragmentation");
 	/* A long string is drawn in chunks; wide page numbers fit too. */
 	cliexec_run(CLI_ARGS("explain", "replacement",
 			     "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5 "
@@ -625,6 +752,8 @@ static void test_explain2_bad_input(void **state)
 		strcat(many, "1,");
 	expect_usage(CLI_ARGS("explain", "replacement", many), "more than 200");
 	expect_usage(CLI_ARGS("explain", "oom", "x"), "too many arguments");
+	expect_usage(CLI_ARGS("explain", "fragmentation", "x"),
+		     "too many arguments");
 	cliexec_run(CLI_ARGS("explain", "--help"));
 	assert_int_equal(cli_res.status, 0);
 	for (const char *s = cli_res.out, *nl; (nl = strchr(s, '\n'));
@@ -649,6 +778,8 @@ int main(void)
 		cmocka_unit_test(test_explain2_replacement_lfu),
 		cmocka_unit_test(test_explain2_replacement_belady),
 		cmocka_unit_test(test_explain2_replacement_args),
+		cmocka_unit_test(test_explain2_fragmentation_internal),
+		cmocka_unit_test(test_explain2_fragmentation_external),
 		cmocka_unit_test(test_explain2_text_fits_80_columns),
 		cmocka_unit_test(test_explain2_bad_input),
 	};
