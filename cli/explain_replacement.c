@@ -74,7 +74,9 @@ static const struct {
 	  "Clock (second chance) is FIFO that spares a page hit since it "
 	  "was loaded or last spared: its reference bit is cleared and it "
 	  "goes to the back of the queue." },
-	{ "lfu", "LFU", "LFU evicts the page used least often." },
+	{ "lfu", "LFU",
+	  "LFU evicts the page used least often since it came in (a page "
+	  "starts at 1; ties: the one used least recently)." },
 };
 
 static const unsigned silberschatz[] = { 7, 0, 1, 2, 0, 3, 0, 4, 2, 3,
