@@ -56,6 +56,9 @@ static const struct ex_topic topics[] = {
 	{ "fragmentation", "",
 	  "internal and external fragmentation, and compaction fixing it",
 	  ex_topic_fragmentation },
+	{ "reclaim", "",
+	  "file vs anonymous pages in reclaim; the active/inactive lists",
+	  ex_topic_reclaim },
 };
 
 static void ex_usage(FILE *out)

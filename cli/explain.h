@@ -120,6 +120,7 @@ int ex_topic_segmentation(struct ex_ctx *c);
 int ex_topic_oom(struct ex_ctx *c);
 int ex_topic_replacement(struct ex_ctx *c);
 int ex_topic_fragmentation(struct ex_ctx *c);
+int ex_topic_reclaim(struct ex_ctx *c);
 
 /* Shared figures: a vm_walk as a table, a task's VMAs. */
 void ex_walk_table(struct ex_doc *d, const char *key, const struct vm_walk *w);

@@ -28,6 +28,11 @@
  *    unusable and extfrag indices are Linux's formulas (mm/vmstat.c) of
  *    the buddyinfo counts; compaction keeps the free pages and makes
  *    order-4 blocks.
+ *  - reclaim (once the page cache is in the build): a clean file page is
+ *    dropped, a dirty one written back (the file holds its bytes), an
+ *    anonymous one swapped (its PTE a swap entry); reading them back is
+ *    two file refaults and one swap-in; pages read once are never
+ *    activated; H's journey is a chain of list changes.
  * Each text fits 80 columns, ends with its `vmemu query`; bad input is
  * one line and status 2.
  */
@@ -731,6 +736,98 @@ static void test_explain2_fragmentation_external(void **state)
 	assert_true(jint("$.after.order4_usable_pages") > free / 2);
 }
 
+/* ---- reclaim -------------------------------------------------------------- */
+
+/* Run explain reclaim; false (and a message) when the build lacks it. */
+static bool reclaim_available(void)
+{
+	cliexec_run_ok(CLI_ARGS("explain", "reclaim", "--json", "--no-log"));
+	if (cliexec_jhas("$.fates"))
+		return true;
+	assert_int_equal(jint("$.available"), 0);
+	print_message("explain reclaim: no page cache in this build yet\n");
+	return false;
+}
+
+static void test_explain2_reclaim_fates(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	if (!reclaim_available())
+		skip();
+	/* Before: resident, the file pages on the file lists. */
+	assert_string_equal(jstr("$.fates.before[0].list", buf, sizeof(buf)),
+			    "inactive_file");
+	assert_string_equal(jstr("$.fates.before[1].list", buf, sizeof(buf)),
+			    "inactive_file");
+	assert_string_equal(jstr("$.fates.before[2].list", buf, sizeof(buf)),
+			    "inactive_anon");
+	assert_non_null(
+		strstr(jstr("$.fates.before[1].bits", buf, sizeof(buf)), " D"));
+	assert_null(
+		strstr(jstr("$.fates.before[0].bits", buf, sizeof(buf)), " D"));
+	/* Clean: dropped; dirty: written back; anonymous: swapped. */
+	assert_int_equal(jint("$.fates.reclaim.file_drop_clean"), 1);
+	assert_int_equal(jint("$.fates.reclaim.nr_written"), 1);
+	assert_int_equal(jint("$.fates.reclaim.in_file"), 1);
+	assert_int_equal(jint("$.fates.reclaim.pswpout"), 1);
+	assert_int_equal(jint("$.fates.reclaim.pgsteal_file"), 2);
+	assert_int_equal(jint("$.fates.reclaim.pgsteal_anon"), 1);
+	assert_string_equal(jstr("$.fates.after[0].state", buf, sizeof(buf)),
+			    "none");
+	assert_string_equal(jstr("$.fates.after[1].state", buf, sizeof(buf)),
+			    "none");
+	assert_string_equal(jstr("$.fates.after[2].state", buf, sizeof(buf)),
+			    "swap entry");
+	/* Back: two file refaults from the file, one page from swap. */
+	assert_int_equal(jint("$.fates.reread.pgmajfault"), 3);
+	assert_int_equal(jint("$.fates.reread.workingset_refault_file"), 2);
+	assert_int_equal(jint("$.fates.reread.pswpin"), 1);
+}
+
+static void test_explain2_reclaim_lists(void **state)
+{
+	int64_t nhops;
+	char p[64], to[32], from[32];
+
+	(void)state;
+	if (!reclaim_available())
+		skip();
+	/* Pages read once are never activated: not one activation once the
+	 * hot set went cold, and evictions in each of those rounds. */
+	assert_int_equal(cliexec_sql_int("SELECT count(*) FROM json_each(?1, "
+					 "'$.rounds') WHERE json_extract(value,"
+					 " '$.hot') = '-' AND (json_extract("
+					 "value, '$.pgactivate') != 0 OR "
+					 "json_extract(value, '$.pgsteal_file')"
+					 " = 0)",
+					 NULL),
+			 0);
+	assert_true(cliexec_sql_int("SELECT sum(json_extract(value, "
+				    "'$.pgactivate')) FROM json_each(?1, "
+				    "'$.rounds')",
+				    NULL) > 0);
+	/* H: read in to the inactive list, later active; each hop starts
+	 * where the last one ended. */
+	nhops = cliexec_sql_int("SELECT json_array_length(?1, '$.journey')",
+				NULL);
+	assert_true(nhops >= 2);
+	assert_string_equal(jstr("$.journey[0].to", to, sizeof(to)),
+			    "inactive");
+	for (int64_t i = 1; i < nhops; i++) {
+		snprintf(p, sizeof(p), "$.journey[%d].from", (int)i);
+		jstr(p, from, sizeof(from));
+		assert_string_equal(from, to);
+		snprintf(p, sizeof(p), "$.journey[%d].to", (int)i);
+		jstr(p, to, sizeof(to));
+	}
+	assert_true(cliexec_sql_int("SELECT count(*) FROM json_each(?1, "
+				    "'$.journey') WHERE json_extract(value, "
+				    "'$.to') = 'active'",
+				    NULL) > 0);
+}
+
 /* ---- text, usage ------------------------------------------------------------ */
 
 static void test_explain2_text_fits_80_columns(void **state)
@@ -743,6 +840,8 @@ static void test_explain2_text_fits_80_columns(void **state)
 	cliexec_check_text("replacement");
 	cliexec_run(CLI_ARGS("explain", "fragmentation", "--no-log"));
 	cliexec_check_text("fragmentation");
+	cliexec_run(CLI_ARGS("explain", "reclaim", "--no-log"));
+	cliexec_check_text("reclaim");
 	/* A long string is drawn in chunks; wide page numbers fit too. */
 	cliexec_run(CLI_ARGS("explain", "replacement",
 			     "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5 "
@@ -790,6 +889,7 @@ static void test_explain2_bad_input(void **state)
 	expect_usage(CLI_ARGS("explain", "oom", "x"), "too many arguments");
 	expect_usage(CLI_ARGS("explain", "fragmentation", "x"),
 		     "too many arguments");
+	expect_usage(CLI_ARGS("explain", "reclaim", "x"), "too many arguments");
 	cliexec_run(CLI_ARGS("explain", "--help"));
 	assert_int_equal(cli_res.status, 0);
 	for (const char *s = cli_res.out, *nl; (nl = strchr(s, '\n'));
@@ -816,6 +916,8 @@ int main(void)
 		cmocka_unit_test(test_explain2_replacement_args),
 		cmocka_unit_test(test_explain2_fragmentation_internal),
 		cmocka_unit_test(test_explain2_fragmentation_external),
+		cmocka_unit_test(test_explain2_reclaim_fates),
+		cmocka_unit_test(test_explain2_reclaim_lists),
 		cmocka_unit_test(test_explain2_text_fits_80_columns),
 		cmocka_unit_test(test_explain2_bad_input),
 	};
