@@ -14,7 +14,9 @@
  *     evicted; read again: a refault
  *
  * Needs the page cache (vm_mmap_file: vm/vm.h defines VM_VMA_FILE with
- * it); a build without it says so and records nothing.
+ * it); a build without it compiles the stub at the end, which says so
+ * ("available": false) and runs nothing.  Written and tested against the
+ * `file` branch merged into this one (not yet in main).
  *
  * The files are host temporary files, unlinked at once.  The machine:
  * trace mode, 8 MiB, 8 MiB of swap, kswapd off, no file readahead (one
@@ -528,11 +530,11 @@ int ex_topic_reclaim(struct ex_ctx *c)
 	if (c->argc)
 		return cli_error("explain reclaim: too many arguments (none "
 				 "taken)");
-	ex_bool(&c->doc, "available", "the page cache is in this build", false,
-		0);
 	ex_para(&c->doc,
 		"This build of vmemu has no page cache (vm_mmap_file), so "
 		"there are no file pages to reclaim: the topic needs it.");
+	ex_bool(&c->doc, "available", "the page cache is in this build", false,
+		0);
 	ex_query(&c->doc, c->log, "SELECT run_id, cmdline FROM runs");
 	return CLI_EXIT_OK;
 }
