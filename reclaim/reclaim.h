@@ -50,7 +50,7 @@ struct page;
 struct vm_task;
 
 #define MAX_RECLAIM_RETRIES 16
-#define MAX_RECLAIM_LOOPS   256 /* rounds for one allocation, at most */
+#define MAX_RECLAIM_LOOPS   4096 /* rounds for one allocation, at most */
 
 struct reclaim_retry {
 	unsigned order;		    /* the allocation's order */
