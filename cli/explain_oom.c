@@ -165,7 +165,7 @@ static void note(struct oom_state *s, enum oom_mark m, const char *task,
 	s->mark[m] = (struct mark){ true, s->accesses, free, task, pages };
 }
 
-/* free < low has woken kswapd: wait until it has balanced (or 2 s). */
+/* free < low has woken kswapd: wait until it has balanced (or 5 s). */
 static void wait_kswapd(struct oom_state *s, const char *task, uint64_t pages)
 {
 	struct vm_stat st;
