@@ -41,7 +41,7 @@
 #define WORKER_PAGES   1536 /* 6 MiB */
 #define HOG_FILL_PAGES 3072 /* 12 MiB */
 #define WORKER_ADJ     (-100)
-#define KSWAPD_WAIT_MS 2000
+#define KSWAPD_WAIT_MS 5000
 #define NSEC_PER_MSEC  1000000L
 #define PER_MILLE      1000
 #define MAX_CANDS      8
