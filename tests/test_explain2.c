@@ -19,8 +19,8 @@
  *    a MIN model, Clock's against a second-chance model, and for every
  *    policy that the figure is consistent (a fault iff the page was not
  *    in a frame; a hit changes nothing; an eviction only when full).  A
- *    policy the build lacks (OPT, LFU until they land) is skipped, saying
- *    so.
+ *    policy the build lacks (a build without OPT or LFU) is skipped,
+ *    saying so.
  *  - fragmentation: the buddy grants 10 KiB a 16 KiB block (a power of
  *    two of pages for every size); each slab's objperslab is floor(slab
  *    bytes / objsize) and the rest is left over, in every slab; after
