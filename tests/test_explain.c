@@ -32,7 +32,6 @@
 #define res	 cli_res
 #define run	 cliexec_run
 #define run_json cliexec_run_ok
-#define ARGS	 CLI_ARGS
 #define jint	 cliexec_jint
 #define jstr	 cliexec_jstr
 
@@ -312,9 +311,9 @@ int main(void)
 		cmocka_unit_test(test_explain_bad_input),
 	};
 
-	if (access(cliexec_vmemu(), X_OK) != 0) {
+	if (access(clitest_vmemu(), X_OK) != 0) {
 		fprintf(stderr, "test_explain: %s is not built\n",
-			cliexec_vmemu());
+			clitest_vmemu());
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,7 +93,7 @@ static void test_explain2_oom_watermarks(void **state)
 	uint64_t managed, kb, min, delta;
 
 	(void)state;
-	cliexec_run_ok(CLI_ARGS("explain", "oom", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "oom", "--json", "--no-log"));
 	managed = (uint64_t)jint("$.watermarks.managed");
 	assert_int_equal(managed, jint("$.machine.ram_pages"));
 	kb = isqrt(managed * 4 * 16);
@@ -112,7 +112,7 @@ static void test_explain2_oom_watermarks(void **state)
 static void test_explain2_oom_pressure(void **state)
 {
 	(void)state;
-	cliexec_run_ok(CLI_ARGS("explain", "oom", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "oom", "--json", "--no-log"));
 	/* Below low kswapd is woken; it reclaims up to high. */
 	assert_true(event("below_low", "free") < jint("$.watermarks.low"));
 	assert_true(event("kswapd", "free") >= jint("$.watermarks.high"));
@@ -192,7 +192,7 @@ static void check_victim(void)
 static void test_explain2_oom_victim(void **state)
 {
 	(void)state;
-	cliexec_run_ok(CLI_ARGS("explain", "oom", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "oom", "--json", "--no-log"));
 	check_victim();
 }
 
@@ -226,7 +226,7 @@ static void test_explain2_oom_log(void **state)
 	int64_t n;
 
 	(void)state;
-	cliexec_run_ok(CLI_ARGS("explain", "oom", "--json", "--log", db));
+	cliexec_run_ok(ARGS("explain", "oom", "--json", "--log", db));
 	check_victim();
 	n = cliexec_sql_int("SELECT json_array_length(?1, '$.candidates')",
 			    NULL);
@@ -248,7 +248,7 @@ static void test_explain2_oom_log(void **state)
 	}
 	jstr("$.query", q, sizeof(q));
 	assert_non_null(strstr(q, "oom_candidates"));
-	cliexec_run_ok(CLI_ARGS(
+	cliexec_run_ok(ARGS(
 		"query", db,
 		"SELECT pid || ' ' || points || ' ' || chosen FROM "
 		"oom_candidates WHERE run_id = (SELECT max(run_id) FROM runs) "
@@ -511,8 +511,7 @@ static void test_explain2_replacement_fifo_lru(void **state)
 	struct figure got, want;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "replacement", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
 	assert_int_equal(jint("$.frames"), 3);
 	load("fifo", &got);
 	check_consistent(&got);
@@ -533,8 +532,7 @@ static void test_explain2_replacement_clock(void **state)
 	struct figure got;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "replacement", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
 	if (!available("clock"))
 		skip();
 	load("clock", &got);
@@ -547,8 +545,7 @@ static void test_explain2_replacement_opt(void **state)
 	struct figure got;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "replacement", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
 	if (!available("opt"))
 		skip();
 	load("opt", &got);
@@ -562,8 +559,7 @@ static void test_explain2_replacement_lfu(void **state)
 	struct figure got;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "replacement", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
 	if (!available("lfu"))
 		skip();
 	load("lfu", &got);
@@ -580,8 +576,7 @@ static void test_explain2_replacement_belady(void **state)
 	struct figure got, want;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "replacement", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
 	assert_int_equal(jint("$.belady.fifo_3_faults"), 9);
 	assert_int_equal(jint("$.belady.fifo_4_faults"), 10);
 	assert_int_equal(jint("$.belady.anomaly"), 1);
@@ -600,9 +595,9 @@ static void test_explain2_replacement_args(void **state)
 	struct figure got, want;
 
 	(void)state;
-	cliexec_run_ok(CLI_ARGS("explain", "replacement",
-				"1,2,3,1,2,3,4,1,2,5,1,2,3,4,5", "2", "--json",
-				"--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement",
+			    "1,2,3,1,2,3,4,1,2,5,1,2,3,4,5", "2", "--json",
+			    "--no-log"));
 	assert_int_equal(jint("$.frames"), 2);
 	assert_false(cliexec_jhas("$.published"));
 	load("fifo", &got);
@@ -612,8 +607,8 @@ static void test_explain2_replacement_args(void **state)
 	model(true, r, 15, 2, &want);
 	check_same(&got, &want);
 	/* Spaces work as well as commas; three frames hold 1 2 3. */
-	cliexec_run_ok(CLI_ARGS("explain", "replacement", "1 2 3 1 2 3", "3",
-				"--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "replacement", "1 2 3 1 2 3", "3",
+			    "--json", "--no-log"));
 	assert_int_equal(jint("$.fifo.faults"), 3);
 	assert_int_equal(jint("$.lru.faults"), 3);
 }
@@ -658,8 +653,7 @@ static void test_explain2_fragmentation_internal(void **state)
 	char p[64];
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "fragmentation", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "fragmentation", "--json", "--no-log"));
 	/* The textbook's example: 10 KiB from the buddy takes 16 KiB. */
 	assert_int_equal(jint("$.internal.buddy[1].requested"), 10240);
 	assert_int_equal(jint("$.internal.buddy[1].granted"), 16384);
@@ -700,8 +694,7 @@ static void test_explain2_fragmentation_external(void **state)
 	int64_t free = 0;
 
 	(void)state;
-	cliexec_run_ok(
-		CLI_ARGS("explain", "fragmentation", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "fragmentation", "--json", "--no-log"));
 	/* Half the memory free, none of it in a block of order 4. */
 	for (int o = 0; o < 11; o++)
 		free += order_field(o, "blocks_before") << o;
@@ -741,7 +734,7 @@ static void test_explain2_fragmentation_external(void **state)
 /* Run explain reclaim; false (and a message) when the build lacks it. */
 static bool reclaim_available(void)
 {
-	cliexec_run_ok(CLI_ARGS("explain", "reclaim", "--json", "--no-log"));
+	cliexec_run_ok(ARGS("explain", "reclaim", "--json", "--no-log"));
 	if (cliexec_jhas("$.fates"))
 		return true;
 	assert_int_equal(jint("$.available"), 0);
@@ -833,64 +826,53 @@ static void test_explain2_reclaim_lists(void **state)
 static void test_explain2_text_fits_80_columns(void **state)
 {
 	(void)state;
-	cliexec_run(CLI_ARGS("explain", "oom", "--no-log"));
+	cliexec_run(ARGS("explain", "oom", "--no-log"));
 	cliexec_check_text("oom");
 	assert_non_null(strstr(cli_res.out, "oom_candidates"));
-	cliexec_run(CLI_ARGS("explain", "replacement", "--no-log"));
+	cliexec_run(ARGS("explain", "replacement", "--no-log"));
 	cliexec_check_text("replacement");
-	cliexec_run(CLI_ARGS("explain", "fragmentation", "--no-log"));
+	cliexec_run(ARGS("explain", "fragmentation", "--no-log"));
 	cliexec_check_text("fragmentation");
-	cliexec_run(CLI_ARGS("explain", "reclaim", "--no-log"));
+	cliexec_run(ARGS("explain", "reclaim", "--no-log"));
 	cliexec_check_text("reclaim");
 	/* A long string is drawn in chunks; wide page numbers fit too. */
-	cliexec_run(CLI_ARGS("explain", "replacement",
-			     "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5 "
-			     "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5",
-			     "16", "--no-log"));
+	cliexec_run(ARGS("explain", "replacement",
+			 "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5 "
+			 "1 2 3 4 1 2 5 1 2 3 4 5 1 2 3 4 1 2 5 1 2 3 4 5",
+			 "16", "--no-log"));
 	cliexec_check_text("replacement, 48 references, 16 frames");
-	cliexec_run(CLI_ARGS("explain", "replacement",
-			     "100,999,5,100,7,999,0,5,100,999,7,0,1,2,3,4,5,6,"
-			     "7,8,9,10,11,12",
-			     "4", "--no-log"));
+	cliexec_run(ARGS("explain", "replacement",
+			 "100,999,5,100,7,999,0,5,100,999,7,0,1,2,3,4,5,6,"
+			 "7,8,9,10,11,12",
+			 "4", "--no-log"));
 	cliexec_check_text("replacement, 3-digit pages");
 }
 
-static void expect_usage(const char *const *args, const char *needle)
-{
-	cliexec_run(args);
-	if (cli_res.status != 2)
-		fail_msg("status %d, stderr '%s'", cli_res.status, cli_res.err);
-	assert_string_equal(cli_res.out, "");
-	assert_true(strncmp(cli_res.err, "vmemu: ", 7) == 0);
-	assert_int_equal(strchr(cli_res.err, '\n')[1], '\0');
-	if (!strstr(cli_res.err, needle))
-		fail_msg("'%s' lacks '%s'", cli_res.err, needle);
-}
+#define expect_usage clitest_expect_usage_error
 
 static void test_explain2_bad_input(void **state)
 {
 	char many[1024] = "";
 
 	(void)state;
-	expect_usage(CLI_ARGS("explain", "replacement", "1,x"),
+	expect_usage(ARGS("explain", "replacement", "1,x"),
 		     "not a list of page numbers");
-	expect_usage(CLI_ARGS("explain", "replacement", "1,1000"),
+	expect_usage(ARGS("explain", "replacement", "1,1000"),
 		     "not a list of page numbers");
-	expect_usage(CLI_ARGS("explain", "replacement", ","), "no references");
-	expect_usage(CLI_ARGS("explain", "replacement", "1,2", "0"),
-		     "FRAMES '0'");
-	expect_usage(CLI_ARGS("explain", "replacement", "1,2", "17"),
+	expect_usage(ARGS("explain", "replacement", ","), "no references");
+	expect_usage(ARGS("explain", "replacement", "1,2", "0"), "FRAMES '0'");
+	expect_usage(ARGS("explain", "replacement", "1,2", "17"),
 		     "FRAMES '17'");
-	expect_usage(CLI_ARGS("explain", "replacement", "1,2", "3", "4"),
+	expect_usage(ARGS("explain", "replacement", "1,2", "3", "4"),
 		     "too many arguments");
 	for (int i = 0; i < 201; i++)
 		strcat(many, "1,");
-	expect_usage(CLI_ARGS("explain", "replacement", many), "more than 200");
-	expect_usage(CLI_ARGS("explain", "oom", "x"), "too many arguments");
-	expect_usage(CLI_ARGS("explain", "fragmentation", "x"),
+	expect_usage(ARGS("explain", "replacement", many), "more than 200");
+	expect_usage(ARGS("explain", "oom", "x"), "too many arguments");
+	expect_usage(ARGS("explain", "fragmentation", "x"),
 		     "too many arguments");
-	expect_usage(CLI_ARGS("explain", "reclaim", "x"), "too many arguments");
-	cliexec_run(CLI_ARGS("explain", "--help"));
+	expect_usage(ARGS("explain", "reclaim", "x"), "too many arguments");
+	cliexec_run(ARGS("explain", "--help"));
 	assert_int_equal(cli_res.status, 0);
 	for (const char *s = cli_res.out, *nl; (nl = strchr(s, '\n'));
 	     s = nl + 1)
@@ -922,9 +904,9 @@ int main(void)
 		cmocka_unit_test(test_explain2_bad_input),
 	};
 
-	if (access(cliexec_vmemu(), X_OK) != 0) {
+	if (access(clitest_vmemu(), X_OK) != 0) {
 		fprintf(stderr, "test_explain2: %s is not built\n",
-			cliexec_vmemu());
+			clitest_vmemu());
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

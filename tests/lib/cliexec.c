@@ -3,74 +3,19 @@
  */
 #include "tests/lib/cliexec.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 struct cli_result cli_res;
 
-const char *cliexec_vmemu(void)
-{
-	return getenv("VMEMU") ? getenv("VMEMU") : "./vmemu";
-}
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t used = 0;
-	ssize_t n;
-
-	while (used + 1 < len &&
-	       ((n = read(fd, buf + used, len - 1 - used)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		used += n > 0 ? (size_t)n : 0;
-	buf[used] = '\0';
-}
-
 void cliexec_run(const char *const *args)
 {
-	char *argv[CLI_MAX_ARGS + 2];
-	char errpath[64];
-	int out[2], st, efd;
-	size_t n = 0;
-	pid_t pid;
-
-	argv[n++] = (char *)(uintptr_t)cliexec_vmemu();
-	for (; args[n - 1] && n <= CLI_MAX_ARGS; n++)
-		argv[n] = (char *)(uintptr_t)args[n - 1];
-	argv[n] = NULL;
-	snprintf(errpath, sizeof(errpath), "/tmp/cliexec.%d.err",
-		 (int)getpid());
-	efd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(efd >= 0);
-	assert_int_equal(pipe(out), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(efd, 2);
-		close(out[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	slurp(out[0], cli_res.out, sizeof(cli_res.out));
-	close(out[0]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	cli_res.status = WEXITSTATUS(st);
-	lseek(efd, 0, SEEK_SET);
-	slurp(efd, cli_res.err, sizeof(cli_res.err));
-	close(efd);
-	unlink(errpath);
+	clitest_run(&cli_res, args);
 }
 
 void cliexec_run_ok(const char *const *args)

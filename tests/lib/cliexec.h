@@ -1,12 +1,14 @@
 /*
- * tests/lib/cliexec.h - running the built vmemu from a test and reading
- * what it printed: its --json through SQLite's JSON functions (an
- * independent parser), its text against the 80-column rule.
+ * tests/lib/cliexec.h - reading what the built vmemu printed, for the
+ * `vmemu explain` tests: its --json through SQLite's JSON functions (an
+ * independent parser), its text against the 80-column rule.  Running it
+ * is tests/lib/clitest.h's (clitest_run: $VMEMU, default ./vmemu; `make
+ * asan` points it at the ASan build).
  *
- * The binary is $VMEMU (default ./vmemu; `make test` and `make asan` set
- * it, so under `make asan` every command runs under AddressSanitizer).
  * One command's result at a time, in cli_res (large: not on the stack).
- * Asserts with cmocka: call from a test's main thread.
+ * Asserts with cmocka: call from a test's main thread.  Not linked into
+ * the benchmarks (no cmocka there): the Makefile leaves it out with
+ * clitest.o.
  */
 #ifndef VMEMU_TEST_CLIEXEC_H
 #define VMEMU_TEST_CLIEXEC_H
@@ -15,22 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLI_OUT_LEN  (512 * 1024)
-#define CLI_ERR_LEN  4096
-#define CLI_MAX_ARGS 12
+#include "tests/lib/clitest.h"
 
-struct cli_result {
-	int status;
-	char out[CLI_OUT_LEN];
-	char err[CLI_ERR_LEN];
-};
 extern struct cli_result cli_res;
 
-/* A NULL-terminated argument list: CLI_ARGS("explain", "oom"). */
-#define CLI_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-const char *cliexec_vmemu(void);
-/* Run vmemu with args; its exit status, stdout and stderr in cli_res. */
+/* Run vmemu with args (ARGS(...)); its status and output in cli_res. */
 void cliexec_run(const char *const *args);
 /* The same, and it must exit 0 (else the test fails with its stderr). */
 void cliexec_run_ok(const char *const *args);
@@ -50,7 +41,8 @@ const char *cliexec_jstr(const char *path, char *buf, size_t len);
 bool cliexec_jhas(const char *path);
 
 /* cli_res.out is an explain text: starts "vmemu explain ", every line
- * fits 80 columns, it ends with the `vmemu query` to run. */
+ * fits 80 columns and ends without a blank, it ends with the `vmemu
+ * query` to run. */
 void cliexec_check_text(const char *what);
 
 #endif /* VMEMU_TEST_CLIEXEC_H */
