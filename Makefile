@@ -105,7 +105,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(LDLIBS) -o $@
 
 # Benchmarks share tests/lib but not its cmocka-using CLI helpers.
-BENCHLIB_OBJS = $(filter-out $(BUILD)/tests/lib/clitest.o,$(TESTLIB_OBJS))
+BENCHLIB_OBJS = $(filter-out $(BUILD)/tests/lib/clitest.o \
+	$(BUILD)/tests/lib/cliexec.o,$(TESTLIB_OBJS))
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BENCHLIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -47,6 +47,18 @@ static const struct ex_topic topics[] = {
 	{ "segmentation", "",
 	  "(segment, offset) -> linear address -> the page walk",
 	  ex_topic_segmentation },
+	{ "oom", "",
+	  "memory runs out: watermarks, kswapd, swap, the OOM killer",
+	  ex_topic_oom },
+	{ "replacement", "[REFS [FRAMES]]",
+	  "OPT, FIFO, LRU, Clock and LFU frame by frame; Belady's anomaly",
+	  ex_topic_replacement },
+	{ "fragmentation", "",
+	  "internal and external fragmentation, and compaction fixing it",
+	  ex_topic_fragmentation },
+	{ "reclaim", "",
+	  "file vs anonymous pages in reclaim; the active/inactive lists",
+	  ex_topic_reclaim },
 };
 
 static void ex_usage(FILE *out)
@@ -64,8 +76,9 @@ static void ex_usage(FILE *out)
 	      "Topics:\n",
 	      out);
 	for (size_t i = 0; i < ARRAY_SIZE_CLI(topics); i++)
-		fprintf(out, "  %-12s %-5s %s\n", topics[i].name,
-			topics[i].args, topics[i].summary);
+		fprintf(out, "  %s%s%s\n      %s\n", topics[i].name,
+			*topics[i].args ? " " : "", topics[i].args,
+			topics[i].summary);
 	fputs("\n"
 	      "  --json         the same facts as one JSON object\n"
 	      "  --log FILE.db  the run's event log (default " EX_DEFAULT_LOG
@@ -162,24 +175,34 @@ int cli_explain(int argc, char **argv)
 
 /* ---- the machine ---------------------------------------------------------- */
 
-struct vm *ex_machine(struct ex_ctx *c)
+void ex_config(struct ex_ctx *c, struct vm_config *cfg)
 {
-	struct vm_config cfg;
-	char err[256];
-	struct vm *vm;
+	vm_config_init(cfg);
+	cfg->mode = VM_MODE_TRACE;
+	cfg->mem_bytes = EX_MEM;
+	cfg->swap_bytes = EX_SWAP;
+	cfg->kswapd = false;
+	cfg->seed = EX_SEED;
+	cfg->log_path = c->log;
+	cfg->log_cmdline = c->cmdline;
+}
 
-	vm_config_init(&cfg);
-	cfg.mode = VM_MODE_TRACE;
-	cfg.mem_bytes = EX_MEM;
-	cfg.swap_bytes = EX_SWAP;
-	cfg.kswapd = false;
-	cfg.seed = EX_SEED;
-	cfg.log_path = c->log;
-	cfg.log_cmdline = c->cmdline;
-	vm = vm_create(&cfg, err, sizeof(err));
+struct vm *ex_machine_cfg(const struct vm_config *cfg)
+{
+	char err[256];
+	struct vm *vm = vm_create(cfg, err, sizeof(err));
+
 	if (!vm)
 		cli_fail("explain: %s", err);
 	return vm;
+}
+
+struct vm *ex_machine(struct ex_ctx *c)
+{
+	struct vm_config cfg;
+
+	ex_config(c, &cfg);
+	return ex_machine_cfg(&cfg);
 }
 
 int ex_machine_done(struct vm *vm)

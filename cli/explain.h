@@ -33,6 +33,7 @@
 #include "vm/vm.h"
 
 #define EX_EMU		  0x1u /* emulator-only: marked '*' in text */
+#define EX_JSON_ONLY	  0x2u /* left out of the text (ex_json_only) */
 #define EX_DEPTH	  8    /* nesting of objects and arrays */
 #define EX_WIDTH	  80   /* text columns */
 #define ARRAY_SIZE_CLI(a) (sizeof(a) / sizeof((a)[0]))
@@ -56,6 +57,9 @@ void ex_reset(struct ex_doc *d);
 void ex_obj(struct ex_doc *d, const char *key, const char *label);
 void ex_arr(struct ex_doc *d, const char *key, const char *label);
 void ex_end(struct ex_doc *d);
+/* The open object or array (not a table's row or cell) goes to the JSON
+ * only: for per-step data the text draws as a figure (ex_pre). */
+void ex_json_only(struct ex_doc *d);
 
 /* Facts.  key: [a-z0-9_]+ (JSON); label: what text shows (NULL: key). */
 void ex_uint(struct ex_doc *d, const char *key, const char *label, uint64_t v,
@@ -98,6 +102,10 @@ struct ex_ctx {
  * why (the caller exits CLI_EXIT_FAIL).
  */
 struct vm *ex_machine(struct ex_ctx *c);
+/* ex_machine in two steps, for a topic that changes the config: the
+ * defaults above, then vm_create (NULL after printing why). */
+void ex_config(struct ex_ctx *c, struct vm_config *cfg);
+struct vm *ex_machine_cfg(const struct vm_config *cfg);
 /* vm_destroy, then the log's error if any (printed): 0 or -1. */
 int ex_machine_done(struct vm *vm);
 /* Spawn fn on vm and wait for it; 0, or -1 after printing why. */
@@ -109,6 +117,10 @@ int ex_topic_translate(struct ex_ctx *c);
 int ex_topic_malloc(struct ex_ctx *c);
 int ex_topic_fork(struct ex_ctx *c);
 int ex_topic_segmentation(struct ex_ctx *c);
+int ex_topic_oom(struct ex_ctx *c);
+int ex_topic_replacement(struct ex_ctx *c);
+int ex_topic_fragmentation(struct ex_ctx *c);
+int ex_topic_reclaim(struct ex_ctx *c);
 
 /* Shared figures: a vm_walk as a table, a task's VMAs. */
 void ex_walk_table(struct ex_doc *d, const char *key, const struct vm_walk *w);

@@ -14,6 +14,8 @@
  * JSON: the same tree, objects as objects, arrays as arrays, scalars as
  * numbers, strings or booleans; paragraphs and figures are left out;
  * "emulator_only" lists the dotted paths of the facts marked EX_EMU.
+ * An object or array marked EX_JSON_ONLY (ex_json_only) is left out of
+ * the text: data the text shows as a figure.
  *
  * Invariant: a node's key is unique among its siblings (the topics keep
  * it so); every scalar the text shows is a node the JSON prints.
@@ -152,6 +154,12 @@ void ex_end(struct ex_doc *d)
 {
 	if (d->depth > 0)
 		d->depth--;
+}
+
+void ex_json_only(struct ex_doc *d)
+{
+	if (d->depth > 0)
+		d->stack[d->depth]->flags |= EX_JSON_ONLY;
 }
 
 void ex_uint(struct ex_doc *d, const char *key, const char *label, uint64_t v,
@@ -297,8 +305,7 @@ static void ex_text_scalar(FILE *out, const struct ex_node *n, int indent)
 	snprintf(label, sizeof(label), "%s%s", n->label,
 		 (n->flags & EX_EMU) ? "*" : "");
 	pad = LABEL_COL - indent - (int)strlen(label);
-	if (pad < 1 ||
-	    indent + (int)strlen(label) + 1 + (int)strlen(val) > EX_WIDTH) {
+	if (pad < 1 || LABEL_COL + (int)strlen(val) > EX_WIDTH) {
 		fprintf(out, "%*s%s\n", indent, "", label);
 		ex_wrap(out, val, indent + 2 * INDENT, "");
 		return;
@@ -393,6 +400,8 @@ static void ex_text_children(FILE *out, const struct ex_node *n, int indent)
 
 static void ex_text_node(FILE *out, const struct ex_node *n, int indent)
 {
+	if (n->flags & EX_JSON_ONLY)
+		return;
 	switch (n->kind) {
 	case EX_K_OBJ:
 		fprintf(out, "\n%*s%s:\n", indent, "", n->label);
@@ -415,7 +424,8 @@ static void ex_text_node(FILE *out, const struct ex_node *n, int indent)
 		for (const char *s = n->s; *s;) {
 			size_t w = strcspn(s, "\n");
 
-			fprintf(out, "%*s%.*s\n", indent, "", (int)w, s);
+			fprintf(out, "%*s%.*s\n", w ? indent : 0, "", (int)w,
+				s);
 			s += w + (s[w] == '\n');
 		}
 		break;

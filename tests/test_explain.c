@@ -13,10 +13,9 @@
  * 1222 >= its limit.  The text form fits 80 columns and ends with the
  * `vmemu query` that shows more; bad input is one line and status 2.
  *
- * JSON is read with SQLite's json_extract (an independent parser).
+ * JSON is read with SQLite's json_extract (an independent parser;
+ * tests/lib/cliexec.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,133 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#define OUT_LEN	 (256 * 1024)
-#define ERR_LEN	 4096
-#define MAX_ARGS 12
+#include "tests/lib/cliexec.h"
 
-struct result {
-	int status;
-	char out[OUT_LEN];
-	char err[ERR_LEN];
-};
+#define res	 cli_res
+#define run	 cliexec_run
+#define run_json cliexec_run_ok
+#define jint	 cliexec_jint
+#define jstr	 cliexec_jstr
 
-static struct result res; /* large: not on the stack */
 static char db[64];
-
-static const char *vmemu(void)
-{
-	return getenv("VMEMU") ? getenv("VMEMU") : "./vmemu";
-}
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t used = 0;
-	ssize_t n;
-
-	while (used + 1 < len &&
-	       ((n = read(fd, buf + used, len - 1 - used)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		used += n > 0 ? (size_t)n : 0;
-	buf[used] = '\0';
-}
-
-/* Run vmemu with args (NULL-terminated); stderr goes to a file. */
-static void run(const char *const *args)
-{
-	char *argv[MAX_ARGS + 2];
-	char errpath[64];
-	int out[2], st, efd;
-	size_t n = 0;
-	pid_t pid;
-
-	argv[n++] = (char *)(uintptr_t)vmemu();
-	for (; args[n - 1] && n <= MAX_ARGS; n++)
-		argv[n] = (char *)(uintptr_t)args[n - 1];
-	argv[n] = NULL;
-	snprintf(errpath, sizeof(errpath), "/tmp/test_explain.%d.err",
-		 (int)getpid());
-	efd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(efd >= 0);
-	assert_int_equal(pipe(out), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(efd, 2);
-		close(out[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	slurp(out[0], res.out, sizeof(res.out));
-	close(out[0]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	res.status = WEXITSTATUS(st);
-	lseek(efd, 0, SEEK_SET);
-	slurp(efd, res.err, sizeof(res.err));
-	close(efd);
-	unlink(errpath);
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-/* Run a topic with --json --no-log; it must succeed. */
-static void run_json(const char *const *args)
-{
-	run(args);
-	if (res.status != 0)
-		fail_msg("status %d: %s", res.status, res.err);
-}
-
-/* json_extract(res.out, path) as an integer (fails if absent). */
-static int64_t jint(const char *path)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	int64_t v = 0;
-
-	assert_int_equal(sqlite3_open(":memory:", &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT json_extract(?1, ?2)",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_text(st, 1, res.out, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		fail_msg("no %s in the JSON", path);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
-/* json_extract as text into buf. */
-static const char *jstr(const char *path, char *buf, size_t len)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-
-	assert_int_equal(sqlite3_open(":memory:", &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT json_extract(?1, ?2)",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_text(st, 1, res.out, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		fail_msg("no %s in the JSON", path);
-	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return buf;
-}
 
 /* ---- translate --------------------------------------------------------- */
 
@@ -320,32 +205,13 @@ static void test_explain_segmentation_example(void **state)
 static const char *const topic_names[] = { "translate", "malloc", "fork",
 					   "segmentation" };
 
-static void check_text(const char *topic)
-{
-	int line = 1;
-	const char *s = res.out, *nl;
-
-	if (res.status != 0)
-		fail_msg("%s: status %d: %s", topic, res.status, res.err);
-	assert_true(strncmp(res.out, "vmemu explain ", 14) == 0);
-	for (; *s; s = nl + 1, line++) {
-		nl = strchr(s, '\n');
-		assert_non_null(nl);
-		if (nl - s > 80)
-			fail_msg("%s: line %d has %d columns: %.*s", topic,
-				 line, (int)(nl - s), (int)(nl - s), s);
-	}
-	assert_non_null(strstr(res.out, "To see more"));
-	assert_non_null(strstr(res.out, "  vmemu query "));
-}
-
 static void test_explain_text_fits_80_columns(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(topic_names) / sizeof(topic_names[0]);
 	     i++) {
 		run(ARGS("explain", topic_names[i], "--no-log"));
-		check_text(topic_names[i]);
+		cliexec_check_text(topic_names[i]);
 	}
 }
 
@@ -445,8 +311,9 @@ int main(void)
 		cmocka_unit_test(test_explain_bad_input),
 	};
 
-	if (access(vmemu(), X_OK) != 0) {
-		fprintf(stderr, "test_explain: %s is not built\n", vmemu());
+	if (access(clitest_vmemu(), X_OK) != 0) {
+		fprintf(stderr, "test_explain: %s is not built\n",
+			clitest_vmemu());
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
