@@ -439,6 +439,9 @@ uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target)
 
 	vm_lock(vm);
 	shrink_node(vm->reclaim, &sc);
+	/* The end of a reclaim run (vmscan.c's snapshot_refaults). */
+	vm->reclaim->lru.refaults[0] = vm->ev[VME_WORKINGSET_ACTIVATE_ANON];
+	vm->reclaim->lru.refaults[1] = vm->ev[VME_WORKINGSET_ACTIVATE_FILE];
 	vm_unlock(vm);
 	return sc.nr_reclaimed;
 }
