@@ -31,6 +31,7 @@ int cli_run(int argc, char **argv);
 int cli_query(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_explain(int argc, char **argv); /* cli/explain.c */
+int cli_alloc(int argc, char **argv);	/* cli/alloc.c */
 
 /* ---- opts.c ------------------------------------------------------------ */
 

@@ -107,6 +107,10 @@ static void fk_fork(struct fork_state *s, struct vm_task *t)
 		ci.pgtables, 0);
 	ex_uint(s->d, "child_rss", "child's rss_anon (pages)", ci.rss_anon, 0);
 	ex_uint(s->d, "pages_copied", "data frames allocated by fork",
+		b.nr_anon_pages - a.nr_anon_pages, 0);
+	/* The rest of what fork allocated: tables, and slab frames for the
+	   kernel's objects (task, mm, VMAs, reverse-map items). */
+	ex_uint(s->d, "kernel_frames", "frames for kernel objects (slab)",
 		(b.pgalloc_normal - a.pgalloc_normal) -
 			(b.nr_page_table_pages - a.nr_page_table_pages),
 		0);

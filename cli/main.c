@@ -46,6 +46,7 @@ static const struct {
 	{ "query", cli_query },
 	{ "report", cli_report },
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
+	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
 };
 
 int main(int argc, char **argv)

@@ -205,6 +205,9 @@ int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep)
 	int top, err;
 
 	BUG_ON(va >= PT_VA_LIMIT);
+	*ptep = pt_walk(s, va); /* the common case: every level is there */
+	if (*ptep)
+		return 0;
 	top = descend(s, va, path);
 	err = alloc_levels(s, va, top, fresh);
 	if (err)

@@ -2,8 +2,11 @@
  * mmu/tlb.h - the software TLB of vm_access(): a small set-associative
  * cache of va -> "may access without a walk" per address space.
  *
- *   va:  | ... vpn ... | set (6 bits) | page offset (12) |
- *   set = vpn % SWTLB_SETS; SWTLB_WAYS ways per set, round-robin replacement.
+ *   va:  | ... vpn ... | set (log2 sets bits) | page offset (12) |
+ *   set = vpn % sets; SWTLB_WAYS ways per set, round-robin replacement;
+ *   sets = entries / SWTLB_WAYS (vm_config.tlb_entries; 256 entries, 64
+ *   sets, by default).  The arrays are host memory, as a TLB is no part of
+ *   emulated RAM.
  *   entry = (vpn << 2) | SWTLB_E_WRITE | SWTLB_E_VALID, 0 when invalid.
  *
  * An entry means: the PTE is present and accessed; with SWTLB_E_WRITE it is
@@ -30,25 +33,32 @@
 
 #include "base/types.h"
 
-#define SWTLB_SETS_SHIFT  6
-#define SWTLB_SETS	  (1u << SWTLB_SETS_SHIFT)
 #define SWTLB_WAYS	  4
+#define SWTLB_MIN_ENTRIES SWTLB_WAYS
+#define SWTLB_MAX_ENTRIES (1u << 16)
 #define SWTLB_E_VALID	  1ULL
 #define SWTLB_E_WRITE	  2ULL
 #define SWTLB_E_TAG_SHIFT 2
 
 struct swtlb {
-	_Atomic uint64_t entry[SWTLB_SETS][SWTLB_WAYS];
-	uint8_t next_way[SWTLB_SETS];
-	pfn_t pfn[SWTLB_SETS][SWTLB_WAYS]; /* machine lock */
+	_Atomic uint64_t (*entry)[SWTLB_WAYS]; /* [sets][ways] */
+	pfn_t (*pfn)[SWTLB_WAYS];	       /* machine lock */
+	uint8_t *next_way;		       /* [sets] */
+	unsigned set_mask;		       /* sets - 1 */
 	_Atomic uint64_t hits, misses, flushes;
 };
 
-void swtlb_init(struct swtlb *tlb);
+/*
+ * entries: a power of two in [SWTLB_MIN_ENTRIES, SWTLB_MAX_ENTRIES]; 0,
+ * -EINVAL, or -ENOMEM (host memory).  Not SIGSAFE.
+ */
+int swtlb_init(struct swtlb *tlb, unsigned entries);
+/* Free the arrays (not SIGSAFE). */
+void swtlb_destroy(struct swtlb *tlb);
 
-static inline unsigned swtlb_set(vaddr_t va)
+static inline unsigned swtlb_set(const struct swtlb *tlb, vaddr_t va)
 {
-	return (unsigned)(va >> PAGE_SHIFT) & (SWTLB_SETS - 1);
+	return (unsigned)(va >> PAGE_SHIFT) & tlb->set_mask;
 }
 
 /* Bump a single-writer counter without a locked instruction. */
@@ -69,7 +79,7 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
 			SWTLB_E_VALID;
 	uint64_t mask = write ? ~0ULL : ~SWTLB_E_WRITE;
-	unsigned set = swtlb_set(va);
+	unsigned set = swtlb_set(tlb, va);
 
 	if (write)
 		want |= SWTLB_E_WRITE;
@@ -84,6 +94,21 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 		}
 	}
 	swtlb_count(&tlb->misses);
+	return false;
+}
+
+/* SIGSAFE.  Is va cached (any rights)?  Counts nothing: a peek. */
+static inline bool swtlb_lookup_quiet(const struct swtlb *tlb, vaddr_t va)
+{
+	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
+			SWTLB_E_VALID;
+	unsigned set = swtlb_set(tlb, va);
+
+	for (unsigned w = 0; w < SWTLB_WAYS; w++)
+		if ((atomic_load_explicit(&tlb->entry[set][w],
+					  memory_order_relaxed) &
+		     ~SWTLB_E_WRITE) == want)
+			return true;
 	return false;
 }
 

@@ -93,6 +93,11 @@ bool swap_page_unneeded(struct vm *vm, struct page *pg);
  * it.  Busy pages (a read or write in flight, reclaim holding them) stay.
  */
 void swap_cache_release_unused(struct vm *vm, struct page *pg);
+/*
+ * Compaction moved from's contents and identity (PG_swapcache, swap entry,
+ * references) to `to`: the slot names `to` from now on.
+ */
+void swap_cache_migrate(struct vm *vm, struct page *from, struct page *to);
 /* The page in the swap cache for slot, or NULL. */
 struct page *swap_cache_page(struct vm *vm, uint64_t slot);
 /* Slot references held by PTEs (without the cache). */

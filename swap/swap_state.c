@@ -193,6 +193,18 @@ SIGSAFE void delete_from_swap_cache(struct vm *vm, struct page *pg,
 	ctl(vm)->nr_cached--;
 }
 
+SIGSAFE void swap_cache_migrate(struct vm *vm, struct page *from,
+				struct page *to)
+{
+	uint64_t slot = swp_offset(to->swap);
+
+	BUG_ON(!(to->flags & PG_swapcache) ||
+	       swap_cache_page(vm, slot) != from);
+	swap_set_private(ctl(vm)->area, slot,
+			 (phys_pfn(&vm->phys, to) << SWPRIV_SHIFT) |
+				 SWPRIV_PAGE);
+}
+
 SIGSAFE int swap_entry_dup(struct vm *vm, swp_entry_t e)
 {
 	BUG_ON(!vm->swap);

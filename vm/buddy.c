@@ -60,7 +60,8 @@
  *
  * Locking: none; the caller (the machine lock) serialises every call.
  * SIGSAFE: buddy_alloc, buddy_free, buddy_nr_free, buddy_nr_free_blocks,
- * buddy_get_stats.  Host memory is allocated only in buddy_create().
+ * buddy_get_stats, and compaction's buddy_free_order, buddy_take_free,
+ * buddy_drain.  Host memory is allocated only in buddy_create().
  */
 #include "vm/buddy_internal.h"
 
@@ -350,6 +351,62 @@ SIGSAFE void buddy_free(struct buddy *b, pfn_t pfn, unsigned order)
 	}
 	b->head_state[pfn] = HEAD_NONE;
 	free_block(b, pfn, order);
+}
+
+/* ---- compaction's hooks -------------------------------------------------- */
+
+SIGSAFE int buddy_free_order(const struct buddy *b, pfn_t pfn, pfn_t *head)
+{
+	if (pfn >= b->nr_pages)
+		return -1;
+	for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
+		if (hbm_test(&b->map[k], pfn >> k)) {
+			*head = pfn & ~((1ULL << k) - 1);
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Take frame pfn out of the free block of order k that holds it: the block
+ * leaves its list and is split down, the halves without pfn going back on
+ * their lists, as take_block splits keeping one half.
+ */
+SIGSAFE int buddy_take_free(struct buddy *b, pfn_t pfn)
+{
+	pfn_t head;
+	int k = buddy_free_order(b, pfn, &head);
+	uint64_t i;
+
+	if (k < 0)
+		return -EBUSY;
+	i = head >> k;
+	free_remove(b, (unsigned)k, i);
+	while (k > 0) {
+		b->st.split[k]++;
+		k--;
+		i <<= 1;
+		if ((pfn >> k) & 1) {
+			free_insert(b, (unsigned)k, i);
+			i |= 1;
+		} else {
+			free_insert(b, (unsigned)k, i + 1);
+		}
+	}
+	b->head_state[pfn] = HEAD_ALLOC(0);
+	b->nr_free--;
+	b->st.alloc[0]++;
+	return 0;
+}
+
+SIGSAFE void buddy_drain(struct buddy *b)
+{
+	pcp_drain(b, b->pcp.count);
+	if (b->lazy_pairs) {
+		coalesce_all(b);
+		b->lazy_pairs = false;
+	}
 }
 
 /* ---- creation ------------------------------------------------------------ */

@@ -74,6 +74,46 @@ void buddy_free(struct buddy *b, pfn_t pfn, unsigned order);
  */
 void buddy_split(struct buddy *b, pfn_t pfn, unsigned order);
 
+/*
+ * Compaction's hooks (vm/compact.c), SIGSAFE:
+ *  buddy_free_order  the order of the free block (on a list) holding pfn,
+ *                    with its head in *head; -1 when pfn is in none
+ *                    (allocated, or cached in pcp);
+ *  buddy_take_free   take free frame pfn as an allocated order-0 block,
+ *                    splitting its free block around it (Linux's free
+ *                    scanner isolating a free page); 0 or -EBUSY (not
+ *                    free);
+ *  buddy_drain       give the pcp cache back and merge every buddy pair
+ *                    lazy mode left, so each free frame sits in the
+ *                    largest block it can (Linux's drain_all_pages).
+ */
+int buddy_free_order(const struct buddy *b, pfn_t pfn, pfn_t *head);
+int buddy_take_free(struct buddy *b, pfn_t pfn);
+void buddy_drain(struct buddy *b);
+
+/*
+ * Linux's debugfs fragmentation indices of the pool for an allocation of
+ * 2^order frames (mm/vmstat.c), in thousandths, from the free lists (pcp
+ * frames excluded, as Linux counts free_area only):
+ *  unusable  1000 * (free - free in blocks >= order) / free; 1000 when
+ *            nothing is free: how much free memory the request cannot use;
+ *  extfrag   -1000 when a block of that order is free (the request would
+ *            succeed); 0 when nothing is free; else
+ *            1000 - (1000 + 1000 * free / 2^order) / free_blocks: towards
+ *            0 a failure for lack of memory, towards 1000 for
+ *            fragmentation.
+ * order > BUDDY_MAX_ORDER gives 0.
+ */
+int buddy_unusable_index(const struct buddy *b, unsigned order);
+int buddy_extfrag_index(const struct buddy *b, unsigned order);
+/*
+ * The debugfs texts extfrag/unusable_index (unusable) and
+ * extfrag/extfrag_index: "Node 0, zone   Normal " then "%d.%03d " per order
+ * 0..BUDDY_MAX_ORDER, then "\n".  Like snprintf.
+ */
+int buddy_extfrag_info(const struct buddy *b, bool unusable, char *buf,
+		       size_t len);
+
 /* Free frames, including those in lazy/pcp caches. SIGSAFE, O(1). */
 uint64_t buddy_nr_free(const struct buddy *b);
 /* Free blocks currently on the list of `order` (as /proc/buddyinfo). */

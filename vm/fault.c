@@ -155,9 +155,10 @@ static inline pte_t exact_pte(pfn_t pfn, unsigned flags)
  * memory, except that the block is split at once (buddy_split) and each
  * frame is an ordinary page from then on.  It costs one pgfault for n
  * pages; fault_around counts the n - 1 mapped ahead.  The block is taken
- * opportunistically (__GFP_NORETRY: no reclaim for it).  Any condition
- * unmet, no block free, or no rmap item: 0, and the caller maps one page;
- * else the number of pages mapped.
+ * opportunistically (__GFP_NORETRY: no reclaim for it); when only
+ * fragmentation stands in the way, direct compaction may free one
+ * (vm/compact.h).  Any condition unmet, no block free, or no rmap item:
+ * 0, and the caller maps one page; else the number of pages mapped.
  */
 static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 					  pte_t *ptep, vaddr_t va)
@@ -174,7 +175,9 @@ static SIGSAFE unsigned anon_fault_around(struct mm *mm, struct vma *v,
 		if (!pte_none(first[i]))
 			return 0;
 	if (vm_alloc_pages(vm, (unsigned)__builtin_ctz(n),
-			   GFP_USER | __GFP_NORETRY, &pfn) < 0)
+			   GFP_USER | __GFP_NORETRY, &pfn) < 0 &&
+	    compact_alloc_pages(vm, (unsigned)__builtin_ctz(n),
+				GFP_USER | __GFP_NORETRY, &pfn) < 0)
 		return 0;
 	buddy_split(vm->buddy, pfn, (unsigned)__builtin_ctz(n));
 	for (i = 0; i < n; i++)
@@ -876,8 +879,11 @@ static int exact_access(struct vm_task *t, uint64_t va, int write,
 /* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
 static inline void prefetch_pte(struct mm *mm, vaddr_t va)
 {
-	pte_t *p = va < mm->task_size ? pt_walk(&mm->pt, va) : NULL;
+	pte_t *p;
 
+	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
+		return; /* a TLB hit needs no PTE */
+	p = pt_walk(&mm->pt, va);
 	if (p)
 		__builtin_prefetch(p);
 }

@@ -28,6 +28,7 @@
 #include "mmu/segment.h"
 #include "vm/buddy.h"
 #include "base/list.h"
+#include "vm/compact.h"
 #include "vm/phys.h"
 #include "vm/slab.h"
 #include "vm/vm.h"
@@ -109,6 +110,8 @@ struct vm {
 	/* Exact replacement (cfg.exact_frames): data frames in use, and the
 	   next use of the access being handled (vm_access_next). */
 	uint64_t exact_used, exact_next;
+	struct compact_state compact; /* vm/compact.c: cached scanners,
+					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */
 	struct fault_attr fail_host_map; /* native: the host refuses a map */
 	/* Test hook: called around swap I/O, the machine lock not held. */

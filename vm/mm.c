@@ -128,7 +128,9 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 
 SIGSAFE void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
 {
-	swtlb_flush_page(&mm->swtlb, va);
+	/* Only a present PTE can have a TLB entry (mmu/swtlb.h). */
+	if (pte_present(*ptep))
+		swtlb_flush_page(&mm->swtlb, va);
 	pt_set(&mm->pt, ptep, val);
 }
 
@@ -196,10 +198,12 @@ static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 	mm->owner = owner;
 	mm->task_size = vm->task_size;
 	list_init(&mm->vmas);
-	swtlb_init(&mm->swtlb);
-	err = pt_init(&mm->pt, &pm);
+	err = swtlb_init(&mm->swtlb, vm->cfg.tlb_entries);
 	if (err)
 		goto out_mm;
+	err = pt_init(&mm->pt, &pm);
+	if (err)
+		goto out_tlb;
 	if (vm->cfg.mode == VM_MODE_NATIVE) {
 		err = trap_window_create(mm->task_size, mm, &mm->win);
 		if (err)
@@ -210,6 +214,8 @@ static int mm_alloc(struct vm *vm, struct vm_task *owner, struct mm **out)
 
 out_pt:
 	pt_destroy(&mm->pt);
+out_tlb:
+	swtlb_destroy(&mm->swtlb);
 out_mm:
 	slab_free(vm->mm_cache, mm);
 	return err;
@@ -248,6 +254,7 @@ void mm_destroy(struct mm *mm)
 	vm_count(vm, VME_TLB_HIT, mm->swtlb.hits);
 	vm_count(vm, VME_TLB_MISS, mm->swtlb.misses);
 	vm_count(vm, VME_TLB_FLUSH, mm->swtlb.flushes);
+	swtlb_destroy(&mm->swtlb);
 	slab_free(vm->mm_cache, mm);
 }
 

@@ -2,7 +2,9 @@
  * vm/procfs.c - the machine's /proc files, in Linux's formats: vmstat
  * (vm/vmstat.c), meminfo, zoneinfo, buddyinfo, slabinfo, swaps,
  * pressure/memory, and per task PID/status, PID/oom_score,
- * PID/oom_score_adj.  vm_procfs (vm.h) picks one by name.
+ * PID/oom_score_adj; Linux's debugfs files extfrag/unusable_index and
+ * extfrag/extfrag_index (vm/buddy_frag.c); and vmemu's slab_waste
+ * (vm/slab.c).  vm_procfs (vm.h) picks one by name.
  *
  * The machine is one node with one zone, "Normal", as Linux shows a small
  * machine without a DMA zone.  Snapshots are taken under the machine lock
@@ -219,6 +221,12 @@ int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len)
 		n = buddy_info(vm->buddy, buf, len);
 	else if (strcmp(name, "slabinfo") == 0)
 		n = slab_info(vm->slab, buf, len);
+	else if (strcmp(name, "slab_waste") == 0)
+		n = slab_waste_info(vm->slab, buf, len);
+	else if (strcmp(name, "extfrag/unusable_index") == 0)
+		n = buddy_extfrag_info(vm->buddy, true, buf, len);
+	else if (strcmp(name, "extfrag/extfrag_index") == 0)
+		n = buddy_extfrag_info(vm->buddy, false, buf, len);
 	else if (strcmp(name, "swaps") == 0)
 		n = swap_procfs(vm, buf, len);
 	else

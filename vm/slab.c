@@ -431,6 +431,10 @@ void slab_cache_get_stats(const struct slab_cache *c,
 	st->objsize = c->size;
 	st->objperslab = c->objperslab;
 	st->pagesperslab = 1u << c->order;
+	st->slab_bytes = st->num_slabs * (PAGE_SIZE << c->order);
+	st->live_bytes = st->active_objs * c->size;
+	st->free_slot_bytes = (st->num_objs - st->active_objs) * c->size;
+	st->tail_bytes = st->slab_bytes - st->num_objs * c->size;
 }
 
 /* snprintf at buf+pos, tolerating pos >= len; returns the new pos. */
@@ -482,4 +486,53 @@ int slab_info(const struct slab_allocator *sa, char *buf, size_t len)
 		n = info_cache(list_entry(pos, struct slab_cache, list), buf,
 			       len, n);
 	return (int)n;
+}
+
+/* ---- waste (/proc/slab_waste) ------------------------------------------ */
+
+/* Waste in thousandths of the slab bytes (0 for a cache without slabs). */
+static unsigned waste_permille(uint64_t slab_bytes, uint64_t live_bytes)
+{
+	return slab_bytes ? (unsigned)((slab_bytes - live_bytes) * 1000 /
+				       slab_bytes) :
+			    0;
+}
+
+static size_t waste_line(char *buf, size_t len, size_t pos, const char *name,
+			 const struct slab_cache_stats *st)
+{
+	unsigned pm = waste_permille(st->slab_bytes, st->live_bytes);
+
+	return info_put(buf, len, pos,
+			"%-17s %10llu %10llu %10llu %3u.%u %10llu %10llu\n",
+			name, (unsigned long long)st->slab_bytes,
+			(unsigned long long)st->live_bytes,
+			(unsigned long long)(st->slab_bytes - st->live_bytes),
+			pm / 10, pm % 10,
+			(unsigned long long)st->free_slot_bytes,
+			(unsigned long long)st->tail_bytes);
+}
+
+int slab_waste_info(const struct slab_allocator *sa, char *buf, size_t len)
+{
+	struct slab_cache_stats st, sum = { 0 };
+	struct list_head *pos;
+	size_t n;
+
+	n = info_put(buf, len, 0,
+		     "# name            <slab_bytes> <live_bytes> "
+		     "<waste_bytes> <waste%%> <free_slot_bytes> "
+		     "<tail_bytes>\n");
+	list_for_each(pos, &sa->caches) {
+		slab_cache_get_stats(list_entry(pos, struct slab_cache, list),
+				     &st);
+		n = waste_line(buf, len, n,
+			       list_entry(pos, struct slab_cache, list)->name,
+			       &st);
+		sum.slab_bytes += st.slab_bytes;
+		sum.live_bytes += st.live_bytes;
+		sum.free_slot_bytes += st.free_slot_bytes;
+		sum.tail_bytes += st.tail_bytes;
+	}
+	return (int)waste_line(buf, len, n, "total", &sum);
 }

@@ -88,10 +88,21 @@ uint64_t slab_shrink(struct slab_allocator *sa);
  */
 int slab_info(const struct slab_allocator *sa, char *buf, size_t len);
 
+/*
+ * vmemu's /proc/slab_waste: per cache, the bytes its slabs hold against
+ * the bytes of its live objects, and where the difference goes (free
+ * slots, slab tails).  One header line, one line per cache, a total line.
+ * Like snprintf.  (docs/allocators.md.)
+ */
+int slab_waste_info(const struct slab_allocator *sa, char *buf, size_t len);
+
 struct slab_cache_stats {
 	uint64_t active_objs, num_objs, objsize, objperslab, pagesperslab;
 	uint64_t active_slabs, num_slabs;
 	uint64_t nr_full, nr_partial, nr_free; /* slabs on each list */
+	/* Waste (bytes): slab_bytes = live_bytes + free_slot_bytes +
+	   tail_bytes, the tail being what no whole object fits in. */
+	uint64_t slab_bytes, live_bytes, free_slot_bytes, tail_bytes;
 };
 void slab_cache_get_stats(const struct slab_cache *c,
 			  struct slab_cache_stats *st);

@@ -96,6 +96,11 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		say(err, len, "exact replacement of %llu frames: at most %llu",
 		    (unsigned long long)c->exact_frames,
 		    (unsigned long long)VM_EXACT_MAX_FRAMES);
+	else if (c->tlb_entries && (c->tlb_entries < SWTLB_MIN_ENTRIES ||
+				    c->tlb_entries > SWTLB_MAX_ENTRIES ||
+				    (c->tlb_entries & (c->tlb_entries - 1))))
+		say(err, len, "TLB of %u entries: a power of two from %u to %u",
+		    c->tlb_entries, SWTLB_MIN_ENTRIES, SWTLB_MAX_ENTRIES);
 	else if (c->swappiness < 0 || c->swappiness > 200)
 		say(err, len, "swappiness %d is outside 0..200", c->swappiness);
 	else if (c->watermark_scale_factor < 1 ||
@@ -323,6 +328,8 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 
 /* Exact replacement's machine: a pool of frames plus an allowance. */
 #define EXACT_META_MIN_PAGES (1ULL << (30 - PAGE_SHIFT)) /* 1 GiB */
+#define EXACT_TLB_ENTRIES    4096
+#define DEFAULT_TLB_ENTRIES  256
 static void exact_config(struct vm_config *c)
 {
 	uint64_t meta = MAX(c->exact_frames / 4, EXACT_META_MIN_PAGES);
@@ -332,6 +339,8 @@ static void exact_config(struct vm_config *c)
 	c->kswapd = false;
 	c->page_cluster = 0;
 	c->anon_fault_around = 0;
+	if (!c->tlb_entries)
+		c->tlb_entries = EXACT_TLB_ENTRIES;
 }
 
 static uint64_t vm_clock_ns(void)
@@ -361,6 +370,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	vm->cfg = *cfg;
 	if (cfg->exact_frames)
 		exact_config(&vm->cfg);
+	if (!vm->cfg.tlb_entries)
+		vm->cfg.tlb_entries = DEFAULT_TLB_ENTRIES;
 	vm->zero_pfn = (pfn_t)-1;
 	vm->next_pid = 1;
 	vm->task_size = cfg->task_size		    ? cfg->task_size :

@@ -101,6 +101,12 @@ struct vm_config {
 	 * VM_EXIT_HOST_NOMEM.  At most VM_EXACT_MAX_FRAMES.  0: off.
 	 */
 	uint64_t exact_frames;
+	/*
+	 * Trace mode's software TLB (mmu/swtlb.h), per address space:
+	 * entries, a power of two from 4 to 65536, 4 ways; 0: 256 (4096 in
+	 * exact replacement, where it changes only the speed).
+	 */
+	unsigned tlb_entries;
 };
 #define VM_EXACT_MAX_FRAMES (1ULL << 30) /* 4 TiB of emulated frames */
 
@@ -230,12 +236,17 @@ struct vm_stat {
 	uint64_t workingset_restore_file;
 	uint64_t nr_dirtied, nr_written; /* cumulative, as Linux's */
 	/* emulator-only */
-	uint64_t file_fault;	     /* faults on file pages */
-	uint64_t shmem_fault;	     /* faults on shmem pages */
-	uint64_t file_ra;	     /* file pages read ahead */
-	uint64_t file_fault_around;  /* cached pages mapped ahead */
-	uint64_t file_drop_clean;    /* clean file pages reclaimed */
+	uint64_t file_fault;	    /* faults on file pages */
+	uint64_t shmem_fault;	    /* faults on shmem pages */
+	uint64_t file_ra;	    /* file pages read ahead */
+	uint64_t file_fault_around; /* cached pages mapped ahead */
+	uint64_t file_drop_clean;   /* clean file pages reclaimed */
 	uint64_t file_read_error, file_write_error;
+	/* compaction (/proc/vmstat names; docs/compaction.md) */
+	uint64_t compact_migrate_scanned, compact_free_scanned;
+	uint64_t compact_isolated; /* movable pages and free targets */
+	uint64_t compact_stall, compact_fail, compact_success; /* direct */
+	uint64_t pgmigrate_success, pgmigrate_fail;
 };
 
 typedef int (*vm_task_fn)(struct vm_task *t, void *arg);
@@ -541,9 +552,23 @@ int vm_log_leaks(struct vm_task *t, const struct vm_leaks *lk);
  * The machine's /proc-style files, in Linux's formats: "vmstat" (name value
  * lines; emulator-only counters are prefixed "vmemu_"), "meminfo",
  * "zoneinfo", "buddyinfo", "slabinfo", "swaps", "pressure/memory", and
- * for a task "PID/status", "PID/oom_score", "PID/oom_score_adj".  Writes at most len bytes (NUL-terminated) and returns the
+ * for a task "PID/status", "PID/oom_score", "PID/oom_score_adj"; Linux's
+ * debugfs "extfrag/unusable_index" and "extfrag/extfrag_index"; vmemu's
+ * "slab_waste" (bytes in slabs against bytes in live objects, per
+ * cache).  Writes at most len bytes (NUL-terminated) and returns the
  * length the whole text needs, like snprintf; -ENOENT for another name.
  */
 int vm_procfs(struct vm *vm, const char *name, char *buf, size_t len);
+
+/*
+ * Compact the machine's memory now, as `echo 1 > /proc/sys/vm/compact_memory`
+ * does: movable pages (anonymous pages on the LRU, in the swap cache or
+ * not) move from the bottom of RAM to free frames at the top, so that free
+ * frames merge into high-order blocks (docs/compaction.md).  Any thread
+ * that does not hold the machine lock; tasks keep running meanwhile.
+ * The number of pages moved, or -EINVAL, -EOPNOTSUPP (exact replacement:
+ * frames carry no data).
+ */
+int vm_compact(struct vm *vm);
 
 #endif /* VMEMU_VM_H */

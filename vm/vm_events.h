@@ -119,6 +119,26 @@ enum { VMS_LINUX = 1u << 0, VMS_EVENT = 1u << 1 };
 	  "a task forked (pid: the child, arg: the parent)")                  \
 	X(TASK_EXIT, task_exit, task_exit, VMS_EVENT,                         \
 	  "a task ended (arg: its exit reason)")                              \
+	X(COMPACT_MIGRATE_SCANNED, compact_migrate_scanned,                   \
+	  compact_migrate_scanned, VMS_LINUX,                                 \
+	  "frames compaction's migrate scanner looked at")                    \
+	X(COMPACT_FREE_SCANNED, compact_free_scanned, compact_free_scanned,   \
+	  VMS_LINUX, "frames compaction's free scanner looked at")            \
+	X(COMPACT_ISOLATED, compact_isolated, compact_isolated, VMS_LINUX,    \
+	  "pages compaction isolated: movable pages and free targets")        \
+	X(COMPACT_STALL, compact_stall, compact_stall, VMS_LINUX | VMS_EVENT, \
+	  "a high-order allocation ran direct compaction (arg: order)")       \
+	X(COMPACT_FAIL, compact_fail, compact_fail, VMS_LINUX | VMS_EVENT,    \
+	  "direct compaction did not get the block (slot: pages migrated, "   \
+	  "arg: order)")                                                      \
+	X(COMPACT_SUCCESS, compact_success, compact_success,                  \
+	  VMS_LINUX | VMS_EVENT,                                              \
+	  "direct compaction got the block (pfn: it, slot: pages migrated, "  \
+	  "arg: order)")                                                      \
+	X(PGMIGRATE_SUCCESS, pgmigrate_success, pgmigrate_success, VMS_LINUX, \
+	  "pages compaction moved to another frame")                          \
+	X(PGMIGRATE_FAIL, pgmigrate_fail, pgmigrate_fail, VMS_LINUX,          \
+	  "movable pages compaction isolated but could not move")             \
 	X(PGSCAN_FILE, pgscan_file, pgscan_file, VMS_LINUX,                   \
 	  "file pages scanned")                                               \
 	X(PGSTEAL_FILE, pgsteal_file, pgsteal_file, VMS_LINUX,                \

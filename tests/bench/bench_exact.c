@@ -19,13 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "tests/lib/benchutil.h"
 #include "tests/lib/replay.h"
 #include "tests/lib/vmtest.h"
 
-#define PAGE 4096ULL
-#define REPS 3
+#define PAGE	 4096ULL
+#define MAX_REPS 9
+static int REPS = 3; /* BENCH_REPS */
 
 struct trace {
 	uint64_t *page, *next;
@@ -225,6 +227,96 @@ static int run(const char *policy, uint64_t frames, struct job *j)
 	return 0;
 }
 
+/* Host memory in use (resident set, KiB), from /proc/self/statm. */
+static uint64_t rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, res = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return (uint64_t)res * (PAGE / 1024);
+}
+
+struct scale_job {
+	uint64_t npages, frames;
+	uint64_t rss_full_kib; /* host RSS with every frame in use */
+	uint64_t ns;
+};
+
+static int scale_task(struct vm_task *t, void *arg)
+{
+	struct scale_job *j = arg;
+	uint64_t base = vm_mmap(t, 0, j->npages * PAGE,
+				VM_PROT_READ | VM_PROT_WRITE,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+	enum { CHUNK = 4096 };
+	struct vm_ref ref[CHUNK];
+	uint64_t t0 = bench_now_ns();
+
+	if (vm_mmap_failed(base))
+		return 1;
+	for (uint64_t p = 0; p < j->npages; p += CHUNK) {
+		size_t n =
+			(size_t)(j->npages - p < CHUNK ? j->npages - p : CHUNK);
+
+		for (size_t i = 0; i < n; i++)
+			ref[i] = (struct vm_ref){ base + (p + i) * PAGE,
+						  UINT64_MAX, 1 };
+		if (vm_access_batch(t, ref, n, NULL))
+			return 2;
+		if (p + n == j->frames)
+			j->rss_full_kib = rss_kib();
+	}
+	j->ns = bench_now_ns() - t0;
+	return 0;
+}
+
+/*
+ * Scale (BENCH_SCALE_FRAMES, e.g. 16777216 = 64 GiB of frames): touch
+ * 1.25 x that many distinct pages once, so that every frame fills and a
+ * quarter are then evicted; host memory per resident page from the RSS
+ * with every frame in use minus the RSS before the machine existed.
+ */
+static void scale(uint64_t frames)
+{
+	struct scale_job j = { frames + frames / 4, frames, 0, 0 };
+	uint64_t rss0 = rss_kib();
+	struct vm_config cfg;
+	struct vm_exit ex;
+	char err[256];
+	struct vm *vm;
+	int pid;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.policy = "fifo";
+	cfg.exact_frames = frames;
+	vm = vm_create(&cfg, err, sizeof(err));
+	if (!vm) {
+		printf("scale: %s\n", err);
+		return;
+	}
+	pid = vm_spawn(vm, "scale", 0, scale_task, &j);
+	if (pid < 0 || vm_wait(vm, pid, &ex) != pid ||
+	    ex.reason != VM_EXIT_NORMAL || ex.code) {
+		printf("scale: the run failed (reason %d code %d)\n",
+		       pid < 0 ? -1 : (int)ex.reason, ex.code);
+		vm_destroy(vm);
+		return;
+	}
+	vm_destroy(vm);
+	printf("scale: %" PRIu64 " frames (%.1f GiB emulated), %" PRIu64
+	       " pages touched in %.1f s: host RSS %.2f GiB with every "
+	       "frame in use, %.1f bytes per resident page\n",
+	       frames, (double)frames * PAGE / (1ULL << 30), j.npages,
+	       (double)j.ns / 1e9, (double)j.rss_full_kib / (1 << 20),
+	       (double)(j.rss_full_kib - rss0) * 1024 / (double)frames);
+}
+
 int main(void)
 {
 	static const char *const policies[] = { "fifo", "lru",	  "clock",
@@ -233,8 +325,15 @@ int main(void)
 	size_t n = env_u64("BENCH_REQS", 10000000);
 	size_t npages = env_u64("BENCH_PAGES", 1000000);
 	struct trace tr;
-	double hit_ns[REPS];
+	double hit_ns[MAX_REPS];
 
+	if (getenv("BENCH_SCALE_FRAMES")) {
+		scale(env_u64("BENCH_SCALE_FRAMES", 0));
+		return 0;
+	}
+	REPS = (int)env_u64("BENCH_REPS", 3);
+	if (REPS < 1 || REPS > MAX_REPS)
+		REPS = 3;
 	make_trace(&tr, n, npages);
 	printf("bench_exact: %zu requests, Zipf(1.0) over %zu pages, "
 	       "through vm_access_next (median of %d)\n",
@@ -253,7 +352,7 @@ int main(void)
 
 	for (int pc = 1; pc <= 10; pc += 9) {
 		uint64_t frames = npages * (uint64_t)pc / 100, m = 0, ns;
-		double v[REPS];
+		double v[MAX_REPS];
 
 		for (int r = 0; r < REPS; r++) {
 			m = yard_fifo(&tr, frames, &ns);
@@ -270,10 +369,10 @@ int main(void)
 	for (size_t p = 0; p < sizeof(policies) / sizeof(policies[0]); p++)
 		for (int pc = 1; pc <= 10; pc += 9) {
 			uint64_t frames = npages * (uint64_t)pc / 100;
-			double v[REPS];
+			double v[MAX_REPS];
 			struct job j = { &tr, true, 1, { 0, 0 }, 0 };
 			struct job one = { &tr, false, 1, { 0, 0 }, 0 };
-			double v1[REPS];
+			double v1[MAX_REPS];
 			int r;
 
 			if (only && !strstr(only, policies[p]))
