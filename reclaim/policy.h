@@ -70,7 +70,9 @@ struct scan_control {
 	/* A policy's state for the current priority pass. */
 	bool pass_started;
 	uint64_t budget[NR_LRU_LISTS];
-	unsigned lru_cursor; /* which list's turn it is */
+	unsigned lru_cursor; /* a policy's place in a round of its lists:
+				while not 0, shrink_node calls select
+				again even past the target */
 	/* Pages select looked at and keeps, put back after the evictions. */
 	unsigned nr_deferred;
 	struct page *deferred[SWAP_CLUSTER_MAX];

@@ -40,8 +40,11 @@
  * int_sqrt(10 * GiB), 1 below 1 GiB) or there were workingset
  * activations of that kind since the last reclaim run.  The lists are
  * taken in Linux's order (inactive_anon, active_anon, inactive_file,
- * active_file), one batch of at most SWAP_CLUSTER_MAX each per turn,
- * until every budget but active_anon's is spent (shrink_lruvec).
+ * active_file), one batch of at most SWAP_CLUSTER_MAX each per round,
+ * rounds going on while an inactive list or active_file has budget left
+ * and the target is not met (shrink_lruvec; a round is finished even past
+ * the target: lru_cursor tells shrink_node so).  Linux's proportional
+ * scan adjustment once the target is met is left out: the pass stops.
  *
  * The reference test is folio_check_references: the page's PTEs'
  * accessed bits (harvested in ranges by reclaim_referenced) and
@@ -300,12 +303,16 @@ static SIGSAFE int linux_select(struct reclaim *rc, struct scan_control *sc,
 {
 	if (!sc->pass_started)
 		start_pass(rc, sc);
-	while (work_left(sc)) {
+	for (;;) {
 		enum lru_list l = evictable[sc->lru_cursor];
-		unsigned nr = (unsigned)MIN(sc->budget[l],
-					    (uint64_t)SWAP_CLUSTER_MAX);
+		unsigned nr;
 
+		/* A new round only while there is work and no target met. */
+		if (sc->lru_cursor == 0 &&
+		    (!work_left(sc) || sc->nr_reclaimed >= sc->nr_to_reclaim))
+			return -1;
 		sc->lru_cursor = (sc->lru_cursor + 1) % NR_EVICTABLE;
+		nr = (unsigned)MIN(sc->budget[l], (uint64_t)SWAP_CLUSTER_MAX);
 		if (!nr)
 			continue;
 		if (!lru_is_active(l))
@@ -314,7 +321,6 @@ static SIGSAFE int linux_select(struct reclaim *rc, struct scan_control *sc,
 		sc->budget[l] -= nr;
 		return 0;
 	}
-	return -1;
 }
 
 const struct reclaim_policy policy_linux = {

@@ -311,8 +311,9 @@ SIGSAFE void shrink_node(struct reclaim *rc, struct scan_control *sc)
 
 	sc->pass_started = false;
 	sc->nr_deferred = 0;
+	sc->lru_cursor = 0;
 	sc->may_swap = reclaim_may_swap(rc);
-	while (sc->nr_reclaimed < sc->nr_to_reclaim) {
+	while (sc->nr_reclaimed < sc->nr_to_reclaim || sc->lru_cursor) {
 		unsigned scanned[2] = { 0, 0 };
 
 		n = rc->policy->select(rc, sc, victims, SWAP_CLUSTER_MAX);

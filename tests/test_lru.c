@@ -17,14 +17,14 @@
  *    active list only if, at the pass's start, inactive * 1 < active
  *    (less than 1 GiB) or a refault activated a page since the last pass
  *    (may_deactivate);
- *  - the lists take turns, inactive first (Linux's shrink_lruvec): up to
- *    32 pages from the inactive tail - accessed -> keep (PG_referenced
+ *  - rounds (Linux's shrink_lruvec), while the inactive budget lasts: up
+ *    to 32 pages from the inactive tail - accessed -> keep (PG_referenced
  *    set) to the head, or activate if PG_referenced was already set (the
  *    clock ticks); not accessed -> evicted (the clock ticks; the shadow
  *    remembers it and PG_workingset) - then up to 32 pages deactivated
  *    from the active tail (accessed bits cleared, PG_workingset set, each
  *    to the inactive head in turn);
- *  - until the pass has freed its target or the inactive budget is spent.
+ *  - until a round ends with the pass's target freed.
  *
  * After every operation the machine's lists must equal the model's, page
  * for page and in order, with the same PG_active/PG_referenced bits and
@@ -173,19 +173,16 @@ static uint64_t shrink(struct model *m, unsigned prio, uint64_t target)
 	uint64_t budget[2] = { m->n[L_INACT] >> prio,
 			       deact ? m->n[L_ACT] >> prio : 0 };
 	uint64_t freed = 0;
-	int turn = L_INACT;
 
 	while (freed < target && budget[L_INACT]) {
-		if (turn == L_INACT) {
-			freed += scan_batch(m, &budget[L_INACT]);
-		} else if (budget[L_ACT]) {
+		freed += scan_batch(m, &budget[L_INACT]);
+		if (budget[L_ACT]) {
 			unsigned nr =
 				(unsigned)MIN(budget[L_ACT], (uint64_t)BATCH);
 
 			deactivate(m, nr);
 			budget[L_ACT] -= nr;
 		}
-		turn = turn == L_INACT ? L_ACT : L_INACT;
 	}
 	m->activate_seen = m->activate;
 	return freed;
