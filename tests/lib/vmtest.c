@@ -205,6 +205,7 @@ uint64_t vmtest_rand(uint64_t *s)
 
 #include "reclaim/reclaim_internal.h"
 #include "swap/swap.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 
@@ -343,6 +344,8 @@ int vmtest_check_all(struct vm *vm)
 		err = reclaim_check(vm);
 	if (!err)
 		err = swap_state_check(vm);
+	if (!err)
+		err = filemap_check(vm);
 	vm_unlock(vm);
 	return err;
 }

@@ -1,0 +1,335 @@
+/*
+ * tests/test_filemap.c - file pages: the page cache, shared and private
+ * file mappings, reclaim of file pages (clean drop, write-back), the
+ * swappiness balance, truncation, I/O errors.
+ *
+ * The reference is the host file itself and a model of it: every test
+ * makes a temporary file whose page i holds a pattern of (i, generation),
+ * keeps the generation each page should have, and compares the file (read
+ * with pread, after the tasks are gone) and the mapped bytes against it.
+ * Every test ends with every invariant walker (vmtest_check_all: mm_check
+ * with the file-page rules, lru_check, swap and filemap_check).
+ * Randomized tests print their seed (SEED= to rerun).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/vmtest.h"
+
+#define PAGE	   4096ULL
+#define KiB	   1024ULL
+#define MiB	   (1ULL << 20)
+#define RW	   (VM_PROT_READ | VM_PROT_WRITE)
+#define SHARED	   VM_MAP_SHARED
+#define PRIVATE	   VM_MAP_PRIVATE
+#define PAGE_WORDS (PAGE / sizeof(uint64_t))
+
+/* ---- the file and its model -------------------------------------------- */
+
+/* Word w of page i at generation gen (0: as the file was made). */
+static uint64_t pat(uint64_t i, uint32_t gen, unsigned w)
+{
+	uint64_t x = (i << 20) ^ ((uint64_t)gen << 44) ^ w;
+
+	return x * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
+}
+
+static void fill(uint64_t *buf, uint64_t i, uint32_t gen)
+{
+	for (unsigned w = 0; w < PAGE_WORDS; w++)
+		buf[w] = pat(i, gen, w);
+}
+
+/* An unlinked temporary file of npages pattern pages, read-write. */
+static int make_file(uint64_t npages)
+{
+	char path[] = "/tmp/vmemu-filemap-XXXXXX";
+	uint64_t buf[PAGE_WORDS];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	for (uint64_t i = 0; i < npages; i++) {
+		fill(buf, i, 0);
+		assert_int_equal(pwrite(fd, buf, PAGE, (off_t)(i * PAGE)),
+				 (ssize_t)PAGE);
+	}
+	return fd;
+}
+
+/* Does page i of the file hold generation gen? */
+static bool file_page_is(int fd, uint64_t i, uint32_t gen)
+{
+	uint64_t buf[PAGE_WORDS], want[PAGE_WORDS];
+
+	if (pread(fd, buf, PAGE, (off_t)(i * PAGE)) != (ssize_t)PAGE)
+		return false;
+	fill(want, i, gen);
+	return memcmp(buf, want, PAGE) == 0;
+}
+
+/* The pages of the file that differ from the model gen[]. */
+static uint64_t file_mismatches(int fd, const uint32_t *gen, uint64_t n)
+{
+	uint64_t bad = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		bad += !file_page_is(fd, i, gen ? gen[i] : 0);
+	return bad;
+}
+
+/* ---- accesses as the task makes them ------------------------------------ */
+
+/* Read page i at va and compare it with generation gen; 0 or -1. */
+static int check_page(struct vm_task *t, uint64_t va, uint64_t i,
+		      uint32_t gen)
+{
+	uint64_t buf[PAGE_WORDS], want[PAGE_WORDS];
+	const uint64_t *p = vm_ptr(t, va);
+
+	fill(want, i, gen);
+	if (p)
+		return memcmp(p, want, PAGE) ? -1 : 0;
+	if (vm_read(t, va, buf, PAGE))
+		return -1;
+	return memcmp(buf, want, PAGE) ? -1 : 0;
+}
+
+/* Write generation gen of page i at va; 0 or -1. */
+static int write_page(struct vm_task *t, uint64_t va, uint64_t i,
+		      uint32_t gen)
+{
+	uint64_t buf[PAGE_WORDS];
+	uint64_t *p = vm_ptr(t, va);
+
+	fill(buf, i, gen);
+	if (p) {
+		memcpy(p, buf, PAGE);
+		return 0;
+	}
+	return vm_write(t, va, buf, PAGE) ? -1 : 0;
+}
+
+static struct vm *machine(enum vm_mode mode, uint64_t mem, uint64_t swap)
+{
+	struct vm_config cfg;
+
+	vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_bytes = mem;
+	cfg.swap_bytes = swap;
+	return vmtest_create_cfg(&cfg);
+}
+
+static struct vm_stat stat_of(struct vm *vm)
+{
+	struct vm_stat st;
+
+	vm_stat(vm, &st);
+	return st;
+}
+
+/* The value of a "Name:   N kB" line of meminfo, in kB; -1 if absent. */
+static long long meminfo_kb(struct vm *vm, const char *name)
+{
+	char buf[4096], key[64];
+	const char *p;
+
+	assert_true(vm_procfs(vm, "meminfo", buf, sizeof(buf)) > 0);
+	snprintf(key, sizeof(key), "\n%s:", name);
+	p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* ---- the page cache is shared -------------------------------------------- */
+
+/*
+ * Two tasks map one file (through two descriptors): the first reads every
+ * page (major faults, readahead), the second maps the very same frames
+ * (minor faults).  Every byte is the file's.
+ */
+static void cache_shared(enum vm_mode mode)
+{
+	struct vm *vm = machine(mode, 16 * MiB, 0);
+	const uint64_t n = 64;
+	int fd = make_file(n), fd2 = dup(fd);
+	struct parked a, b;
+	uint64_t va, vb;
+	struct vm_stat st;
+
+	assert_true(park_spawn(vm, &a, "a") > 0);
+	assert_true(park_spawn(vm, &b, "b") > 0);
+	va = vm_mmap_file(a.t, 0, n * PAGE, VM_PROT_READ, SHARED, fd, 0);
+	vb = vm_mmap_file(b.t, 0, n * PAGE, VM_PROT_READ, PRIVATE, fd2, 0);
+	assert_false(vm_mmap_failed(va) || vm_mmap_failed(vb));
+	close(fd2);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(check_page(a.t, va + i * PAGE, i, 0), 0);
+	st = stat_of(vm);
+	assert_true(st.pgmajfault > 0 && st.pgmajfault < n); /* readahead */
+	assert_int_equal(st.nr_file_pages, n);
+	assert_int_equal(meminfo_kb(vm, "Cached"), (long long)(n * 4));
+	for (uint64_t i = 0; i < n; i++) {
+		assert_int_equal(check_page(b.t, vb + i * PAGE, i, 0), 0);
+		assert_int_equal(vmtest_pte(a.t, va + i * PAGE) >> 12,
+				 vmtest_pte(b.t, vb + i * PAGE) >> 12);
+	}
+	assert_int_equal(stat_of(vm).pgmajfault, st.pgmajfault); /* minor */
+	assert_int_equal(stat_of(vm).nr_mapped, n);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&a, NULL), a.pid);
+	assert_int_equal(park_release(&b, NULL), b.pid);
+	assert_int_equal(stat_of(vm).nr_file_pages, n); /* cached still */
+	assert_int_equal(stat_of(vm).nr_mapped, 0);
+	assert_int_equal(stat_of(vm).nr_written, 0);
+	vmtest_destroy(vm);
+	assert_int_equal(file_mismatches(fd, NULL, n), 0);
+	close(fd);
+}
+
+static void test_filemap_cache_shared_trace(void **state)
+{
+	(void)state;
+	cache_shared(VM_MODE_TRACE);
+}
+
+static void test_filemap_cache_shared_native(void **state)
+{
+	(void)state;
+	cache_shared(VM_MODE_NATIVE);
+}
+
+/* ---- private mappings never write the file ------------------------------ */
+
+static void private_writes(enum vm_mode mode)
+{
+	struct vm *vm = machine(mode, 16 * MiB, 0);
+	const uint64_t n = 32;
+	int fd = make_file(n);
+	struct parked a;
+	uint64_t va;
+	struct vm_stat st;
+
+	assert_true(park_spawn(vm, &a, "a") > 0);
+	va = vm_mmap_file(a.t, 0, n * PAGE, RW, PRIVATE, fd, 0);
+	assert_false(vm_mmap_failed(va));
+	for (uint64_t i = 0; i < n; i += 2) /* read first: then a COW */
+		assert_int_equal(check_page(a.t, va + i * PAGE, i, 0), 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(write_page(a.t, va + i * PAGE, i, 7), 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(check_page(a.t, va + i * PAGE, i, 7), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.cow_fault, n);
+	assert_int_equal(st.nr_dirty, 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), 0);
+	assert_int_equal(vm_munmap(a.t, va, n * PAGE), 0);
+	assert_int_equal(park_release(&a, NULL), a.pid);
+	st = stat_of(vm);
+	assert_int_equal(st.nr_written, 0);
+	assert_int_equal(st.nr_dirtied, 0);
+	vmtest_destroy(vm);
+	assert_int_equal(file_mismatches(fd, NULL, n), 0);
+	close(fd);
+}
+
+static void test_filemap_private_never_writes_trace(void **state)
+{
+	(void)state;
+	private_writes(VM_MODE_TRACE);
+}
+
+static void test_filemap_private_never_writes_native(void **state)
+{
+	(void)state;
+	private_writes(VM_MODE_NATIVE);
+}
+
+/* ---- shared mappings: msync, written once per dirtying ------------------- */
+
+static void shared_msync(enum vm_mode mode)
+{
+	struct vm *vm = machine(mode, 16 * MiB, 0);
+	const uint64_t n = 16;
+	uint32_t gen[16] = { 0 };
+	int fd = make_file(n);
+	struct parked a;
+	uint64_t va;
+	struct vm_stat st;
+
+	assert_true(park_spawn(vm, &a, "a") > 0);
+	va = vm_mmap_file(a.t, 0, n * PAGE, RW, SHARED, fd, 0);
+	assert_false(vm_mmap_failed(va));
+	for (uint64_t i = 0; i < n; i += 2) {
+		gen[i] = 1;
+		assert_int_equal(write_page(a.t, va + i * PAGE, i, 1), 0);
+	}
+	assert_int_equal(stat_of(vm).nr_dirty, n / 2);
+	assert_int_equal(meminfo_kb(vm, "Dirty"), (long long)(n / 2 * 4));
+	assert_int_equal(file_mismatches(fd, NULL, n), 0); /* not yet */
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), 0);
+	assert_int_equal(file_mismatches(fd, gen, n), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.nr_written, n / 2);
+	assert_int_equal(st.nr_dirty, 0);
+	/* Nothing dirty: nothing written.  One page again: one write. */
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), 0);
+	assert_int_equal(stat_of(vm).nr_written, n / 2);
+	gen[3] = 2;
+	assert_int_equal(write_page(a.t, va + 3 * PAGE, 3, 2), 0);
+	assert_int_equal(write_page(a.t, va + 3 * PAGE, 3, 2), 0);
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.nr_written, n / 2 + 1);
+	assert_int_equal(st.nr_dirtied, st.nr_written);
+	assert_int_equal(file_mismatches(fd, gen, n), 0);
+	/* munmap writes back too. */
+	gen[5] = 3;
+	assert_int_equal(write_page(a.t, va + 5 * PAGE, 5, 3), 0);
+	assert_int_equal(vm_munmap(a.t, va, n * PAGE), 0);
+	assert_int_equal(file_mismatches(fd, gen, n), 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&a, NULL), a.pid);
+	st = stat_of(vm);
+	assert_int_equal(st.nr_dirtied, st.nr_written);
+	vmtest_destroy(vm);
+	close(fd);
+}
+
+static void test_filemap_msync_writes_once_trace(void **state)
+{
+	(void)state;
+	shared_msync(VM_MODE_TRACE);
+}
+
+static void test_filemap_msync_writes_once_native(void **state)
+{
+	(void)state;
+	shared_msync(VM_MODE_NATIVE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		VMTEST(test_filemap_cache_shared_trace),
+		VMTEST(test_filemap_cache_shared_native),
+		VMTEST(test_filemap_private_never_writes_trace),
+		VMTEST(test_filemap_private_never_writes_native),
+		VMTEST(test_filemap_msync_writes_once_trace),
+		VMTEST(test_filemap_msync_writes_once_native),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
