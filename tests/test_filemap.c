@@ -320,6 +320,144 @@ static void test_filemap_msync_writes_once_native(void **state)
 	shared_msync(VM_MODE_NATIVE);
 }
 
+/* ---- integrity under pressure --------------------------------------------- */
+
+#define INTEG_TASKS 3
+
+/* One file shared by INTEG_TASKS tasks; task k owns the pages i % 3 == k. */
+struct integ {
+	int fd;
+	uint64_t npages, ops, seed;
+	uint32_t *gen;	     /* the model: written only by the page's owner */
+	atomic_int bad[INTEG_TASKS];
+	uint64_t va;	     /* the root's mapping, inherited by fork */
+	int kid_pid[INTEG_TASKS];
+};
+
+struct integ_task {
+	struct integ *g;
+	int k;
+};
+
+static struct integ_task integ_args[INTEG_TASKS];
+
+/* ops random accesses to the pages task k owns, then a full check. */
+static int integ_body(struct vm_task *t, struct integ *g, int k)
+{
+	uint64_t s = g->seed ^ ((uint64_t)k << 32), owned = 0;
+
+	for (uint64_t op = 0; op < g->ops; op++) {
+		uint64_t i = vmtest_rand(&s) % g->npages;
+
+		i -= i % INTEG_TASKS;
+		i += (uint64_t)k;
+		if (i >= g->npages)
+			continue;
+		if (check_page(t, g->va + i * PAGE, i, g->gen[i]))
+			atomic_fetch_add(&g->bad[k], 1);
+		if (vmtest_rand(&s) % 2) {
+			g->gen[i]++;
+			if (write_page(t, g->va + i * PAGE, i, g->gen[i]))
+				atomic_fetch_add(&g->bad[k], 1);
+		}
+	}
+	for (uint64_t i = (uint64_t)k; i < g->npages; i += INTEG_TASKS, owned++)
+		if (check_page(t, g->va + i * PAGE, i, g->gen[i]))
+			atomic_fetch_add(&g->bad[k], 1);
+	return owned ? 0 : 1;
+}
+
+static int integ_child(struct vm_task *t, void *arg)
+{
+	struct integ_task *a = arg;
+
+	return integ_body(t, a->g, a->k);
+}
+
+static int integ_root(struct vm_task *t, void *arg)
+{
+	struct integ *g = arg;
+	struct vm_exit ex;
+	int rc;
+
+	g->va = vm_mmap_file(t, 0, g->npages * PAGE, RW, SHARED, g->fd, 0);
+	if (vm_mmap_failed(g->va))
+		return 2;
+	for (int k = 1; k < INTEG_TASKS; k++) {
+		integ_args[k] = (struct integ_task){ g, k };
+		g->kid_pid[k] = vm_fork(t, integ_child, &integ_args[k]);
+		if (g->kid_pid[k] < 0)
+			return 3;
+	}
+	rc = integ_body(t, g, 0);
+	for (int k = 1; k < INTEG_TASKS; k++)
+		if (vm_wait(vmtest_task_vm(t), g->kid_pid[k], &ex) < 0 ||
+		    ex.reason != VM_EXIT_NORMAL || ex.code)
+			rc = 4;
+	return rc;
+}
+
+static void integrity(enum vm_mode mode, bool kswapd)
+{
+	struct vm_config cfg;
+	struct vm *vm;
+	struct integ *g = calloc(1, sizeof(*g));
+	struct vm_exit ex;
+	struct vm_stat st;
+	int pid;
+
+	assert_non_null(g);
+	vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_bytes = 4 * MiB;
+	cfg.swap_bytes = 8 * MiB;
+	cfg.kswapd = kswapd;
+	vm = vmtest_create_cfg(&cfg);
+	g->npages = 2048; /* 8 MiB of file in 4 MiB of RAM */
+	g->ops = mode == VM_MODE_NATIVE ? 3000 : 6000;
+	g->seed = vmtest_seed("test_filemap_integrity");
+	g->fd = make_file(g->npages);
+	g->gen = calloc(g->npages, sizeof(*g->gen));
+	assert_non_null(g->gen);
+	pid = vm_spawn(vm, "integ", 0, integ_root, g);
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	for (int k = 0; k < INTEG_TASKS; k++)
+		assert_int_equal(atomic_load(&g->bad[k]), 0);
+	/* Every task has exited: the file is the model. */
+	assert_int_equal(file_mismatches(g->fd, g->gen, g->npages), 0);
+	st = stat_of(vm);
+	assert_true(st.pgsteal_file > 0 && st.pgscan_file > 0);
+	assert_true(st.nr_written > 0 && st.file_drop_clean > 0);
+	assert_int_equal(st.nr_dirty, 0);
+	assert_int_equal(st.nr_dirtied, st.nr_written);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+	close(g->fd);
+	free(g->gen);
+	free(g);
+}
+
+static void test_filemap_integrity_trace(void **state)
+{
+	(void)state;
+	integrity(VM_MODE_TRACE, true);
+}
+
+static void test_filemap_integrity_native(void **state)
+{
+	(void)state;
+	integrity(VM_MODE_NATIVE, true);
+}
+
+static void test_filemap_integrity_native_no_kswapd(void **state)
+{
+	(void)state;
+	integrity(VM_MODE_NATIVE, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +467,9 @@ int main(void)
 		VMTEST(test_filemap_private_never_writes_native),
 		VMTEST(test_filemap_msync_writes_once_trace),
 		VMTEST(test_filemap_msync_writes_once_native),
+		VMTEST(test_filemap_integrity_trace),
+		VMTEST(test_filemap_integrity_native),
+		VMTEST(test_filemap_integrity_native_no_kswapd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
