@@ -458,6 +458,179 @@ static void test_filemap_integrity_native_no_kswapd(void **state)
 	integrity(VM_MODE_NATIVE, false);
 }
 
+/* ---- reclaim: clean pages dropped, no swap = file only ------------------- */
+
+struct scan_args {
+	int fd;
+	uint64_t npages, anon_pages;
+	unsigned passes;
+	atomic_int bad;
+};
+
+/* Anon memory written once, then passes over a read-only file mapping. */
+static int scan_fn(struct vm_task *t, void *arg)
+{
+	struct scan_args *a = arg;
+	uint64_t anon = vm_mmap(t, 0, a->anon_pages * PAGE, RW,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t va = vm_mmap_file(t, 0, a->npages * PAGE, VM_PROT_READ,
+				   SHARED, a->fd, 0);
+
+	if (vm_mmap_failed(anon) || vm_mmap_failed(va))
+		return 2;
+	for (uint64_t i = 0; i < a->anon_pages; i++)
+		if (write_page(t, anon + i * PAGE, i, 9))
+			atomic_fetch_add(&a->bad, 1);
+	for (unsigned p = 0; p < a->passes; p++)
+		for (uint64_t i = 0; i < a->npages; i++)
+			if (check_page(t, va + i * PAGE, i, 0))
+				atomic_fetch_add(&a->bad, 1);
+	for (uint64_t i = 0; i < a->anon_pages; i++)
+		if (check_page(t, anon + i * PAGE, i, 9))
+			atomic_fetch_add(&a->bad, 1);
+	return 0;
+}
+
+static void clean_drop(enum vm_mode mode)
+{
+	struct vm *vm = machine(mode, 4 * MiB, 0); /* no swap */
+	struct scan_args a = { .npages = 2048, .anon_pages = 256, .passes = 2 };
+	struct vm_exit ex;
+	struct vm_stat st;
+	int pid;
+
+	a.fd = make_file(a.npages);
+	pid = vm_spawn(vm, "scan", 0, scan_fn, &a);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	assert_int_equal(atomic_load(&a.bad), 0);
+	st = stat_of(vm);
+	/* Only file pages went, each dropped without a write. */
+	assert_true(st.pgsteal_file > a.npages);
+	assert_int_equal(st.file_drop_clean, st.pgsteal_file);
+	assert_int_equal(st.pgscan_anon, 0);
+	assert_int_equal(st.pgsteal_anon, 0);
+	assert_int_equal(st.nr_written, 0);
+	assert_int_equal(st.pgpgout, 0);
+	assert_true(st.pgpgin >= a.npages * 4 * a.passes);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+	close(a.fd);
+}
+
+static void test_filemap_clean_drop_no_swap_trace(void **state)
+{
+	(void)state;
+	clean_drop(VM_MODE_TRACE);
+}
+
+static void test_filemap_clean_drop_no_swap_native(void **state)
+{
+	(void)state;
+	clean_drop(VM_MODE_NATIVE);
+}
+
+/* ---- swappiness: get_scan_count's balance ---------------------------------- */
+
+#define SW_ANON 512
+#define SW_FILE 512
+#define SW_PRIO 1
+
+struct sw_result {
+	uint64_t scan_anon, scan_file; /* in the measured pass */
+	uint64_t want_anon, want_file; /* get_scan_count's, from the costs */
+};
+
+/*
+ * Trace mode, nothing reclaims but the test.  Anonymous pages written,
+ * file pages read twice and activated by two shrink passes (cache trim
+ * mode: swappiness plays no part yet), so that the inactive file list is
+ * low and the next pass balances by swappiness (SCAN_FRACT).  That pass
+ * is measured.
+ */
+static struct sw_result swappiness_pass(int swappiness)
+{
+	struct vm_config cfg;
+	struct vm *vm;
+	struct parked p;
+	int fd = make_file(SW_FILE);
+	uint64_t anon, file, ac, fc, tc, ap, fp;
+	struct vm_stat a, b;
+	struct sw_result r;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 64 * MiB;
+	cfg.swap_bytes = 16 * MiB;
+	cfg.kswapd = false;
+	cfg.read_ahead_kb = 0;
+	cfg.page_cluster = 0;
+	cfg.swappiness = swappiness;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(park_spawn(vm, &p, "sw") > 0);
+	anon = vm_mmap(p.t, 0, SW_ANON * PAGE, RW, PRIVATE | VM_MAP_ANON);
+	file = vm_mmap_file(p.t, 0, SW_FILE * PAGE, VM_PROT_READ, SHARED, fd,
+			    0);
+	for (uint64_t i = 0; i < SW_ANON; i++)
+		assert_int_equal(vm_access(p.t, anon + i * PAGE, 1), 0);
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t i = 0; i < SW_FILE; i++)
+			assert_int_equal(vm_access(p.t, file + i * PAGE, 0), 0);
+		vmtest_shrink(vm, SW_PRIO, 1ULL << 30); /* trim: file */
+		vmtest_shrink(vm, SW_PRIO, 1ULL << 30);
+	}
+	a = stat_of(vm);
+	assert_true(a.nr_active_file > a.nr_inactive_file); /* low */
+	assert_true(a.nr_inactive_file > 0 && a.nr_inactive_anon == SW_ANON);
+	/* Linux's SCAN_FRACT, from the costs as they are now. */
+	vmtest_lru_costs(vm, &ac, &fc);
+	tc = ac + fc;
+	ac += tc;
+	fc += tc;
+	tc = ac + fc;
+	ap = (uint64_t)swappiness * (tc + 1) / (ac + 1);
+	fp = (uint64_t)(200 - swappiness) * (tc + 1) / (fc + 1);
+	r.want_anon = (a.nr_inactive_anon >> SW_PRIO) * ap / (ap + fp);
+	r.want_file = (a.nr_inactive_file >> SW_PRIO) * fp / (ap + fp);
+	vmtest_shrink(vm, SW_PRIO, 1ULL << 30);
+	b = stat_of(vm);
+	r.scan_anon = b.pgscan_anon - a.pgscan_anon;
+	r.scan_file = b.pgscan_file - a.pgscan_file;
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+	close(fd);
+	return r;
+}
+
+static void test_filemap_swappiness_balance(void **state)
+{
+	struct sw_result r0 = swappiness_pass(0);
+	struct sw_result r60 = swappiness_pass(60);
+	struct sw_result r200 = swappiness_pass(200);
+
+	(void)state;
+	print_message("swappiness 0: anon %llu file %llu; 60: anon %llu file "
+		      "%llu; 200: anon %llu file %llu\n",
+		      (unsigned long long)r0.scan_anon,
+		      (unsigned long long)r0.scan_file,
+		      (unsigned long long)r60.scan_anon,
+		      (unsigned long long)r60.scan_file,
+		      (unsigned long long)r200.scan_anon,
+		      (unsigned long long)r200.scan_file);
+	/* 0: file only; 200: anon only; 60: both, in get_scan_count's ratio */
+	assert_int_equal(r0.scan_anon, 0);
+	assert_true(r0.scan_file > 0);
+	assert_int_equal(r200.scan_file, 0);
+	assert_true(r200.scan_anon > 0);
+	assert_int_equal(r60.scan_anon, r60.want_anon);
+	assert_int_equal(r60.scan_file, r60.want_file);
+	assert_true(r60.scan_anon > 0 && r60.scan_file > 0);
+	assert_int_equal(r0.scan_file, r0.want_file);
+	assert_int_equal(r200.scan_anon, r200.want_anon);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +643,9 @@ int main(void)
 		VMTEST(test_filemap_integrity_trace),
 		VMTEST(test_filemap_integrity_native),
 		VMTEST(test_filemap_integrity_native_no_kswapd),
+		VMTEST(test_filemap_clean_drop_no_swap_trace),
+		VMTEST(test_filemap_clean_drop_no_swap_native),
+		VMTEST(test_filemap_swappiness_balance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

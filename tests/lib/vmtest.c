@@ -449,6 +449,14 @@ uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target)
 	return sc.nr_reclaimed;
 }
 
+void vmtest_lru_costs(struct vm *vm, uint64_t *anon, uint64_t *file)
+{
+	vm_lock(vm);
+	*anon = vm->reclaim->lru.anon_cost;
+	*file = vm->reclaim->lru.file_cost;
+	vm_unlock(vm);
+}
+
 unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max)
 {
 	struct list_head *pos, *head = &vm->reclaim->lru.lists[l];

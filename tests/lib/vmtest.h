@@ -103,6 +103,8 @@ bool vmtest_swapped(struct vm_task *t, uint64_t va);
  * (the workingset activations are snapshot at its end); pages freed.
  */
 uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target);
+/* The LRU's reclaim costs (Linux's lruvec anon_cost, file_cost). */
+void vmtest_lru_costs(struct vm *vm, uint64_t *anon, uint64_t *file);
 /* The va (page->index) of each page on LRU list l, head first; count. */
 unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max);
 /* struct page flags of the frame mapped at va, or 0 if none is. */
