@@ -631,6 +631,214 @@ static void test_filemap_swappiness_balance(void **state)
 	assert_int_equal(r200.scan_anon, r200.want_anon);
 }
 
+/* ---- truncation: SIGBUS past the end ------------------------------------ */
+
+struct trunc_args {
+	int fd;
+	int how; /* 0: vm_ftruncate; 1: the host truncates; 2: map past EOF */
+	uint64_t va;
+	atomic_int bad;
+};
+
+#define TRUNC_PAGES 8
+#define TRUNC_LEN   (3 * PAGE + 100)
+
+static int trunc_fn(struct vm_task *t, void *arg)
+{
+	struct trunc_args *a = arg;
+	uint8_t byte = 0, tail[PAGE];
+
+	a->va = vm_mmap_file(t, 0, TRUNC_PAGES * PAGE, RW, SHARED, a->fd, 0);
+	if (vm_mmap_failed(a->va))
+		return 2;
+	if (a->how == 0) {
+		for (uint64_t i = 0; i < TRUNC_PAGES; i++)
+			if (check_page(t, a->va + i * PAGE, i, 0))
+				atomic_fetch_add(&a->bad, 1);
+		if (vm_ftruncate(t, a->fd, TRUNC_LEN))
+			return 3;
+	} else if (a->how == 1 && ftruncate(a->fd, TRUNC_LEN) < 0) {
+		return 3;
+	}
+	if (a->how < 2) { /* page 3 keeps 100 bytes, then zeros */
+		if (vm_read(t, a->va + 3 * PAGE, tail, PAGE))
+			return 4;
+		for (unsigned k = 100; k < PAGE; k++)
+			if (tail[k])
+				atomic_fetch_add(&a->bad, 1);
+	}
+	for (uint64_t i = 0; i < 3; i++)
+		if (check_page(t, a->va + i * PAGE, i, 0))
+			atomic_fetch_add(&a->bad, 1);
+	vm_read(t, a->va + 5 * PAGE, &byte, 1); /* past the end: SIGBUS */
+	return 5;
+}
+
+static void truncation(enum vm_mode mode, int how)
+{
+	struct vm *vm = machine(mode, 16 * MiB, 0);
+	struct trunc_args a = { .how = how };
+	struct vm_exit ex;
+	struct stat st;
+	int pid;
+
+	a.fd = make_file(how == 2 ? 3 : TRUNC_PAGES);
+	if (how == 2)
+		assert_int_equal(ftruncate(a.fd, TRUNC_LEN), 0);
+	pid = vm_spawn(vm, "trunc", 0, trunc_fn, &a);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_SIGBUS);
+	assert_int_equal(ex.fault_va, a.va + 5 * PAGE);
+	assert_int_equal(atomic_load(&a.bad), 0);
+	assert_int_equal(fstat(a.fd, &st), 0);
+	assert_int_equal(st.st_size, TRUNC_LEN);
+	assert_int_equal(stat_of(vm).nr_file_pages, how == 0 ? 4 : 4);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+	close(a.fd);
+}
+
+static void test_filemap_truncate_sigbus_trace(void **state)
+{
+	(void)state;
+	for (int how = 0; how < 3; how++)
+		truncation(VM_MODE_TRACE, how);
+}
+
+static void test_filemap_truncate_sigbus_native(void **state)
+{
+	(void)state;
+	for (int how = 0; how < 3; how++)
+		truncation(VM_MODE_NATIVE, how);
+}
+
+/* ---- I/O errors: nothing lost ------------------------------------------- */
+
+static void write_error(enum vm_mode mode)
+{
+	struct vm *vm = machine(mode, 16 * MiB, 0);
+	struct vm_fault_attr always = { 100, 1, -1, 0 }, off = { 0, 1, 0, 0 };
+	const uint64_t n = 8;
+	uint32_t gen[8] = { 0 };
+	int fd = make_file(n);
+	struct parked a;
+	uint64_t va;
+
+	assert_true(park_spawn(vm, &a, "a") > 0);
+	va = vm_mmap_file(a.t, 0, n * PAGE, RW, SHARED, fd, 0);
+	for (uint64_t i = 0; i < n; i++) {
+		gen[i] = 4;
+		assert_int_equal(write_page(a.t, va + i * PAGE, i, 4), 0);
+	}
+	assert_int_equal(vm_fault_inject(vm, "fail_file_write", &always), 0);
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), -EIO);
+	assert_int_equal(vm_fault_injected(vm, "fail_file_write"), n);
+	assert_int_equal(stat_of(vm).file_write_error, n);
+	assert_int_equal(stat_of(vm).nr_dirty, n); /* still dirty */
+	assert_int_equal(file_mismatches(fd, NULL, n), 0); /* untouched */
+	assert_int_equal(vm_munmap(a.t, va, n * PAGE), 0); /* fails too */
+	assert_int_equal(stat_of(vm).nr_dirty, n);
+	assert_int_equal(vm_fault_inject(vm, "fail_file_write", &off), 0);
+	/* Mapped again: the dirty pages are still the page cache's. */
+	va = vm_mmap_file(a.t, 0, n * PAGE, RW, SHARED, fd, 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(check_page(a.t, va + i * PAGE, i, 4), 0);
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), -EIO);
+	assert_int_equal(file_mismatches(fd, gen, n), 0); /* written now */
+	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), 0);
+	assert_int_equal(stat_of(vm).nr_dirty, 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&a, NULL), a.pid);
+	vmtest_destroy(vm);
+	close(fd);
+}
+
+static void test_filemap_write_error_trace(void **state)
+{
+	(void)state;
+	write_error(VM_MODE_TRACE);
+}
+
+static void test_filemap_write_error_native(void **state)
+{
+	(void)state;
+	write_error(VM_MODE_NATIVE);
+}
+
+/* Reclaim's write-back failing 1 time in 5: nothing lost in the end. */
+static int integ_root_injected(struct vm_task *t, void *arg)
+{
+	struct vm_fault_attr off = { 0, 1, 0, 0 };
+	int rc = integ_root(t, arg);
+
+	vm_fault_inject(vmtest_task_vm(t), "fail_file_write", &off);
+	return rc; /* its exit writes back what failed before */
+}
+
+static void test_filemap_write_error_under_pressure(void **state)
+{
+	struct vm_fault_attr some = { 20, 1, -1, 0 };
+	struct integ *g = calloc(1, sizeof(*g));
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	(void)state;
+	vm = machine(VM_MODE_TRACE, 4 * MiB, 8 * MiB);
+	g->npages = 2048;
+	g->ops = 6000;
+	g->seed = vmtest_seed("test_filemap_write_error_under_pressure");
+	g->fd = make_file(g->npages);
+	g->gen = calloc(g->npages, sizeof(*g->gen));
+	assert_int_equal(vm_fault_inject(vm, "fail_file_write", &some), 0);
+	pid = vm_spawn(vm, "integ", 0, integ_root_injected, g);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+	for (int k = 0; k < INTEG_TASKS; k++)
+		assert_int_equal(atomic_load(&g->bad[k]), 0);
+	assert_true(stat_of(vm).file_write_error > 0);
+	assert_int_equal(file_mismatches(g->fd, g->gen, g->npages), 0);
+	assert_int_equal(stat_of(vm).nr_dirty, 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+	close(g->fd);
+	free(g->gen);
+	free(g);
+}
+
+static int read_fn(struct vm_task *t, void *arg)
+{
+	struct trunc_args *a = arg;
+	uint8_t byte;
+
+	a->va = vm_mmap_file(t, 0, 4 * PAGE, VM_PROT_READ, PRIVATE, a->fd, 0);
+	vm_read(t, a->va + 2 * PAGE, &byte, 1);
+	return 1;
+}
+
+static void test_filemap_read_error_sigbus(void **state)
+{
+	struct vm *vm = machine(VM_MODE_NATIVE, 16 * MiB, 0);
+	struct vm_fault_attr always = { 100, 1, -1, 0 };
+	struct trunc_args a = { 0 };
+	struct vm_exit ex;
+	int pid;
+
+	(void)state;
+	a.fd = make_file(4);
+	assert_int_equal(vm_fault_inject(vm, "fail_file_read", &always), 0);
+	pid = vm_spawn(vm, "reader", 0, read_fn, &a);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_SIGBUS);
+	assert_int_equal(ex.fault_va, a.va + 2 * PAGE);
+	assert_true(stat_of(vm).file_read_error > 0);
+	assert_int_equal(stat_of(vm).nr_file_pages, 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+	close(a.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +854,12 @@ int main(void)
 		VMTEST(test_filemap_clean_drop_no_swap_trace),
 		VMTEST(test_filemap_clean_drop_no_swap_native),
 		VMTEST(test_filemap_swappiness_balance),
+		VMTEST(test_filemap_truncate_sigbus_trace),
+		VMTEST(test_filemap_truncate_sigbus_native),
+		VMTEST(test_filemap_write_error_trace),
+		VMTEST(test_filemap_write_error_native),
+		VMTEST(test_filemap_write_error_under_pressure),
+		VMTEST(test_filemap_read_error_sigbus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,9 +278,12 @@ int filemap_writeback(struct vm *vm, struct filemap *fm, uint64_t first,
 /*
  * Lock held (dropped around I/O).  msync(MS_SYNC) of [start, end) of mm:
  * every shared file mapping in it written back.  0, -EIO (a write failed
- * now or since the last report), -ENOMEM (a hole in the range).
+ * now, or - with report - since the last report, which this one is),
+ * -ENOMEM (a hole in the range).  munmap and exit do not report: the
+ * error stays for the next vm_msync.
  */
-int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end);
+int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end,
+		       bool report);
 
 /*
  * Lock held (dropped around I/O).  munmap of [va, va + len) of mm: the

@@ -560,8 +560,12 @@ int filemap_writeback(struct vm *vm, struct filemap *fm, uint64_t first,
 	return ret;
 }
 
-/* Write back one shared file mapping's part [s, e) of v. */
-static int sync_vma(struct mm *mm, struct vma *v, vaddr_t s, vaddr_t e)
+/*
+ * Write back one shared file mapping's part [s, e) of v; with report, a
+ * write error recorded since the last report is reported (and forgotten).
+ */
+static int sync_vma(struct mm *mm, struct vma *v, vaddr_t s, vaddr_t e,
+		    bool report)
 {
 	struct filemap *fm = v->file;
 	uint64_t first = filemap_pgoff(v, s), last = filemap_pgoff(v, e - 1);
@@ -569,14 +573,15 @@ static int sync_vma(struct mm *mm, struct vma *v, vaddr_t s, vaddr_t e)
 
 	mm_clean(mm, s, e); /* D bits: their pages are PG_dirty already */
 	err = filemap_writeback(mm->vm, fm, first, last);
-	if (fm->wb_err) { /* reported once, as Linux's errseq */
+	if (report && fm->wb_err) { /* reported once, as Linux's errseq */
 		err = fm->wb_err;
 		fm->wb_err = 0;
 	}
 	return err;
 }
 
-int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end)
+int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end,
+		       bool report)
 {
 	vaddr_t at = start;
 	int ret = 0, err;
@@ -593,7 +598,7 @@ int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end)
 		e = MIN(end, v->end);
 		if (v->file && v->file->kind == FILEMAP_FILE &&
 		    (v->flags & VMA_SHARED)) {
-			err = sync_vma(mm, v, s, e); /* v may go meanwhile */
+			err = sync_vma(mm, v, s, e, report); /* v may go */
 			ret = ret ? ret : err;
 		}
 		at = e;

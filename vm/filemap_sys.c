@@ -102,7 +102,7 @@ int vm_msync(struct vm_task *t, uint64_t va, size_t len, int flags)
 	if (!mm)
 		return -EINVAL;
 	if (flags & VM_MS_SYNC)
-		err = filemap_sync_range(mm, va, end);
+		err = filemap_sync_range(mm, va, end, true);
 	else
 		err = vma_range_mapped(mm, va, end) ? 0 : -ENOMEM;
 	call_leave(t);
@@ -114,7 +114,7 @@ void filemap_unmap_sync(struct mm *mm, uint64_t va, uint64_t len)
 	if (!PAGE_ALIGNED(va) || !len || va >= mm->task_size ||
 	    len > mm->task_size - va)
 		return; /* munmap refuses it */
-	filemap_sync_range(mm, va, va + PAGE_ROUND_UP(len));
+	filemap_sync_range(mm, va, va + PAGE_ROUND_UP(len), false);
 }
 
 /* Lock held.  The object of fd's file, if the machine caches it. */
