@@ -34,6 +34,7 @@
 #define SHARED	   VM_MAP_SHARED
 #define PRIVATE	   VM_MAP_PRIVATE
 #define PAGE_WORDS (PAGE / sizeof(uint64_t))
+#define NELEMS(a)  (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the file and its model -------------------------------------------- */
 
@@ -839,6 +840,177 @@ static void test_filemap_read_error_sigbus(void **state)
 	close(a.fd);
 }
 
+/* ---- readahead: Linux's mmap read-around and its marker ----------------- */
+
+static void test_filemap_readahead(void **state)
+{
+	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0); /* 128 KiB */
+	int fd = make_file(256);
+	struct parked p;
+	uint64_t va;
+	struct vm_stat st;
+
+	(void)state;
+	assert_true(park_spawn(vm, &p, "ra") > 0);
+	va = vm_mmap_file(p.t, 0, 256 * PAGE, VM_PROT_READ, PRIVATE, fd, 0);
+	/* The first fault reads around it: [0, 32), the marker at 24. */
+	assert_int_equal(vm_access(p.t, va, 0), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.pgmajfault, 1);
+	assert_int_equal(st.file_ra, 31);
+	assert_int_equal(st.file_fault_around, 15); /* 1..15 mapped too */
+	for (uint64_t i = 1; i < 24; i++)
+		assert_int_equal(vm_access(p.t, va + i * PAGE, 0), 0);
+	assert_int_equal(stat_of(vm).file_ra, 31);
+	/* The marker: the next window [32, 64) is read, the fault minor. */
+	assert_int_equal(vm_access(p.t, va + 24 * PAGE, 0), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.pgmajfault, 1);
+	assert_int_equal(st.file_ra, 31 + 32);
+	assert_int_equal(st.nr_file_pages, 64);
+	/* A jump: read-around again, [100 - 16, 100 + 16). */
+	assert_int_equal(vm_access(p.t, va + 100 * PAGE, 0), 0);
+	st = stat_of(vm);
+	assert_int_equal(st.pgmajfault, 2);
+	assert_int_equal(st.file_ra, 31 + 32 + 31);
+	assert_int_equal(st.nr_file_pages, 96);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+	close(fd);
+}
+
+/* ---- arguments --------------------------------------------------------- */
+
+static void test_filemap_bad_args(void **state)
+{
+	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);
+	int fd = make_file(4), ro, wo, dir = open("/tmp", O_RDONLY);
+	char path[64];
+	struct parked p;
+	uint64_t va;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY);
+	wo = open(path, O_WRONLY);
+	assert_true(ro >= 0 && wo >= 0 && dir >= 0);
+	assert_true(park_spawn(vm, &p, "args") > 0);
+#define MAP_ERR(fl, f, off, len) \
+	vm_mmap_error(vm_mmap_file(p.t, 0, len, RW, fl, f, off))
+	assert_int_equal(MAP_ERR(SHARED, -1, 0, PAGE), -EBADF);
+	assert_int_equal(MAP_ERR(SHARED, ro, 0, PAGE), -EACCES);
+	assert_int_equal(MAP_ERR(SHARED, wo, 0, PAGE), -EACCES);
+	assert_int_equal(MAP_ERR(PRIVATE, wo, 0, PAGE), -EACCES);
+	assert_int_equal(MAP_ERR(SHARED, dir, 0, PAGE), -EACCES); /* first */
+	assert_int_equal(vm_mmap_error(vm_mmap_file(p.t, 0, PAGE, VM_PROT_READ,
+						    PRIVATE, dir, 0)),
+			 -ENODEV);
+	assert_int_equal(MAP_ERR(SHARED, fd, 100, PAGE), -EINVAL);
+	assert_int_equal(MAP_ERR(SHARED, fd, 0, 0), -EINVAL);
+	assert_int_equal(MAP_ERR(SHARED | VM_MAP_ANON, fd, 0, PAGE), -EINVAL);
+	assert_int_equal(MAP_ERR(SHARED | PRIVATE, fd, 0, PAGE), -EINVAL);
+	assert_int_equal(MAP_ERR(SHARED, fd, UINT64_MAX & ~(PAGE - 1), 2 * PAGE),
+			 -EOVERFLOW);
+#undef MAP_ERR
+	/* Read-only descriptor: private writable is fine, shared is not. */
+	va = vm_mmap_file(p.t, 0, PAGE, RW, PRIVATE, ro, 0);
+	assert_false(vm_mmap_failed(va));
+	va = vm_mmap_file(p.t, 0, PAGE, VM_PROT_READ, SHARED, ro, 0);
+	assert_false(vm_mmap_failed(va));
+	assert_int_equal(vm_mprotect(p.t, va, PAGE, RW), -EACCES);
+	assert_int_equal(vm_msync(p.t, va + 1, PAGE, VM_MS_SYNC), -EINVAL);
+	assert_int_equal(vm_msync(p.t, va, PAGE, VM_MS_SYNC | VM_MS_ASYNC),
+			 -EINVAL);
+	assert_int_equal(vm_msync(p.t, va, PAGE, 0x100), -EINVAL);
+	assert_int_equal(vm_msync(p.t, va + 64 * PAGE, PAGE, VM_MS_SYNC),
+			 -ENOMEM);
+	assert_int_equal(vm_msync(p.t, va, PAGE, VM_MS_ASYNC), 0);
+	assert_int_equal(vm_ftruncate(p.t, -1, 0), -EBADF);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+	close(ro);
+	close(wo);
+	close(dir);
+	close(fd);
+}
+
+/* ---- fork shares a shared file mapping ----------------------------------- */
+
+struct fork_args {
+	uint64_t va;
+	atomic_int bad;
+};
+
+static int fork_child(struct vm_task *t, void *arg)
+{
+	struct fork_args *a = arg;
+
+	if (check_page(t, a->va, 0, 1))
+		atomic_fetch_add(&a->bad, 1); /* the parent's write */
+	return write_page(t, a->va + PAGE, 1, 2) ? 1 : 0;
+}
+
+static void test_filemap_fork_shares_mapping(void **state)
+{
+	struct vm *vm = machine(VM_MODE_NATIVE, 16 * MiB, 0);
+	int fd = make_file(2);
+	struct fork_args a = { 0 };
+	struct parked p;
+	struct vm_exit ex;
+	uint32_t gen[2] = { 1, 2 };
+	int pid;
+
+	(void)state;
+	assert_true(park_spawn(vm, &p, "parent") > 0);
+	a.va = vm_mmap_file(p.t, 0, 2 * PAGE, RW, SHARED, fd, 0);
+	assert_int_equal(write_page(p.t, a.va, 0, 1), 0);
+	assert_int_equal(check_page(p.t, a.va + PAGE, 1, 0), 0);
+	pid = vm_fork(p.t, fork_child, &a);
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.code, 0);
+	assert_int_equal(atomic_load(&a.bad), 0);
+	assert_int_equal(check_page(p.t, a.va + PAGE, 1, 2), 0); /* seen */
+	/* The child's exit wrote back the range it mapped: both pages. */
+	assert_int_equal(file_mismatches(fd, gen, 2), 0);
+	assert_int_equal(stat_of(vm).nr_written, 2);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	assert_int_equal(stat_of(vm).nr_written, 2);
+	vmtest_destroy(vm);
+	close(fd);
+}
+
+/* ---- /proc -------------------------------------------------------------- */
+
+static void test_filemap_procfs_names(void **state)
+{
+	static const char *const meminfo[] = {
+		"Cached",  "Active(file)", "Inactive(file)", "Dirty",
+		"Writeback", "Mapped",	   "Shmem",
+	};
+	static const char *const vmstat[] = {
+		"\nnr_active_file ",	      "\nnr_inactive_file ",
+		"\nnr_file_pages ",	      "\nnr_dirty ",
+		"\nnr_writeback ",	      "\npgscan_file ",
+		"\npgsteal_file ",	      "\nworkingset_refault_file ",
+		"\nworkingset_activate_file ", "\nnr_mapped ",
+		"\nnr_shmem ",		      "\nnr_written ",
+		"\nnr_dirtied ",
+	};
+	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);
+	static char buf[16384];
+
+	(void)state;
+	for (size_t i = 0; i < NELEMS(meminfo); i++)
+		assert_int_equal(meminfo_kb(vm, meminfo[i]), 0);
+	assert_true(vm_procfs(vm, "vmstat", buf, sizeof(buf)) > 0);
+	for (size_t i = 0; i < NELEMS(vmstat); i++)
+		assert_non_null(strstr(buf, vmstat[i]));
+	vmtest_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -860,6 +1032,10 @@ int main(void)
 		VMTEST(test_filemap_write_error_native),
 		VMTEST(test_filemap_write_error_under_pressure),
 		VMTEST(test_filemap_read_error_sigbus),
+		VMTEST(test_filemap_readahead),
+		VMTEST(test_filemap_bad_args),
+		VMTEST(test_filemap_fork_shares_mapping),
+		VMTEST(test_filemap_procfs_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
