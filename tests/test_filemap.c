@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/vmtest.h"
+#include "workloads/wl.h"
 
 #define PAGE	   4096ULL
 #define KiB	   1024ULL
@@ -1031,6 +1032,88 @@ static void test_filemap_procfs_names(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- the workloads: filescan, filerw ------------------------------------- */
+
+/* Run spec text as one task on vm; how it ended, in words. */
+static void run_spec(struct vm *vm, const char *text, wl_access_hook hook,
+		     struct vm_exit *ex, char *what, size_t len)
+{
+	char err[256] = "";
+	struct wl_spec s;
+	struct wl_run *run;
+	int pid;
+
+	if (wl_spec_parse(text, &s, err, sizeof(err)))
+		fail_msg("'%s': %s", text, err);
+	run = wl_run_new(vm, &s, 42);
+	assert_non_null(run);
+	if (hook)
+		wl_run_set_hook(run, hook, NULL);
+	pid = vm_spawn(vm, s.name, 0, wl_run_main, run);
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, ex), pid);
+	wl_run_describe(run, ex, what, len);
+	wl_run_free(run);
+}
+
+static void test_filemap_workloads(void **state)
+{
+	static const char *const specs[] = {
+		"filescan:size=8M,passes=2",
+		"filescan:size=2M,fork=2",
+		"filerw:size=8M,write=0.5",
+		"filerw:size=6M,fork=2,ops=3000",
+	};
+	char what[256];
+
+	(void)state;
+	for (int m = 0; m < 2; m++) {
+		struct vm *vm = machine(m ? VM_MODE_TRACE : VM_MODE_NATIVE,
+					4 * MiB, 8 * MiB);
+
+		for (size_t i = 0; i < NELEMS(specs); i++) {
+			struct vm_exit ex;
+
+			run_spec(vm, specs[i], NULL, &ex, what, sizeof(what));
+			if (ex.reason != VM_EXIT_NORMAL || ex.code)
+				fail_msg("%s (%s): %s", specs[i],
+					 m ? "trace" : "native", what);
+		}
+		assert_true(stat_of(vm).pgsteal_file > 0);
+		assert_true(stat_of(vm).nr_written > 0);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		vmtest_destroy(vm);
+	}
+}
+
+/* A hook that corrupts a page of the mapping before it is read. */
+static void corrupt_hook(void *ctx, struct vm_task *t, uint64_t page,
+			 uint64_t va, bool write)
+{
+	uint8_t junk = 0xa5;
+
+	(void)ctx;
+	if (!write && page == 7)
+		vm_write(t, va + 100, &junk, 1);
+}
+
+static void test_filemap_workload_catches_corruption(void **state)
+{
+	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);
+	struct vm_exit ex;
+	char what[256];
+
+	(void)state;
+	run_spec(vm, "filerw:size=64K,ops=200", corrupt_hook, &ex, what,
+		 sizeof(what));
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, WL_EXIT_MISMATCH);
+	assert_non_null(strstr(what, "data mismatch"));
+	assert_non_null(strstr(what, "byte 100"));
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1140,8 @@ int main(void)
 		VMTEST(test_filemap_bad_args),
 		VMTEST(test_filemap_fork_shares_mapping),
 		VMTEST(test_filemap_procfs_names),
+		VMTEST(test_filemap_workloads),
+		VMTEST(test_filemap_workload_catches_corruption),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

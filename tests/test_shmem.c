@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "tests/lib/vmtest.h"
+#include "workloads/wl.h"
 
 #define PAGE	   4096ULL
 #define MiB	   (1ULL << 20)
@@ -73,6 +75,23 @@ static struct vm_stat stat_of(struct vm *vm)
 	struct vm_stat st;
 
 	vm_stat(vm, &st);
+	return st;
+}
+
+/*
+ * The counters once kswapd holds no page any more (it may still be
+ * writing one out when the last task has gone); at most a second.
+ */
+static struct vm_stat quiet_stat(struct vm *vm)
+{
+	struct timespec ms = { 0, 1000000L };
+	struct vm_stat st = stat_of(vm);
+
+	for (int i = 0; i < 1000 && (st.nr_isolated_anon || st.nr_writeback);
+	     i++) {
+		nanosleep(&ms, NULL);
+		st = stat_of(vm);
+	}
 	return st;
 }
 
@@ -220,7 +239,7 @@ static void shared_rounds(enum vm_mode mode, uint64_t mem, uint64_t swap,
 	assert_int_equal(ex.code, 0);
 	assert_int_equal(atomic_load(&s->bad), 0);
 	assert_true(s->rss_shmem_seen > 0);
-	st = stat_of(vm);
+	st = quiet_stat(vm);
 	assert_true(st.shmem_fault >= npages);
 	/* The last mapping gone: pages, swap slots, everything freed. */
 	assert_int_equal(st.nr_shmem, 0);
@@ -324,6 +343,50 @@ static void test_shmem_refused_in_exact_mode(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- the shm workload -------------------------------------------------- */
+
+static void shm_workload(enum vm_mode mode, const char *text, uint64_t mem,
+			 uint64_t swap)
+{
+	struct vm_config cfg;
+	char err[256] = "", what[256];
+	struct wl_spec s;
+	struct wl_run *run;
+	struct vm_exit ex;
+	struct vm *vm;
+	int pid;
+
+	vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_bytes = mem;
+	cfg.swap_bytes = swap;
+	vm = vmtest_create_cfg(&cfg);
+	if (wl_spec_parse(text, &s, err, sizeof(err)))
+		fail_msg("'%s': %s", text, err);
+	run = wl_run_new(vm, &s, 7);
+	assert_non_null(run);
+	pid = vm_spawn(vm, s.name, 0, wl_run_main, run);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	wl_run_describe(run, &ex, what, sizeof(what));
+	if (ex.reason != VM_EXIT_NORMAL || ex.code)
+		fail_msg("%s: %s", text, what);
+	wl_run_free(run);
+	assert_int_equal(stat_of(vm).nr_shmem, 0);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	vmtest_destroy(vm);
+}
+
+static void test_shmem_workload(void **state)
+{
+	(void)state;
+	shm_workload(VM_MODE_NATIVE, "shm:size=1M,fork=3,passes=3", 16 * MiB,
+		     0);
+	shm_workload(VM_MODE_TRACE, "shm:size=1M,fork=3,passes=3", 16 * MiB,
+		     0);
+	shm_workload(VM_MODE_NATIVE, "shm:size=8M", 4 * MiB, 16 * MiB);
+	shm_workload(VM_MODE_TRACE, "shm:size=8M", 4 * MiB, 16 * MiB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +396,7 @@ int main(void)
 		VMTEST(test_shmem_under_swap_native),
 		VMTEST(test_shmem_accounting),
 		VMTEST(test_shmem_refused_in_exact_mode),
+		VMTEST(test_shmem_workload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,7 +87,7 @@ SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm,
 			owner->ru.majflt++;
 		else
 			owner->ru.minflt++;
-		if (e == VME_SWAPIN_FAULT)
+		if (e == VME_SWAPIN_FAULT || e == VME_SHMEM_FAULT)
 			owner->ru.swapins += (uint64_t)arg;
 	}
 	vm_event(vm, e, mm, va, pfn, 0, arg);

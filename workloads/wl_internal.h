@@ -64,6 +64,7 @@ struct wl_proc {
 	uint64_t *scratch;     /* one page: the expected or read content */
 	uint64_t ops_done;
 	struct wl_result res;
+	int fd; /* a file the task made (wl_file.c), or -1 */
 };
 
 /* ---- wl_mem.c: the region and the access layer ------------------------ */
@@ -96,5 +97,11 @@ uint64_t wl_pattern_next(struct wl_proc *p, uint64_t op);
 int wl_pattern_run(struct wl_proc *p, uint64_t ops);
 /* The ops a pattern kind runs: spec.ops, or passes x pages. */
 uint64_t wl_pattern_ops(const struct wl_proc *p);
+
+/* ---- wl_file.c: filescan, filerw, shm ---------------------------------- */
+
+bool wl_file_kind(enum wl_kind kind);
+/* The root task of a file kind, from setup to its last check. */
+int wl_file_main(struct wl_proc *p);
 
 #endif /* VMEMU_WL_INTERNAL_H */

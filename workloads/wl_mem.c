@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "workloads/wl_internal.h"
 
@@ -68,6 +69,7 @@ struct wl_proc *wl_proc_new(struct wl_run *run, uint64_t seed)
 	p->run = run;
 	p->seed = seed;
 	p->rng = wl_mix(seed);
+	p->fd = -1;
 	p->next = atomic_load(&run->procs);
 	while (!atomic_compare_exchange_weak(&run->procs, &p->next, p))
 		;
@@ -76,6 +78,8 @@ struct wl_proc *wl_proc_new(struct wl_run *run, uint64_t seed)
 
 void wl_proc_free(struct wl_proc *p)
 {
+	if (p->fd >= 0)
+		close(p->fd);
 	free(p->bases);
 	free(p->owner);
 	free(p->gen);

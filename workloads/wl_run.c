@@ -312,6 +312,8 @@ int wl_run_main(struct vm_task *t, void *arg)
 	p->t = t;
 	p->native = vm_ptr(t, 0) != NULL; /* no window in trace mode */
 	atomic_store(&p->pid, vm_getpid(t));
+	if (wl_file_kind(s->kind))
+		return wl_file_main(p);
 	r = setup(p);
 	if (r == 0)
 		r = body(p);

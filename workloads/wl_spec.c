@@ -28,7 +28,7 @@
 #define BIT(k)	      (1u << (k))
 #define ALL_KINDS     (BIT(WL_NR_KINDS) - 1)
 #define REGION_KINDS  (ALL_KINDS & ~BIT(WL_SEGV))
-#define WRITE_KINDS   (REGION_KINDS & ~BIT(WL_ZERO))
+#define WRITE_KINDS   (REGION_KINDS & ~BIT(WL_ZERO) & ~BIT(WL_FILESCAN))
 
 static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 	[WL_SEQ] = { "seq", "sequential sweeps over the region",
@@ -75,6 +75,21 @@ static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 		      "loads from address 0: an emulated SIGSEGV, "
 		      "its expected end",
 		      "(none)" },
+	[WL_FILESCAN] = { "filescan",
+			  "streams through a file of size bytes (made "
+			  "and removed by the task), passes times, "
+			  "checking every page: the cache polluter",
+			  "one page of the file, in order, wrapping" },
+	[WL_FILERW] = { "filerw",
+			"random reads and writes through a shared "
+			"mapping of a file (fork=N tasks, a slice "
+			"each); the file is checked at the end",
+			"one page of the task's slice, drawn uniformly" },
+	[WL_SHM] = { "shm",
+		     "shared anonymous memory: passes rounds of fork "
+		     "children that check and write their slice, "
+		     "slices rotating, the parent checks all",
+		     "one page of a child's slice, drawn uniformly" },
 };
 
 enum key_type { K_SIZE, K_COUNT, K_RATIO, K_REAL, K_ADJ, K_NAME, K_SEED };
@@ -171,8 +186,16 @@ void wl_spec_init(struct wl_spec *s, enum wl_kind kind)
 		s->ops = 8;
 		s->size = 2 * MB;
 	}
-	if (kind == WL_ZERO)
+	if (kind == WL_ZERO || kind == WL_FILESCAN)
 		s->write = 0;
+	if (kind == WL_FILESCAN)
+		s->size = 64 * MB;
+	if (kind == WL_FILERW)
+		s->size = 16 * MB;
+	if (kind == WL_SHM) {
+		s->fork = 2;
+		s->write = 0.5;
+	}
 }
 
 /* A whole decimal number: 0, or -EINVAL. */
