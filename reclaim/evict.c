@@ -351,7 +351,8 @@ static void settle(struct reclaim *rc, struct page **v, unsigned n,
 
 		if (!v[i])
 			continue;
-		written = file ? in(x->fw, x->nfw, v[i]) : in(x->w, x->nw, v[i]);
+		written = file ? in(x->fw, x->nfw, v[i]) :
+				 in(x->w, x->nw, v[i]);
 		freed = file ? free_file_victim(rc, v[i], pid[i], written) :
 			       free_victim(rc, v[i], pid[i], written);
 		if (freed) {

@@ -51,7 +51,7 @@ struct lruvec {
 	struct list_head lists[NR_LRU_LISTS];
 	uint64_t nr[NR_LRU_LISTS];
 	uint64_t nr_isolated_anon;
-	uint64_t nonresident_age; /* the workingset clock */
+	uint64_t nonresident_age;      /* the workingset clock */
 	uint64_t anon_cost, file_cost; /* Linux's lru_note_cost */
 	uint64_t refaults[2]; /* workingset_activate_{anon,file} snapshot */
 };

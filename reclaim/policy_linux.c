@@ -60,9 +60,9 @@
 #include "vm/page_alloc.h"
 #include "vm/vmstat.h"
 
-#define GB_SHIFT    (30 - PAGE_SHIFT)
-#define DEACT_ANON  1u
-#define DEACT_FILE  2u
+#define GB_SHIFT     (30 - PAGE_SHIFT)
+#define DEACT_ANON   1u
+#define DEACT_FILE   2u
 #define NR_EVICTABLE 4
 
 enum scan_balance { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE };
@@ -157,7 +157,8 @@ static void shrink_active(struct reclaim *rc, enum lru_list l, unsigned nr)
 {
 	struct page *pg[SWAP_CLUSTER_MAX];
 	unsigned refs[SWAP_CLUSTER_MAX];
-	unsigned n = isolate_tail(rc, l, pg, MIN(nr, (unsigned)SWAP_CLUSTER_MAX));
+	unsigned n =
+		isolate_tail(rc, l, pg, MIN(nr, (unsigned)SWAP_CLUSTER_MAX));
 	struct vm *vm = rc->vm;
 
 	reclaim_referenced(rc, pg, n, refs);
@@ -203,8 +204,7 @@ static enum scan_balance scan_balance(struct reclaim *rc,
 		return SCAN_FILE;
 	if (!sc->priority && vm->cfg.swappiness)
 		return SCAN_EQUAL;
-	if (file + vm_nr_free(vm) <= vm->wmark.high &&
-	    !(deact & DEACT_ANON) &&
+	if (file + vm_nr_free(vm) <= vm->wmark.high && !(deact & DEACT_ANON) &&
 	    (lv->nr[LRU_INACTIVE_ANON] >> sc->priority))
 		return SCAN_ANON; /* file_is_tiny */
 	if ((lv->nr[LRU_INACTIVE_FILE] >> sc->priority) &&
@@ -253,9 +253,11 @@ static void start_pass(struct reclaim *rc, struct scan_control *sc)
 
 		if (sb == SCAN_FRACT)
 			scan = scan * fraction[file] / denominator;
-		else if ((sb == SCAN_FILE && !file) || (sb == SCAN_ANON && file))
+		else if ((sb == SCAN_FILE && !file) ||
+			 (sb == SCAN_ANON && file))
 			scan = 0;
-		if (lru_is_active(l) && !(deact & (file ? DEACT_FILE : DEACT_ANON)))
+		if (lru_is_active(l) &&
+		    !(deact & (file ? DEACT_FILE : DEACT_ANON)))
 			scan = 0; /* skipped_deactivate */
 		sc->budget[l] = scan;
 	}

@@ -282,8 +282,8 @@ static void note_batch_cost(struct reclaim *rc, struct scan_control *sc,
 	for (unsigned k = 0; k < 2; k++)
 		if (scanned[k])
 			lru_note_cost(&rc->lru, k, st->io[k],
-				      scanned[k] - MIN(scanned[k],
-						       st->freed[k]));
+				      scanned[k] -
+					      MIN(scanned[k], st->freed[k]));
 }
 
 /* Lock held.  The end of a reclaim run: remember the activations. */

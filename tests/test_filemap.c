@@ -94,8 +94,7 @@ static uint64_t file_mismatches(int fd, const uint32_t *gen, uint64_t n)
 /* ---- accesses as the task makes them ------------------------------------ */
 
 /* Read page i at va and compare it with generation gen; 0 or -1. */
-static int check_page(struct vm_task *t, uint64_t va, uint64_t i,
-		      uint32_t gen)
+static int check_page(struct vm_task *t, uint64_t va, uint64_t i, uint32_t gen)
 {
 	uint64_t buf[PAGE_WORDS], want[PAGE_WORDS];
 	const uint64_t *p = vm_ptr(t, va);
@@ -109,8 +108,7 @@ static int check_page(struct vm_task *t, uint64_t va, uint64_t i,
 }
 
 /* Write generation gen of page i at va; 0 or -1. */
-static int write_page(struct vm_task *t, uint64_t va, uint64_t i,
-		      uint32_t gen)
+static int write_page(struct vm_task *t, uint64_t va, uint64_t i, uint32_t gen)
 {
 	uint64_t buf[PAGE_WORDS];
 	uint64_t *p = vm_ptr(t, va);
@@ -330,9 +328,9 @@ static void test_filemap_msync_writes_once_native(void **state)
 struct integ {
 	int fd;
 	uint64_t npages, ops, seed;
-	uint32_t *gen;	     /* the model: written only by the page's owner */
+	uint32_t *gen; /* the model: written only by the page's owner */
 	atomic_int bad[INTEG_TASKS];
-	uint64_t va;	     /* the root's mapping, inherited by fork */
+	uint64_t va; /* the root's mapping, inherited by fork */
 	int kid_pid[INTEG_TASKS];
 };
 
@@ -399,8 +397,7 @@ static int integ_root(struct vm_task *t, void *arg)
 	return rc;
 }
 
-static void integrity_policy(enum vm_mode mode, bool kswapd,
-			     const char *policy)
+static void integrity_policy(enum vm_mode mode, bool kswapd, const char *policy)
 {
 	struct vm_config cfg;
 	struct vm *vm;
@@ -495,8 +492,8 @@ static int scan_fn(struct vm_task *t, void *arg)
 	struct scan_args *a = arg;
 	uint64_t anon = vm_mmap(t, 0, a->anon_pages * PAGE, RW,
 				VM_MAP_PRIVATE | VM_MAP_ANON);
-	uint64_t va = vm_mmap_file(t, 0, a->npages * PAGE, VM_PROT_READ,
-				   SHARED, a->fd, 0);
+	uint64_t va = vm_mmap_file(t, 0, a->npages * PAGE, VM_PROT_READ, SHARED,
+				   a->fd, 0);
 
 	if (vm_mmap_failed(anon) || vm_mmap_failed(va))
 		return 2;
@@ -756,7 +753,7 @@ static void write_error(enum vm_mode mode)
 	assert_int_equal(vm_msync(a.t, va, n * PAGE, VM_MS_SYNC), -EIO);
 	assert_int_equal(vm_fault_injected(vm, "fail_file_write"), n);
 	assert_int_equal(stat_of(vm).file_write_error, n);
-	assert_int_equal(stat_of(vm).nr_dirty, n); /* still dirty */
+	assert_int_equal(stat_of(vm).nr_dirty, n);	   /* still dirty */
 	assert_int_equal(file_mismatches(fd, NULL, n), 0); /* untouched */
 	assert_int_equal(vm_munmap(a.t, va, n * PAGE), 0); /* fails too */
 	assert_int_equal(stat_of(vm).nr_dirty, n);
@@ -931,7 +928,8 @@ static void test_filemap_bad_args(void **state)
 	assert_int_equal(MAP_ERR(SHARED, fd, 0, 0), -EINVAL);
 	assert_int_equal(MAP_ERR(SHARED | VM_MAP_ANON, fd, 0, PAGE), -EINVAL);
 	assert_int_equal(MAP_ERR(SHARED | PRIVATE, fd, 0, PAGE), -EINVAL);
-	assert_int_equal(MAP_ERR(SHARED, fd, UINT64_MAX & ~(PAGE - 1), 2 * PAGE),
+	assert_int_equal(MAP_ERR(SHARED, fd, UINT64_MAX & ~(PAGE - 1),
+				 2 * PAGE),
 			 -EOVERFLOW);
 #undef MAP_ERR
 	/* Read-only descriptor: private writable is fine, shared is not. */
@@ -1008,16 +1006,22 @@ static void test_filemap_fork_shares_mapping(void **state)
 static void test_filemap_procfs_names(void **state)
 {
 	static const char *const meminfo[] = {
-		"Cached",  "Active(file)", "Inactive(file)", "Dirty",
-		"Writeback", "Mapped",	   "Shmem",
+		"Cached",    "Active(file)", "Inactive(file)", "Dirty",
+		"Writeback", "Mapped",	     "Shmem",
 	};
 	static const char *const vmstat[] = {
-		"\nnr_active_file ",	      "\nnr_inactive_file ",
-		"\nnr_file_pages ",	      "\nnr_dirty ",
-		"\nnr_writeback ",	      "\npgscan_file ",
-		"\npgsteal_file ",	      "\nworkingset_refault_file ",
-		"\nworkingset_activate_file ", "\nnr_mapped ",
-		"\nnr_shmem ",		      "\nnr_written ",
+		"\nnr_active_file ",
+		"\nnr_inactive_file ",
+		"\nnr_file_pages ",
+		"\nnr_dirty ",
+		"\nnr_writeback ",
+		"\npgscan_file ",
+		"\npgsteal_file ",
+		"\nworkingset_refault_file ",
+		"\nworkingset_activate_file ",
+		"\nnr_mapped ",
+		"\nnr_shmem ",
+		"\nnr_written ",
 		"\nnr_dirtied ",
 	};
 	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);

@@ -38,8 +38,7 @@ static uint64_t pat(uint64_t i, uint32_t gen, unsigned w)
 }
 
 /* Page i at va holds generation gen (0: never written, zeros)? 0 / -1. */
-static int check_page(struct vm_task *t, uint64_t va, uint64_t i,
-		      uint32_t gen)
+static int check_page(struct vm_task *t, uint64_t va, uint64_t i, uint32_t gen)
 {
 	uint64_t buf[PAGE_WORDS];
 	const uint64_t *p = vm_ptr(t, va);
@@ -55,8 +54,7 @@ static int check_page(struct vm_task *t, uint64_t va, uint64_t i,
 	return 0;
 }
 
-static int write_page(struct vm_task *t, uint64_t va, uint64_t i,
-		      uint32_t gen)
+static int write_page(struct vm_task *t, uint64_t va, uint64_t i, uint32_t gen)
 {
 	uint64_t buf[PAGE_WORDS];
 	uint64_t *p = vm_ptr(t, va);
@@ -381,8 +379,7 @@ static void test_shmem_workload(void **state)
 	(void)state;
 	shm_workload(VM_MODE_NATIVE, "shm:size=1M,fork=3,passes=3", 16 * MiB,
 		     0);
-	shm_workload(VM_MODE_TRACE, "shm:size=1M,fork=3,passes=3", 16 * MiB,
-		     0);
+	shm_workload(VM_MODE_TRACE, "shm:size=1M,fork=3,passes=3", 16 * MiB, 0);
 	shm_workload(VM_MODE_NATIVE, "shm:size=8M", 4 * MiB, 16 * MiB);
 	shm_workload(VM_MODE_TRACE, "shm:size=8M", 4 * MiB, 16 * MiB);
 }

@@ -396,7 +396,6 @@ static SIGSAFE enum fault_result do_swap_page(struct mm *mm, pte_t *ptep,
 	return FAULT_DONE;
 }
 
-
 /* ---- file and shmem pages ---------------------------------------------- */
 
 static inline uint64_t size_pages(const struct filemap *fm)
@@ -569,8 +568,7 @@ static SIGSAFE enum fault_result do_shared_wp(struct mm *mm, pte_t *ptep,
 	struct page *pg = phys_page(&vm->phys, pfn);
 
 	BUG_ON(!(pg->flags & PG_file));
-	mm_set_pte(mm, ptep, va,
-		   *ptep | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
+	mm_set_pte(mm, ptep, va, *ptep | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
 	filemap_dirty(vm, pg);
 	vm_count_fault(vm,
 		       (pg->flags & PG_swapbacked) ? VME_SHMEM_FAULT :
@@ -613,8 +611,9 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 	if (!pte_present(*ptep)) /* file entries: the file-pages issue */
 		vm_bug(__FILE__, __LINE__, "fault on a file entry");
 	if (write && !(*ptep & PTE_WRITE))
-		return (v->flags & VMA_SHARED) ? do_shared_wp(mm, ptep, va) :
-						 do_wp_page(mm, ptep, va, flags);
+		return (v->flags & VMA_SHARED) ?
+			       do_shared_wp(mm, ptep, va) :
+			       do_wp_page(mm, ptep, va, flags);
 	return do_access(mm, ptep, va, flags);
 }
 
@@ -680,7 +679,6 @@ static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
 	return FAULT_SIGBUS;
 }
 
-
 /*
  * Lock held (dropped for the read or the wait).  fs->file's page at
  * fs->pgoff must be read, or is being read, or its readahead marker was
@@ -688,9 +686,8 @@ static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
  * again.  A read that failed, or a page beyond the end of the file, is
  * the task's SIGBUS.
  */
-static SIGSAFE enum fault_result fault_fileread(struct mm *mm,
-						struct vm_task *self,
-						struct fault_state *fs)
+static SIGSAFE enum fault_result
+fault_fileread(struct mm *mm, struct vm_task *self, struct fault_state *fs)
 {
 	struct vm *vm = mm->vm;
 	struct page *waitp = NULL;

@@ -38,13 +38,13 @@ struct filemap;
 
 /* What one fault carries across its restarts. */
 struct fault_state {
-	pte_t *ptep;	       /* FAULT_DONE: va's PTE slot (present) */
-	uint64_t slot;	       /* FAULT_SWAPIN: the swap slot to bring in */
-	struct filemap *file;  /* FAULT_FILEREAD: the object */
-	uint64_t pgoff;	       /* FAULT_FILEREAD: the page in it */
-	bool ra_async;	       /* FAULT_FILEREAD: the marker was hit */
-	bool major;	       /* it read the page it needed: pgmajfault */
-	unsigned nread;	       /* pages read (with readahead) */
+	pte_t *ptep;	      /* FAULT_DONE: va's PTE slot (present) */
+	uint64_t slot;	      /* FAULT_SWAPIN: the swap slot to bring in */
+	struct filemap *file; /* FAULT_FILEREAD: the object */
+	uint64_t pgoff;	      /* FAULT_FILEREAD: the page in it */
+	bool ra_async;	      /* FAULT_FILEREAD: the marker was hit */
+	bool major;	      /* it read the page it needed: pgmajfault */
+	unsigned nread;	      /* pages read (with readahead) */
 };
 
 /*

@@ -32,7 +32,7 @@
 #include "vm/vma.h"
 #include "vm/vmstat.h"
 
-#define MAPS_INITIAL  16
+#define MAPS_INITIAL   16
 #define RA_KB_PER_PAGE (PAGE_SIZE >> 10)
 
 static inline struct pagecache *pc(struct vm *vm)
@@ -298,8 +298,8 @@ SIGSAFE void filemap_delete(struct vm *vm, struct page *pg, uint64_t entry)
 		pgtree_clear(&fm->tree, pg->index);
 	if ((pg->flags & PG_dirty) && !shmem)
 		pc(vm)->nr_dirty--;
-	pg->flags &= ~(uint32_t)(PG_file | PG_swapbacked | PG_dirty |
-				 PG_readahead);
+	pg->flags &=
+		~(uint32_t)(PG_file | PG_swapbacked | PG_dirty | PG_readahead);
 	pg->private = 0;
 	fm->nrpages--;
 	pc(vm)->nr_file_pages--;
@@ -477,10 +477,10 @@ int filemap_check(struct vm *vm)
 	}
 	if (!err)
 		err = check_frames(vm, &c);
-	if (!err && (c.file != total || c.file != p->nr_file_pages ||
-		     c.shmem != p->nr_shmem || c.dirty != p->nr_dirty ||
-		     c.writeback != p->nr_writeback ||
-		     c.mapped != p->nr_mapped))
+	if (!err &&
+	    (c.file != total || c.file != p->nr_file_pages ||
+	     c.shmem != p->nr_shmem || c.dirty != p->nr_dirty ||
+	     c.writeback != p->nr_writeback || c.mapped != p->nr_mapped))
 		err = FILEMAP_CHECK_COUNTS;
 	return err;
 }

@@ -120,15 +120,15 @@ struct pagecache {
 	uint32_t nr_maps;      /* slots in maps */
 	struct slab_cache *node_cache;
 	uint64_t nr_file_pages, nr_shmem, nr_dirty, nr_writeback, nr_mapped;
-	unsigned ra_pages;	   /* read_ahead_kb / 4 */
-	_Atomic uint32_t io_seq;   /* bumped (futex) when I/O completes */
-	struct filemap *dead;	   /* shmem objects waiting to be freed */
+	unsigned ra_pages;	 /* read_ahead_kb / 4 */
+	_Atomic uint32_t io_seq; /* bumped (futex) when I/O completes */
+	struct filemap *dead;	 /* shmem objects waiting to be freed */
 	struct fault_attr fail_read, fail_write;
 };
 
-#define MMAP_LOTSAMISS	   100 /* Linux: no read-around past this */
-#define FILE_FAULT_AROUND  16  /* fault_around_bytes / PAGE_SIZE */
-#define FILEMAP_IO_BATCH   32  /* pages per write-back round */
+#define MMAP_LOTSAMISS	  100 /* Linux: no read-around past this */
+#define FILE_FAULT_AROUND 16  /* fault_around_bytes / PAGE_SIZE */
+#define FILEMAP_IO_BATCH  32  /* pages per write-back round */
 
 /* ---- the machine's table -------------------------------------------- */
 
@@ -222,10 +222,9 @@ enum filemap_read_result {
  * caller drops through filemap_wait_page.
  */
 enum filemap_read_result filemap_read(struct vm *vm, struct mm *mm,
-				      struct vm_task *self,
-				      struct filemap *fm, uint64_t pgoff,
-				      bool async, unsigned *nread,
-				      struct page **waitp);
+				      struct vm_task *self, struct filemap *fm,
+				      uint64_t pgoff, bool async,
+				      unsigned *nread, struct page **waitp);
 /* Wait a moment for reads in flight (lock dropped), then put pg. */
 void filemap_wait_page(struct vm *vm, struct page *pg);
 /* Wait a moment for any I/O of the page cache to complete. */
@@ -245,10 +244,10 @@ void filemap_hit(struct filemap *fm);
  */
 struct filemap_io {
 	int fd;
-	uint64_t off;  /* bytes */
-	unsigned len;  /* bytes: PAGE_SIZE, less at the end of the file */
-	void *src;     /* the frame, through the direct map */
-	uint32_t id;   /* the object */
+	uint64_t off; /* bytes */
+	unsigned len; /* bytes: PAGE_SIZE, less at the end of the file */
+	void *src;    /* the frame, through the direct map */
+	uint32_t id;  /* the object */
 };
 void filemap_write_io(struct vm *vm, const struct filemap_io *io, unsigned n,
 		      int *res);
@@ -266,8 +265,7 @@ bool filemap_writeback_start(struct vm *vm, struct page *pg,
  * on an error the page is dirty again and the object records -EIO.
  * why: 0 reclaim, 1 msync/munmap/exit (the nr_written event's argument).
  */
-void filemap_writeback_end(struct vm *vm, struct page *pg, int err,
-			   int why);
+void filemap_writeback_end(struct vm *vm, struct page *pg, int err, int why);
 /*
  * Lock held (dropped around the I/O), not SIGSAFE.  Write back the dirty
  * pages of fm in [first, last]: after it, each page that was dirty when
@@ -282,8 +280,7 @@ int filemap_writeback(struct vm *vm, struct filemap *fm, uint64_t first,
  * -ENOMEM (a hole in the range).  munmap and exit do not report: the
  * error stays for the next vm_msync.
  */
-int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end,
-		       bool report);
+int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end, bool report);
 
 /*
  * Lock held (dropped around I/O).  munmap of [va, va + len) of mm: the

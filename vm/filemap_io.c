@@ -138,8 +138,8 @@ static unsigned run_length(const struct filemap_io *io, unsigned i, unsigned n,
 }
 
 /* Transfer io[0..n) in runs; res[i] = 0 or -errno for each page. */
-static SIGSAFE void io_all(const struct filemap_io *io, unsigned n,
-			   bool write, struct fault_attr *inject, int *res)
+static SIGSAFE void io_all(const struct filemap_io *io, unsigned n, bool write,
+			   struct fault_attr *inject, int *res)
 {
 	unsigned i = 0;
 
@@ -371,9 +371,10 @@ static enum filemap_read_result finish(struct vm *vm, struct mm *mm,
 			vm_count(vm, VME_FILE_RA, 1);
 		if (pg->index == b->mark)
 			pg->flags |= PG_readahead;
-		reclaim_page_swapin(vm, pg, fm_tag(b->shadow[i]) == FM_SHADOW ?
-						    fm_val(b->shadow[i]) :
-						    0,
+		reclaim_page_swapin(vm, pg,
+				    fm_tag(b->shadow[i]) == FM_SHADOW ?
+					    fm_val(b->shadow[i]) :
+					    0,
 				    (i == 0 && b->has_fault) ? mm : NULL);
 	}
 	return r;
@@ -384,8 +385,7 @@ static enum filemap_read_result finish(struct vm *vm, struct mm *mm,
  * grown, or shrunk behind the machine's back).  FREAD_CACHED to fault
  * again, or FREAD_EOF.
  */
-static enum filemap_read_result refresh_size(struct vm *vm,
-					     struct filemap *fm,
+static enum filemap_read_result refresh_size(struct vm *vm, struct filemap *fm,
 					     uint64_t pgoff)
 {
 	struct stat st;
@@ -400,7 +400,7 @@ static enum filemap_read_result refresh_size(struct vm *vm,
 		return FREAD_EIO;
 	fm->size = (uint64_t)st.st_size;
 	return pgoff < (fm->size + PAGE_SIZE - 1) >> PAGE_SHIFT ? FREAD_CACHED :
-								   FREAD_EOF;
+								  FREAD_EOF;
 }
 
 SIGSAFE enum filemap_read_result
@@ -580,8 +580,7 @@ static int sync_vma(struct mm *mm, struct vma *v, vaddr_t s, vaddr_t e,
 	return err;
 }
 
-int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end,
-		       bool report)
+int filemap_sync_range(struct mm *mm, vaddr_t start, vaddr_t end, bool report)
 {
 	vaddr_t at = start;
 	int ret = 0, err;

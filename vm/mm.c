@@ -55,8 +55,8 @@ SIGSAFE void page_put(struct vm *vm, struct page *pg)
 	if (--pg->_refcount > 0)
 		return;
 	BUG_ON(pg->_mapcount != 0 || pg->rmap ||
-	       (pg->flags & (PG_swapcache | PG_locked | PG_writeback |
-			     PG_file)));
+	       (pg->flags &
+		(PG_swapcache | PG_locked | PG_writeback | PG_file)));
 	if (pg->flags & PG_lru)
 		reclaim_page_gone(vm, pg);
 	if ((pg->flags & PG_anon) && vm->cfg.exact_frames)
@@ -410,8 +410,8 @@ static vaddr_t mm_place(struct mm *mm, vaddr_t hint, uint64_t len)
 }
 
 /* The address of a new mapping of *len bytes (rounded up); 0 or -errno. */
-static int mm_map_range(struct mm *mm, vaddr_t hint, uint64_t *len,
-			int flags, vaddr_t *va)
+static int mm_map_range(struct mm *mm, vaddr_t hint, uint64_t *len, int flags,
+			vaddr_t *va)
 {
 	int err;
 
@@ -540,8 +540,8 @@ int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot)
 	len = PAGE_ROUND_UP(len);
 	if (!vma_range_mapped(mm, va, va + len))
 		return -ENOMEM;
-	if ((prot & VM_PROT_WRITE) && vma_range_has(mm, va, va + len,
-						    VMA_NOWRITE))
+	if ((prot & VM_PROT_WRITE) &&
+	    vma_range_has(mm, va, va + len, VMA_NOWRITE))
 		return -EACCES; /* a file opened read-only, mapped shared */
 	err = vma_set_prot(mm, va, va + len, (unsigned)prot);
 	if (err)

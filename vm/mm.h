@@ -98,7 +98,7 @@ struct mm {
 	struct swtlb swtlb;	 /* software TLB of vm_access */
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
-	bool reaped;	   /* mm_reap ran: no fault maps anything any more */
+	bool reaped;	    /* mm_reap ran: no fault maps anything any more */
 	uint64_t rss_anon;  /* present PTEs mapping anon frames */
 	uint64_t rss_file;  /* ... page cache pages of files */
 	uint64_t rss_shmem; /* ... shmem pages */
@@ -206,10 +206,10 @@ enum mm_check_err {
 	MM_CHECK_PAGE = -1312,	      /* frame not anon, or bad counts */
 	MM_CHECK_SHARED_W = -1313,    /* 1: writable but shared */
 	MM_CHECK_RMAP = -1314,	      /* rmap chain != _mapcount */
-	MM_CHECK_RSS = -1315,	      /* 2: an rss != present PTEs of its kind */
-	MM_CHECK_SWAPENTS = -1316,    /* swapents != swap PTEs */
-	MM_CHECK_PT = -1317,	      /* pt_check failed */
-	MM_CHECK_FILE = -1318, /* a file page at the wrong offset/object */
+	MM_CHECK_RSS = -1315,	   /* 2: an rss != present PTEs of its kind */
+	MM_CHECK_SWAPENTS = -1316, /* swapents != swap PTEs */
+	MM_CHECK_PT = -1317,	   /* pt_check failed */
+	MM_CHECK_FILE = -1318,	   /* a file page at the wrong offset/object */
 	MM_CHECK_FILE_DIRTY = -1319, /* 2: shared file PTE D, page clean */
 };
 

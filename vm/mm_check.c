@@ -108,9 +108,9 @@ static int check_vmas(struct mm *mm)
 			return MM_CHECK_VMA_ORDER;
 		if (prev && prev->end == v->start && prev->prot == v->prot &&
 		    prev->flags == v->flags && prev->file == v->file &&
-		    (!v->file || prev->pgoff + ((prev->end - prev->start) >>
-						PAGE_SHIFT) ==
-					 v->pgoff))
+		    (!v->file ||
+		     prev->pgoff + ((prev->end - prev->start) >> PAGE_SHIFT) ==
+			     v->pgoff))
 			return MM_CHECK_VMA_MERGE;
 		prev = v;
 		count++;

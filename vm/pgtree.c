@@ -57,8 +57,7 @@ static unsigned height_for(uint64_t index)
 	return h;
 }
 
-static inline struct pgtree_node *child(const struct pgtree_node *n,
-					unsigned d)
+static inline struct pgtree_node *child(const struct pgtree_node *n, unsigned d)
 {
 	return (struct pgtree_node *)(uintptr_t)n->slot[d];
 }
@@ -219,8 +218,7 @@ SIGSAFE uint64_t pgtree_clear(struct pgtree *t, uint64_t index)
 	return old;
 }
 
-SIGSAFE bool pgtree_next(const struct pgtree *t, uint64_t *index,
-			 uint64_t *val)
+SIGSAFE bool pgtree_next(const struct pgtree *t, uint64_t *index, uint64_t *val)
 {
 	uint64_t i = *index, step;
 

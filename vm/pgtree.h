@@ -30,15 +30,15 @@
 struct slab_cache;
 struct pgtree_node;
 
-#define PGTREE_SHIFT 6
-#define PGTREE_SLOTS (1u << PGTREE_SHIFT)
+#define PGTREE_SHIFT	  6
+#define PGTREE_SLOTS	  (1u << PGTREE_SHIFT)
 #define PGTREE_MAX_HEIGHT ((64 + PGTREE_SHIFT - 1) / PGTREE_SHIFT)
 
 struct pgtree {
 	struct pgtree_node *root;
-	unsigned height;	 /* levels; 0: empty */
-	uint64_t nr_entries;	 /* non-empty leaf slots */
-	uint64_t nr_nodes;	 /* nodes allocated */
+	unsigned height;	  /* levels; 0: empty */
+	uint64_t nr_entries;	  /* non-empty leaf slots */
+	uint64_t nr_nodes;	  /* nodes allocated */
 	struct slab_cache *cache; /* where nodes come from */
 };
 

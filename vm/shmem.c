@@ -50,7 +50,7 @@ static void claim(struct vm *vm, struct filemap *fm, uint64_t pgoff,
 
 	BUG_ON(pg->_mapcount);
 	swap_ra_hit(vm, pg); /* if it was read ahead: a hit */
-	pg->_refcount++; /* the tree's, before the cache lets go */
+	pg->_refcount++;     /* the tree's, before the cache lets go */
 	delete_from_swap_cache(vm, pg, 0);
 	pg->flags &= ~(uint32_t)(PG_anon | PG_readahead | PG_dirty);
 	pg->_refcount--; /* filemap_add takes it again: no allocation */

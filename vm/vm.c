@@ -37,9 +37,9 @@
 #include "vm/vmlog.h"
 #include "vm/vmstat.h"
 
-#define VM_MAGIC	    0x766d656du
-#define VM_MAX_FAULT_AROUND 64
-#define VM_MAX_PAGE_CLUSTER 10
+#define VM_MAGIC	     0x766d656du
+#define VM_MAX_FAULT_AROUND  64
+#define VM_MAX_PAGE_CLUSTER  10
 #define VM_MAX_READ_AHEAD_KB 1024
 /* Blocks per order kept unmerged in lazy buddy mode (vm_config.buddy_lazy). */
 #define VM_BUDDY_LAZY_THRESHOLD 16
@@ -251,7 +251,7 @@ static int setup_zero_page(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
-	reclaim_stop(vm); /* kswapd, the log's other producer, first */
+	reclaim_stop(vm);     /* kswapd, the log's other producer, first */
 	filemap_teardown(vm); /* dirty file pages written, objects freed */
 	if (vm->oom)
 		oom_publish(vm);  /* what the service thread had not yet */

@@ -291,8 +291,8 @@ static int brood_start(struct wl_proc *p, struct brood *b, slice_body body,
 		struct kid *k = &b->kd[b->started];
 		int pid;
 
-		k->c = wl_proc_new(p->run, wl_mix(p->seed + 1 + round * 977 +
-						  b->started));
+		k->c = wl_proc_new(
+			p->run, wl_mix(p->seed + 1 + round * 977 + b->started));
 		if (!k->c)
 			return fail(p, WL_EXIT_HOST, -ENOMEM);
 		k->c->native = p->native;
@@ -338,8 +338,8 @@ static int scan(struct wl_proc *p, const struct slice *sl)
 
 		if (op % WL_CHECK_OPS == 0 && wl_checkpoint(p))
 			return fail(p, WL_EXIT_STOPPED, 0);
-		if (access_page(p, m.va + page * VM_PAGE_SIZE, page,
-				FILE_OWNER, FILE_GEN, false) < 0)
+		if (access_page(p, m.va + page * VM_PAGE_SIZE, page, FILE_OWNER,
+				FILE_GEN, false) < 0)
 			return -1;
 	}
 	return 0;
