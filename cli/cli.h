@@ -32,8 +32,16 @@ int cli_query(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_explain(int argc, char **argv); /* cli/explain.c */
 int cli_alloc(int argc, char **argv);	/* cli/alloc.c */
+int cli_sim(int argc, char **argv);	/* cli/sim.c */
 
 /* ---- opts.c ------------------------------------------------------------ */
+
+/*
+ * How to name vmemu in the commands it suggests: argv[0] when it has a
+ * '/' ("./vmemu", "build/vmemu"), else "vmemu" (found on PATH).
+ */
+extern const char *cli_prog;
+void cli_set_prog(const char *argv0);
 
 /* Print "vmemu: <fmt...>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,6 +66,11 @@ bool cli_arg_next(struct cli_args *a, const char **arg,
 const char *cli_arg_value(struct cli_args *a, const char *ctx, const char *opt,
 			  const char *inline_val);
 bool cli_is_help(const char *arg);
+/*
+ * Whether arg looks like an option: '-' and more, without white space
+ * (so SQL that starts with a "-- comment" is an operand).
+ */
+bool cli_is_option(const char *arg);
 
 /* Numbers: 0, or -1 on junk, sign where not allowed, or overflow. */
 int cli_parse_size(const char *text, uint64_t *bytes); /* 64M, 4KiB, 4096 */

@@ -5,6 +5,7 @@
  *   vmemu run     cli/run.c (monitor.c, summary.c, scenario.c)
  *   vmemu query   cli/query.c
  *   vmemu report  cli/report.c
+ *   vmemu sim     cli/sim.c (sim_out.c, sim_log.c)
  *
  * Shared parsing and the error line are in cli/opts.c, SQLite row
  * printing in cli/output.c.  Bad input gets one line on stderr and exit
@@ -31,6 +32,14 @@ static const char usage[] =
 	"                                     SQL on a run's event log, "
 	"read-only\n"
 	"  report FILE.db [--run ID|all]      what happened in a logged run\n"
+	"  sim --policy P,.. --frames N,.. TRACE\n"
+	"                                     page-replacement study over a "
+	"trace\n"
+	"  explain TOPIC [ARG]...             a classic question answered by "
+	"a run\n"
+	"  alloc [--policy P,..] TRACE|GEN    allocators side by side on one "
+	"request\n"
+	"                                     sequence\n"
 	"\n"
 	"  vmemu COMMAND --help   that command's options\n"
 	"  vmemu --version        the version\n"
@@ -47,10 +56,27 @@ static const struct {
 	{ "report", cli_report },
 	{ "explain", cli_explain }, /* cli/explain.c: docs/explain.md */
 	{ "alloc", cli_alloc },	    /* cli/alloc.c: docs/allocators.md */
+	{ "sim", cli_sim },	    /* cli/sim.c: docs/sim.md */
 };
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* " run, query, ..." from the table. */
+static const char *command_names(void)
+{
+	static char list[256];
+	size_t used = 0;
+
+	for (size_t i = 0; i < NR_COMMANDS && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s %s", i ? "," : "",
+					 commands[i].name);
+	return list;
+}
 
 int main(int argc, char **argv)
 {
+	cli_set_prog(argv[0]);
 	if (argc < 2)
 		return cli_error("missing command (vmemu --help lists them)");
 	if (cli_is_help(argv[1])) {
@@ -61,9 +87,9 @@ int main(int argc, char **argv)
 		printf("vmemu %s\n", CLI_VERSION);
 		return CLI_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NR_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
-	return cli_error("unknown command '%s' (commands: run, query, report)",
-			 argv[1]);
+	return cli_error("unknown command '%s' (commands:%s)", argv[1],
+			 command_names());
 }

@@ -5,16 +5,22 @@
  *   1. takes a pending SIGINT/SIGTERM: stops and kills every task (roots
  *      with vm_kill, their forked children through wl_run_kill_children),
  *      then waits for them all and returns;
- *   2. reaps the tasks that exited (vm_task_info says exited, then
+ *   2. the same when the event log failed (vm_log_error: disk full, ...),
+ *      after one line saying so: a run whose log is lost is not worth
+ *      finishing;
+ *   3. reaps the tasks that exited (vm_task_info says exited, then
  *      vm_wait, which then does not block);
- *   3. re-reads the snapshot /proc files (meminfo, buddyinfo, zoneinfo,
+ *   4. prints the kernel's OOM reports queued since (kmsg.c) and, in the
+ *      built-in scenario, a line for each milestone reached (story.c);
+ *   5. re-reads the snapshot /proc files (meminfo, buddyinfo, zoneinfo,
  *      slabinfo) when free memory is lower than at any look before, so
  *      the end of the run can show the machine at its fullest rather
  *      than empty after every task exited;
- *   4. on a terminal, once a second, prints a line in the spirit of
+ *   6. on a terminal, once a second, prints a line in the spirit of
  *      `vmstat 1` on stderr: free and swap used (KiB), si/so (KiB/s),
  *      faults/s, major faults/s, pgscan/s, pgsteal/s, PSI some avg10, OOM
- *      kills in the second; the header again every screenful.
+ *      kills in the second; the header again every screenful, and after
+ *      anything else was printed in between (a story line, a report).
  *
  * The signal handler only stores the signal number (the one global of
  * the CLI, a volatile sig_atomic_t as C requires); SA_RESETHAND makes a
@@ -77,7 +83,7 @@ char *cli_procfs_read(struct vm *vm, const char *name)
 	return NULL;
 }
 
-static double now_secs(void)
+double cli_now_secs(void)
 {
 	struct timespec ts;
 
@@ -134,9 +140,22 @@ static void snapshot(struct cli_run *r, const struct vm_stat *st, double secs)
 	r->snap_secs = secs;
 }
 
+/* The event log's first error, said once: true when the run must stop. */
+static bool log_failed(struct cli_run *r)
+{
+	const char *err = r->log_err ? NULL : vm_log_error(r->vm);
+
+	if (!err)
+		return false;
+	r->log_err = strdup(err);
+	cli_fail("the event log failed, stopping the run: %s", err);
+	return true;
+}
+
 struct progress {
 	bool on;
 	unsigned rows, since_header; /* data lines since the last header */
+	unsigned asides;	     /* r->asides at the last line */
 	double start, last;
 	struct vm_stat prev;
 };
@@ -191,9 +210,11 @@ static void progress_line(struct cli_run *r, struct progress *p, double now)
 	char psi[16];
 
 	vm_stat(r->vm, &st);
-	if (++p->since_header > (p->rows > 3 ? p->rows - 2 : 1)) {
+	if (++p->since_header > (p->rows > 3 ? p->rows - 2 : 1) ||
+	    p->asides != r->asides) {
 		progress_header();
 		p->since_header = 1;
+		p->asides = r->asides;
 	}
 	psi_some10(r->vm, psi, sizeof(psi));
 	fprintf(stderr,
@@ -219,10 +240,9 @@ static void progress_init(struct cli_run *r, struct progress *p, bool on)
 	p->rows = DEFAULT_ROWS;
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
 		p->rows = ws.ws_row;
-	p->start = p->last = now_secs();
+	p->start = p->last = cli_now_secs();
 	vm_stat(r->vm, &p->prev);
-	if (on)
-		progress_header();
+	p->since_header = p->rows; /* the header comes with the first line */
 	r->snap_free = UINT64_MAX;
 }
 
@@ -236,7 +256,7 @@ void cli_monitor(struct cli_run *r, bool on)
 		struct vm_stat st;
 		double now;
 
-		if (pending_signal) {
+		if (pending_signal || log_failed(r)) {
 			r->signo = pending_signal;
 			kill_all(r);
 			reap(r, true);
@@ -244,8 +264,10 @@ void cli_monitor(struct cli_run *r, bool on)
 		}
 		if (reap(r, false) == 0)
 			return;
-		now = now_secs();
+		now = cli_now_secs();
 		vm_stat(r->vm, &st);
+		cli_story_poll(r, &st, now - r->start_secs);
+		cli_kmsg_flush(r);
 		snapshot(r, &st, now - p.start);
 		if (p.on && now - p.last >= PROGRESS_PERIOD_SECS)
 			progress_line(r, &p, now);

@@ -18,6 +18,14 @@
 #include "cli/cli.h"
 #include "workloads/wl.h"
 
+const char *cli_prog = "vmemu";
+
+void cli_set_prog(const char *argv0)
+{
+	if (argv0 && strchr(argv0, '/'))
+		cli_prog = argv0;
+}
+
 static void vsay(const char *fmt, va_list ap)
 {
 	fflush(stdout);
@@ -49,6 +57,11 @@ int cli_fail(const char *fmt, ...)
 bool cli_is_help(const char *arg)
 {
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+bool cli_is_option(const char *arg)
+{
+	return arg[0] == '-' && arg[1] && !strpbrk(arg, " \t\n");
 }
 
 bool cli_arg_next(struct cli_args *a, const char **arg, const char **inline_val)

@@ -65,7 +65,7 @@ static int parse_query(int argc, char **argv, struct query_args *q)
 			q->run = cli_arg_value(&a, "query", arg, iv);
 			if (!q->run)
 				return CLI_EXIT_USAGE;
-		} else if (arg[0] == '-' && arg[1]) {
+		} else if (cli_is_option(arg)) {
 			return cli_error("query: unknown option '%s'", arg);
 		} else if (!q->path) {
 			q->path = arg;

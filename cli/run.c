@@ -19,15 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/logdb.h"
 #include "cli/run.h"
 
 #define STRUCT_PAGE_BYTES 64 /* the host cost of one frame's struct page */
 #define FAULT_AROUND_MAX  64 /* vm_config.anon_fault_around */
 #define DEFAULT_LOG	  "vmemu.db"
 #define SPEC_ERR_LEN	  256
+#define TASK_MIN_FRAMES	  16 /* a task's start and first pages */
 
 typedef int (*opt_set)(struct cli_run *r, const char *opt, const char *val);
 
@@ -63,6 +64,7 @@ static int opt_swap(struct cli_run *r, const char *opt, const char *val)
 		return bad_value(opt, val,
 				 "a size (a number with K, M, G, "
 				 "KiB, MiB or GiB)");
+	r->swap_set = true;
 	return 0;
 }
 
@@ -218,7 +220,8 @@ static const struct run_opt run_opts[] = {
 	{ "--swap-file", "PATH", opt_swap_file,
 	  "swap file (default: an unlinked temporary file)" },
 	{ "--policy", "NAME", opt_policy,
-	  "page replacement policy (default linux)" },
+	  "page replacement policy (default linux; a wrong name lists the "
+	  "others)" },
 	{ "--swappiness", "N", opt_swappiness,
 	  "vm.swappiness, 0..200 (default 60)" },
 	{ "--min-free-kbytes", "N", opt_min_free,
@@ -426,14 +429,32 @@ static void print_kind_help(enum wl_kind kind)
 	printf("\n");
 }
 
+static void print_run_help_tail(void)
+{
+	printf("\nEvery op loads or stores one whole page (malloc: one call, "
+	       "its block); every\nload is checked against what the task "
+	       "stored (a mismatch ends it: \"data\nmismatch\").\n\n"
+	       "Without -w: the built-in scenario: %s.\n\n"
+	       "Exit status: 0 every task ended as its workload expects (a hog "
+	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not, or "
+	       "the event log failed;\n2 bad usage (nothing run); 130/143 "
+	       "interrupted by SIGINT/SIGTERM (tasks killed,\nsummary printed, "
+	       "log closed).\n",
+	       cli_scenario_help);
+}
+
 static void print_run_help(void)
 {
 	const struct wl_key_info *keys;
 	size_t n;
 
 	printf("usage: vmemu run [OPTION]... [-w WORKLOAD[:key=val,...]]...\n\n"
-	       "Runs one emulated machine with one task per -w, waits for them "
-	       "and prints\nhow each ended, then the machine's /proc files.\n\n"
+	       "Runs one emulated machine with one task per -w and waits for "
+	       "them.  On a\nterminal, a line like `vmstat 1` every second "
+	       "(stderr); the kernel's OOM\nreports as they happen (stderr).  "
+	       "Then how each task ended, the totals, the\nmachine's /proc "
+	       "files, and the `vmemu report` and `vmemu query` commands for\n"
+	       "the run's event log.\n\n"
 	       "Options (--opt VALUE or --opt=VALUE):\n");
 	for (size_t i = 0; i < NR_RUN_OPTS; i++) {
 		char left[40];
@@ -460,14 +481,7 @@ static void print_run_help(void)
 		printf("  %-7s %-5s", keys[i].name, keys[i].arg);
 		wrap(keys[i].help, 15, 16);
 	}
-	printf("\nEvery op loads or stores one whole page; every load is "
-	       "checked against what\nthe task stored (a mismatch ends it: "
-	       "\"data mismatch\").\nWithout -w: the built-in scenario, %s.\n\n"
-	       "Exit status: 0 every task ended as its workload expects (a hog "
-	       "may be\nOOM-killed, segv dies of SIGSEGV); 1 a task did not; "
-	       "2 bad usage;\n130/143 interrupted by SIGINT/SIGTERM (tasks "
-	       "killed, summary printed).\n",
-	       cli_scenario_help);
+	print_run_help_tail();
 }
 
 /* "vmemu run --mem 64M ..." for the runs table, shell-quoted. */
@@ -551,30 +565,6 @@ static void print_header(const struct cli_run *r)
 	fflush(stdout);
 }
 
-/* The log's identity, to tell whether this run wrote it. */
-static bool log_stat(const char *path, struct stat *st)
-{
-	return path && stat(path, st) == 0;
-}
-
-static void print_log_hint(const char *path, bool before,
-			   const struct stat *old)
-{
-	struct stat now;
-
-	if (!log_stat(path, &now))
-		return;
-	if (before && now.st_ino == old->st_ino &&
-	    now.st_mtim.tv_sec == old->st_mtim.tv_sec &&
-	    now.st_mtim.tv_nsec == old->st_mtim.tv_nsec &&
-	    now.st_size == old->st_size)
-		return; /* an older log this run did not touch */
-	printf("\nThe run is logged in %s.  Try:\n"
-	       "  vmemu report %s\n"
-	       "  vmemu query %s \"SELECT * FROM runs\"\n",
-	       path, path, path);
-}
-
 static void cli_run_free(struct cli_run *r)
 {
 	for (size_t i = 0; i < r->ntasks; i++)
@@ -583,33 +573,131 @@ static void cli_run_free(struct cli_run *r)
 		free(r->snap[i]);
 	free(r->tasks);
 	free(r->cmdline);
+	free(r->log_err);
+	cli_kmsg_destroy(&r->kmsg);
+}
+
+/* The value after "name" in a /proc text's line, or 0. */
+static uint64_t procfs_value(struct vm *vm, const char *file, const char *name)
+{
+	char *text = cli_procfs_read(vm, file);
+	const char *p = text ? strstr(text, name) : NULL;
+	uint64_t v = p ? strtoull(p + strlen(name), NULL, 10) : 0;
+
+	free(text);
+	return v;
+}
+
+/*
+ * Refuse a machine too small for its tasks to start: what is free after
+ * the kernel's own structures, less the min watermark, must hold
+ * TASK_MIN_FRAMES per task.  Judged on a probe machine without a log or
+ * swap, so that a refusal writes nothing.
+ */
+static int check_room(const struct cli_run *r)
+{
+	struct vm_config probe = r->cfg;
+	struct vm_stat st;
+	uint64_t min, need = TASK_MIN_FRAMES * r->ntasks, left;
+	char mem[32], err[256];
+	struct vm *vm;
+
+	probe.log_path = NULL;
+	probe.swap_bytes = 0;
+	probe.oom_report = NULL;
+	vm = vm_create(&probe, err, sizeof(err));
+	if (!vm)
+		return cli_error("%s", err);
+	min = procfs_value(vm, "zoneinfo", "\n        min ");
+	vm_stat(vm, &st);
+	vm_destroy(vm);
+	left = st.nr_free_pages > min ? st.nr_free_pages - min : 0;
+	if (left >= need)
+		return 0;
+	cli_format_size(r->cfg.mem_bytes, mem, sizeof(mem));
+	return cli_error("run: --mem %s is too small for %zu task%s: the "
+			 "kernel's own structures leave %llu frames free and "
+			 "the min watermark keeps %llu of them, but each task "
+			 "needs at least %d frames (%d KiB: page tables, its "
+			 "task and address-space objects, data)",
+			 r->mem_text ? r->mem_text : mem, r->ntasks,
+			 r->ntasks == 1 ? "" : "s",
+			 (unsigned long long)st.nr_free_pages,
+			 (unsigned long long)min, TASK_MIN_FRAMES,
+			 TASK_MIN_FRAMES * (int)(VM_PAGE_SIZE / 1024));
+}
+
+/* The exit status of a run that was not stopped by bad usage. */
+static int run_status(const struct cli_run *r, int failed)
+{
+	if (r->signo)
+		return r->signo == SIGINT ? CLI_EXIT_SIGINT : CLI_EXIT_SIGTERM;
+	return failed || r->log_err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* The tasks ran: summary, /proc texts, the story's recap. */
+static int report_run(struct cli_run *r)
+{
+	struct vm_stat st;
+	int failed = cli_summary_print(r);
+
+	vm_stat(r->vm, &st);
+	if (!r->quiet && !r->builtin)
+		cli_procfs_print(r);
+	cli_kmsg_flush(r);
+	cli_story_end(r, &st);
+	fflush(stdout);
+	return run_status(r, failed);
+}
+
+/* After vm_destroy: the log's last word; hints if it is sound. */
+static int close_log(struct cli_run *r, long long run_id, int status)
+{
+	char err[512];
+
+	if (!r->cfg.log_path || r->log_err)
+		return status;
+	if (run_id < 0 ||
+	    cli_logdb_closed(r->cfg.log_path, run_id, err, sizeof(err)) < 0) {
+		cli_fail("the event log failed: %s",
+			 run_id < 0 ? "this run is not in it" : err);
+		return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
+	}
+	if (!r->quiet)
+		cli_print_hints(r, run_id);
+	return status;
 }
 
 /* Run the parsed configuration; the exit status. */
 static int run_machine(struct cli_run *r)
 {
 	char err[256];
-	struct stat old;
-	bool had_log = log_stat(r->cfg.log_path, &old);
-	int failed;
+	long long run_id = -1;
+	int status;
 
+	status = check_room(r);
+	if (status)
+		return status;
 	cli_signals_install();
+	r->cfg.oom_report = cli_kmsg_sink;
+	r->cfg.oom_report_arg = &r->kmsg;
 	r->vm = vm_create(&r->cfg, err, sizeof(err));
 	if (!r->vm)
 		return cli_error("%s", err);
+	if (r->cfg.log_path)
+		run_id = cli_logdb_my_run(r->cfg.log_path);
+	r->start_secs = cli_now_secs();
 	spawn_all(r);
 	print_header(r);
+	if (r->builtin)
+		cli_story_intro(r);
 	cli_monitor(r, !r->quiet && isatty(STDERR_FILENO));
-	failed = cli_summary_print(r);
-	if (!r->quiet)
-		cli_procfs_print(r);
-	fflush(stdout);
+	status = report_run(r);
+	vm_set_exit_status(r->vm, status);
 	vm_destroy(r->vm); /* waits for stragglers, flushes the log */
 	r->vm = NULL;
-	print_log_hint(r->cfg.log_path, had_log, &old);
-	if (r->signo)
-		return r->signo == SIGINT ? CLI_EXIT_SIGINT : CLI_EXIT_SIGTERM;
-	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	cli_kmsg_flush(r);
+	return close_log(r, run_id, status);
 }
 
 int cli_run(int argc, char **argv)
@@ -618,7 +706,9 @@ int cli_run(int argc, char **argv)
 	int rc;
 
 	vm_config_init(&r.cfg);
+	cli_kmsg_init(&r.kmsg);
 	r.cfg.log_path = DEFAULT_LOG;
+	r.prog = cli_prog;
 	rc = parse_run(&r, argc, argv);
 	if (rc == 0 && r.ntasks == 0) {
 		r.builtin = true;

@@ -33,6 +33,12 @@ static void print_row(const char *pid, const char *name, const char *rss,
 		       "-", "-", end);
 }
 
+/* Did vmemu itself stop the run (a signal, the log failing)? */
+static bool stopped(const struct cli_run *r)
+{
+	return r->signo || r->log_err;
+}
+
 /* One task's line; 1 if it did not end as its workload expects. */
 static int print_task(const struct cli_run *r, const struct cli_task *t,
 		      struct vm_rusage *sum)
@@ -52,7 +58,7 @@ static int print_task(const struct cli_run *r, const struct cli_task *t,
 		snprintf(end, sizeof(end), "%s (expected)", what);
 	else
 		snprintf(end, sizeof(end), "%s%s",
-			 ok || r->signo ? "" : "FAILED: ", what);
+			 ok || stopped(r) ? "" : "FAILED: ", what);
 	snprintf(pid, sizeof(pid), "%d", t->pid);
 	snprintf(rss, sizeof(rss), "%llu kB",
 		 (unsigned long long)(t->ex.ru.maxrss * PAGE_KIB));
@@ -61,7 +67,7 @@ static int print_task(const struct cli_run *r, const struct cli_task *t,
 	sum->minflt += t->ex.ru.minflt;
 	sum->majflt += t->ex.ru.majflt;
 	sum->swapins += t->ex.ru.swapins;
-	return !ok && !r->signo;
+	return !ok && !stopped(r);
 }
 
 int cli_summary_print(const struct cli_run *r)
@@ -80,6 +86,9 @@ int cli_summary_print(const struct cli_run *r)
 	if (r->signo)
 		printf("vmemu: interrupted by %s: every task was killed\n",
 		       r->signo == SIGINT ? "SIGINT" : "SIGTERM");
+	else if (r->log_err)
+		printf("vmemu: stopped because the event log failed: every "
+		       "task was killed\n");
 	else if (failed)
 		printf("vmemu: %d of %zu tasks did not end as expected\n",
 		       failed, r->ntasks);

@@ -235,14 +235,14 @@ static void oom_panic(struct vm *vm, struct oom_report *r)
 }
 
 SIGSAFE enum oom_result out_of_memory(struct vm *vm, struct vm_task *t,
-				      unsigned order)
+				      unsigned order, bool force)
 {
 	struct oom_report *r;
 	struct vm_task *victim = NULL;
 	enum select_result sel;
 
 	/* A parallel kill may have freed memory: one try at HIGH. */
-	if (vm_watermark_ok(vm, order, vm->wmark.high, 0))
+	if (!force && vm_watermark_ok(vm, order, vm->wmark.high, 0))
 		return OOM_RETRY;
 	r = report_begin(vm, t, order);
 	if (vm->cfg.panic_on_oom) {
@@ -354,9 +354,11 @@ static int oom_text(const struct oom_report *r, char *buf, size_t len)
 static void log_report(struct vm *vm, const struct oom_report *r,
 		       const char *text)
 {
+	/* The log's clock (evlog_now: since the log opened, not vm->t0_ns). */
+	uint64_t ago = reclaim_now_ns() - r->t_ns, now = evlog_now(vm->log);
 	struct evlog_oom_candidate *c = calloc(r->n ? r->n : 1, sizeof(*c));
 	struct evlog_oom_kill k = {
-		.t_ns = r->t_ns - vm->t0_ns,
+		.t_ns = now > ago ? now - ago : 0,
 		.victim_pid = r->victim >= 0 ? r->c[r->victim].pid :
 					       EVLOG_OOM_NO_VICTIM,
 		.trigger_pid = r->trigger_pid,

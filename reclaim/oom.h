@@ -59,9 +59,13 @@ enum oom_result {
 
 /*
  * SIGSAFE, lock held.  Out of memory while `t` (the allocating task; NULL
- * on a thread that is no task's) needed 2^order frames.
+ * on a thread that is no task's) needed 2^order frames.  Free memory above
+ * the high watermark means a parallel kill freed some: OOM_RETRY without
+ * a decision - unless `force` (the caller's retries found that it does not
+ * help: a fault may need several frames at once, tables and page).
  */
-enum oom_result out_of_memory(struct vm *vm, struct vm_task *t, unsigned order);
+enum oom_result out_of_memory(struct vm *vm, struct vm_task *t, unsigned order,
+			      bool force);
 
 /* SIGSAFE, lock held.  Linux's oom_badness, or OOM_EXEMPT. */
 int64_t oom_badness(struct vm *vm, struct vm_task *t, uint64_t totalpages);

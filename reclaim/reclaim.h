@@ -19,7 +19,10 @@
  *        false --> a fault: out_of_memory (reclaim/oom.h); a system call:
  *                  -ENOMEM
  *
- * Retrying stops after MAX_RECLAIM_RETRIES rounds without progress, or at
+ * Retrying stops after MAX_RECLAIM_RETRIES rounds without progress (and
+ * after MAX_RECLAIM_LOOPS rounds in all: progress that the allocation
+ * never gets to use, such as a slab frame freed and taken again, is no
+ * progress), or at
  * once when free plus reclaimable frames (less a share that grows with the
  * rounds without progress) could not lift the free count above min: no
  * livelock.  A round that freed nothing while other reclaimers hold pages
@@ -47,6 +50,7 @@ struct page;
 struct vm_task;
 
 #define MAX_RECLAIM_RETRIES 16
+#define MAX_RECLAIM_LOOPS   4096 /* rounds for one allocation, at most */
 
 struct reclaim_retry {
 	unsigned order;		    /* the allocation's order */

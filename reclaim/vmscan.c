@@ -394,7 +394,10 @@ SIGSAFE bool reclaim_retry(struct vm *vm, struct reclaim_retry *rr)
 	struct reclaim *rc = vm->reclaim;
 	bool again;
 
-	rr->loops++;
+	/* Progress that never lets the allocation succeed (a slab frame
+	   shrunk, then needed again) must not loop for ever. */
+	if (++rr->loops > MAX_RECLAIM_LOOPS)
+		return false;
 	vm_lock(vm);
 	if (vm_watermark_ok(vm, rr->order, vm->wmark.low, rr->gfp)) {
 		/* Plenty free: a transient failure; retry, bounded. */

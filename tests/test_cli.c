@@ -3,16 +3,22 @@
  * ($VMEMU, default ./vmemu):
  *  - bad input (unknown command, option, workload or key; malformed
  *    sizes and numbers; values vm_create refuses; a --mem beyond the
- *    host) gets exactly one line on stderr, nothing on stdout, status 2;
+ *    host or too small for its tasks; a --log that cannot be written or
+ *    is not a vmemu log) gets exactly one line on stderr, nothing on
+ *    stdout, status 2, and creates or changes no file;
  *  - --help of every command is complete (every option, workload, key);
- *  - every workload runs and verifies in both modes; the built-in
- *    scenario runs; a task that fails makes the status 1;
- *  - SIGINT/SIGTERM mid-run kill the tasks, print the summary, 130/143;
+ *  - every workload (malloc too) runs and verifies in both modes; a task
+ *    that fails makes the status 1;
+ *  - SIGINT/SIGTERM mid-run kill the tasks, print the summary, 130/143,
+ *    and leave a log that opens, passes integrity_check, and records
+ *    the run's end and that status;
  *  - on a terminal (a pty) the once-a-second line's header appears;
  *  - vmemu query: the sqlite3 shell's output modes byte for byte, the
  *    database opened read-only (an INSERT fails, the file is unchanged,
  *    a missing file is not created), :run bound from --run, statements
  *    in order, exit statuses 0/1/2.
+ * The built-in scenario and report are tests/test_cli_log.c's; the
+ * cookbook, tests/test_cli_queries.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,25 +36,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#define MAX_ARGS 40
-#define OUT_LEN	 (1 << 17)
-#define ERR_LEN	 (1 << 14)
+#include "tests/lib/clitest.h"
 
-struct result {
-	int status;
-	char out[OUT_LEN];
-	char err[ERR_LEN];
-};
-
-struct child {
-	pid_t pid;
-	int out, err;
-};
-
-static const char *vmemu(void)
-{
-	return getenv("VMEMU") ? getenv("VMEMU") : "./vmemu";
-}
+#define OUT_LEN CLITEST_OUT_LEN
+#define ERR_LEN CLITEST_ERR_LEN
 
 static void slurp(int fd, char *buf, size_t len, size_t used)
 {
@@ -61,84 +52,22 @@ static void slurp(int fd, char *buf, size_t len, size_t used)
 	buf[used] = '\0';
 }
 
-/* Start vmemu with args (NULL-terminated); stdout, stderr piped. */
-static void start(struct child *c, const char *const *args, int err_fd)
+static void run(struct cli_result *r, const char *const *args)
 {
-	char *argv[MAX_ARGS + 2];
-	int out[2], err[2];
-	size_t n = 0;
-
-	argv[n++] = (char *)(uintptr_t)vmemu();
-	while (args[n - 1] && n <= MAX_ARGS) {
-		argv[n] = (char *)(uintptr_t)args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(pipe(err), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (c->pid == 0) {
-		dup2(out[1], 1);
-		dup2(err_fd >= 0 ? err_fd : err[1], 2);
-		close(out[0]);
-		close(err[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	c->out = out[0];
-	c->err = err[0];
+	clitest_run(r, args);
 }
-
-/* Read the rest of the output, wait; the exit status. */
-static void finish(struct child *c, struct result *r, size_t out_used)
-{
-	int st;
-
-	/* stdout first: stderr is short unless it is a terminal. */
-	slurp(c->out, r->out, sizeof(r->out), out_used);
-	slurp(c->err, r->err, sizeof(r->err), 0);
-	close(c->out);
-	close(c->err);
-	assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
-	assert_true(WIFEXITED(st));
-	r->status = WEXITSTATUS(st);
-}
-
-static void run(struct result *r, const char *const *args)
-{
-	struct child c;
-
-	start(&c, args, -1);
-	finish(&c, r, 0);
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void expect_in(const char *hay, const char *needle)
 {
-	if (!strstr(hay, needle))
-		fail_msg("output lacks '%s':\n%s", needle, hay);
+	clitest_expect_in(hay, needle);
 }
 
 static void expect_usage_error(const char *const *args, const char *needle)
 {
-	static struct result r;
-	char *nl;
-
-	run(&r, args);
-	if (r.status != 2)
-		fail_msg("%s %s: status %d, stderr '%s'", args[0],
-			 args[1] ? args[1] : "", r.status, r.err);
-	assert_string_equal(r.out, "");
-	assert_true(strncmp(r.err, "vmemu: ", 7) == 0);
-	nl = strchr(r.err, '\n');
-	assert_non_null(nl);
-	assert_int_equal(nl[1], '\0'); /* exactly one line */
-	expect_in(r.err, needle);
+	clitest_expect_usage_error(args, needle);
 }
+
+static void read_file(const char *path, char *buf, size_t len, size_t *n);
 
 static void test_cli_bad_input(void **state)
 {
@@ -193,6 +122,50 @@ static void test_cli_bad_input(void **state)
 			   "--no-kswapd takes no value");
 	expect_usage_error(ARGS("run", "--sample-ms", "0"),
 			   "--sample-ms '0' is not a positive number");
+}
+
+/*
+ * Machines too small for their tasks, and logs that cannot be written:
+ * one line, status 2, nothing created, an existing file untouched.
+ */
+static void test_cli_bad_machine_or_log(void **state)
+{
+	static char before[1 << 14], after[1 << 14];
+	char dir[64], db[96], foreign[96], cmd[256];
+	struct stat st;
+	size_t nb, na;
+
+	(void)state;
+	clitest_tmpdir(dir, sizeof(dir));
+	snprintf(db, sizeof(db), "%s/new.db", dir);
+	expect_usage_error(ARGS("run", "--log", db, "--mem", "32K", "-w",
+				"seq:size=4K"),
+			   "--mem 32K is too small for 1 task");
+	expect_usage_error(ARGS("run", "--log", db, "--mem", "128K"),
+			   "--mem 128K is too small for 3 tasks");
+	assert_int_equal(stat(db, &st), -1); /* nothing created */
+	expect_usage_error(ARGS("run", "--log", "/nonexistent/dir/x.db", "-w",
+				"seq:size=4K"),
+			   "/nonexistent/dir/x.db");
+	snprintf(foreign, sizeof(foreign), "%s/foreign.db", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "CREATE TABLE mine(a); INSERT INTO mine "
+		 "VALUES (42)");
+	{
+		sqlite3 *h;
+
+		assert_int_equal(sqlite3_open(foreign, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, cmd, NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+	}
+	read_file(foreign, before, sizeof(before), &nb);
+	expect_usage_error(ARGS("run", "--log", foreign, "-w", "seq:size=4K"),
+			   "not a vmemu event log");
+	read_file(foreign, after, sizeof(after), &na);
+	assert_int_equal(na, nb);
+	assert_memory_equal(before, after, nb);
+	clitest_rmdir(dir);
 }
 
 static void test_cli_bad_workload(void **state)
@@ -258,6 +231,11 @@ static void test_cli_help_complete(void **state)
 		"idle ",
 		"zero ",
 		"segv ",
+		"malloc ",
+		"policy=first",
+		"max=256K",
+		"delay=0",
+		"segregated",
 		"alpha=0.99",
 		"hot=0.1",
 		"share=0.9",
@@ -277,7 +255,7 @@ static void test_cli_help_complete(void **state)
 		"Exit status",
 		"130/143",
 	};
-	static struct result r;
+	static struct cli_result r;
 
 	(void)state;
 	run(&r, ARGS("run", "--help"));
@@ -297,7 +275,8 @@ static void test_cli_help_complete(void **state)
 	run(&r, ARGS("report", "--help"));
 	assert_int_equal(r.status, 0);
 	expect_in(r.out, "--run ID|all");
-	expect_usage_error(ARGS("report", "x.db"), "report: not in this build");
+	expect_in(r.out, "OOM decisions");
+	expect_in(r.out, "timeline");
 	run(&r, ARGS("--version"));
 	assert_int_equal(r.status, 0);
 	assert_true(strncmp(r.out, "vmemu ", 6) == 0);
@@ -327,7 +306,7 @@ static void expect_task_end(const char *out, const char *name, const char *end)
 static void test_cli_workloads_both_modes(void **state)
 {
 	static const char *const modes[] = { "native", "trace" };
-	static struct result r;
+	static struct cli_result r;
 
 	(void)state;
 	for (int m = 0; m < 2; m++) {
@@ -342,8 +321,9 @@ static void test_cli_workloads_both_modes(void **state)
 			 "hog:size=1M,chunk=256K,name=t-hog", "-w",
 			 "forkstorm:size=128K,rounds=2,name=t-forkstorm", "-w",
 			 "idle:size=128K,sleep=20,ops=2,name=t-idle", "-w",
-			 "zero:size=256K,name=t-zero", "-w",
-			 "segv:name=t-segv"));
+			 "zero:size=256K,name=t-zero", "-w", "segv:name=t-segv",
+			 "-w",
+			 "malloc:size=512K,ops=2000,policy=worst,name=t-malloc"));
 		if (r.status != 0)
 			fail_msg("%s: status %d\n%s%s", modes[m], r.status,
 				 r.out, r.err);
@@ -359,30 +339,8 @@ static void test_cli_workloads_both_modes(void **state)
 		expect_task_end(r.out, "t-idle", "ok");
 		expect_task_end(r.out, "t-zero", "ok");
 		expect_task_end(r.out, "t-segv", "SEGV at va 0x0 (expected)");
+		expect_task_end(r.out, "t-malloc", "ok");
 		expect_in(r.out, "every task ended as expected");
-		assert_string_equal(r.err, "");
-	}
-}
-
-static void test_cli_builtin_scenario(void **state)
-{
-	static const char *const modes[] = { "native", "trace" };
-	static struct result r;
-
-	(void)state;
-	for (int m = 0; m < 2; m++) {
-		run(&r, ARGS("run", "--mem", "16M", "--no-log", "--mode",
-			     modes[m]));
-		assert_int_equal(r.status, 0);
-		expect_in(r.out, "the built-in scenario");
-		expect_task_end(r.out, "fill-verify", "ok");
-		expect_task_end(r.out, "fork-cow", "ok");
-		expect_task_end(r.out, "zero-reader", "ok");
-		expect_task_end(r.out, "null-deref", "SEGV at va 0x0");
-		expect_in(r.out, "== /proc/vmstat (after every task exited)");
-		expect_in(r.out, "\npgfault ");
-		expect_in(r.out, "Node 0, zone   Normal");
-		expect_in(r.out, "slabinfo - version: 2.1");
 		assert_string_equal(r.err, "");
 	}
 }
@@ -390,7 +348,7 @@ static void test_cli_builtin_scenario(void **state)
 /* A task that does not end as expected: status 1, and it says so. */
 static void test_cli_failed_task_status(void **state)
 {
-	static struct result r;
+	static struct cli_result r;
 
 	(void)state;
 	run(&r, ARGS("run", "--mem", "8M", "--no-log", "--quiet", "-w",
@@ -409,7 +367,7 @@ static void test_cli_failed_task_status(void **state)
 /* The knob reaches the machine: faults map blocks. */
 static void test_cli_fault_around(void **state)
 {
-	static struct result r;
+	static struct cli_result r;
 	const char *line;
 
 	(void)state;
@@ -426,31 +384,68 @@ static void test_cli_fault_around(void **state)
 	assert_int_equal(atol(line + strlen("\nvmemu_fault_around ")), 0);
 }
 
-/* Interrupted after its header line: tasks killed, summary, 128+sig. */
+/* The log of an interrupted run: sound, closed, its exit status. */
+static void expect_closed_log(const char *db, int want)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT end_unix_ns IS NOT NULL, "
+					    "exit_status, error IS NULL, "
+					    "(SELECT count(*) FROM tasks WHERE "
+					    "exit_reason IS NULL) FROM runs",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1); /* closed */
+	assert_int_equal(sqlite3_column_int(st, 1), want);
+	assert_int_equal(sqlite3_column_int(st, 2), 1);
+	assert_int_equal(sqlite3_column_int(st, 3), 0); /* every task ended */
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/*
+ * Interrupted after its header line: tasks killed, summary, 128+sig,
+ * and a log that opens, passes integrity_check and says so.
+ */
 static void interrupt(int sig, int want)
 {
-	static struct result r;
-	struct child c;
-	size_t used = 0;
-	ssize_t n;
+	static struct cli_result r;
+	struct cli_child c;
+	char dir[64], db[96];
+	size_t used;
 
-	start(&c,
-	      ARGS("run", "--no-log", "--mem", "16M", "-w",
-		   "idle:size=256K,sleep=600000,ops=0,name=sleeper", "-w",
-		   "forkstorm:size=128K,rounds=100000000,name=stormy"),
-	      -1);
-	while (!memchr(r.out, '\n', used) &&
-	       (n = read(c.out, r.out + used, sizeof(r.out) - 1 - used)) > 0)
-		used += (size_t)n;
-	assert_non_null(memchr(r.out, '\n', used)); /* tasks started */
+	clitest_tmpdir(dir, sizeof(dir));
+	snprintf(db, sizeof(db), "%s/run.db", dir);
+	clitest_start(&c,
+		      ARGS("run", "--log", db, "--mem", "16M", "-w",
+			   "idle:size=256K,sleep=600000,ops=0,name=sleeper",
+			   "-w",
+			   "forkstorm:size=128K,rounds=100000000,name=stormy"),
+		      NULL);
+	used = clitest_read_until(&c, &r, "\n");
+	assert_non_null(strchr(r.out, '\n')); /* tasks started */
 	assert_int_equal(kill(c.pid, sig), 0);
-	finish(&c, &r, used);
+	clitest_finish(&c, &r, used);
 	assert_int_equal(r.status, want);
 	expect_task_end(r.out, "sleeper", "killed");
 	expect_task_end(r.out, "stormy", "killed");
 	expect_in(r.out, sig == SIGINT ? "interrupted by SIGINT" :
 					 "interrupted by SIGTERM");
 	expect_in(r.out, "== /proc/vmstat");
+	expect_in(r.out, "The run is logged in");
+	expect_closed_log(db, want);
+	clitest_rmdir(dir);
 }
 
 static void test_cli_sigint_summary(void **state)
@@ -463,13 +458,13 @@ static void test_cli_sigint_summary(void **state)
 /* With stderr on a terminal, the progress header; not with --quiet. */
 static void test_cli_progress_on_tty(void **state)
 {
-	static struct result r;
+	static struct cli_result r;
 	static char tty[ERR_LEN];
 	int quiet;
 
 	(void)state;
 	for (quiet = 0; quiet < 2; quiet++) {
-		struct child c;
+		struct cli_child c;
 		int master = posix_openpt(O_RDWR | O_NOCTTY), slave;
 
 		assert_true(master >= 0);
@@ -477,13 +472,14 @@ static void test_cli_progress_on_tty(void **state)
 		assert_int_equal(unlockpt(master), 0);
 		slave = open(ptsname(master), O_RDWR | O_NOCTTY);
 		assert_true(slave >= 0);
-		start(&c,
-		      quiet ? ARGS("run", "--no-log", "--quiet", "-w",
-				   "seq:size=64K") :
-			      ARGS("run", "--no-log", "-w", "seq:size=64K"),
-		      slave);
+		clitest_start(&c,
+			      quiet ? ARGS("run", "--no-log", "--quiet", "-w",
+					   "idle:size=64K,sleep=300") :
+				      ARGS("run", "--no-log", "-w",
+					   "idle:size=64K,sleep=1300"),
+			      &(struct cli_opts){ .err_fd = slave });
 		close(slave);
-		finish(&c, &r, 0);
+		clitest_finish(&c, &r, 0);
 		assert_int_equal(r.status, 0);
 		slurp(master, tty, sizeof(tty), 0); /* ends with EIO */
 		close(master);
@@ -530,7 +526,7 @@ static void drop_db(void)
 
 static void expect_query(const char *mode, const char *sql, const char *want)
 {
-	static struct result r;
+	static struct cli_result r;
 
 	if (mode)
 		run(&r, ARGS("query", db_path, sql, "--mode", mode));
@@ -595,7 +591,7 @@ static void read_file(const char *path, char *buf, size_t len, size_t *n)
 static void test_cli_query_read_only(void **state)
 {
 	static char before[1 << 16], after[1 << 16];
-	static struct result r;
+	static struct cli_result r;
 	size_t nb, na;
 	struct stat st;
 	char missing[80];
@@ -622,7 +618,7 @@ static void test_cli_query_read_only(void **state)
 
 static void test_cli_query_run_and_errors(void **state)
 {
-	static struct result r;
+	static struct cli_result r;
 
 	(void)state;
 	make_db();
@@ -663,9 +659,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_bad_input),
 		cmocka_unit_test(test_cli_bad_workload),
+		cmocka_unit_test(test_cli_bad_machine_or_log),
 		cmocka_unit_test(test_cli_help_complete),
 		cmocka_unit_test(test_cli_workloads_both_modes),
-		cmocka_unit_test(test_cli_builtin_scenario),
 		cmocka_unit_test(test_cli_failed_task_status),
 		cmocka_unit_test(test_cli_fault_around),
 		cmocka_unit_test(test_cli_sigint_summary),

@@ -469,6 +469,67 @@ static void test_oom_panic(void **state)
 	assert_int_equal(victim_of(0), -1);
 }
 
+/* ---- machines too small for what a task needs ------------------------ */
+
+static int one_write(struct vm_task *t, void *arg)
+{
+	uint64_t va = vm_mmap(t, 0, 4096, VM_PROT_READ | VM_PROT_WRITE,
+			      VM_MAP_PRIVATE | VM_MAP_ANON);
+
+	(void)arg;
+	if (vm_mmap_failed(va))
+		return vm_mmap_error(va);
+	return vm_write(t, va, "x", 1);
+}
+
+/*
+ * A fault that needs three page tables and a page, on a machine that has
+ * fewer free frames than that but more than the high watermark: the OOM
+ * killer's "memory came back" shortcut used to send it round for ever.
+ * It must end - written, or OOM-killed - in both modes.  Likewise tasks
+ * spawned into a machine where the slab's empty frame is shrunk and taken
+ * again: each spawn succeeds or fails, it never loops.
+ */
+static void test_oom_tiny_machine_ends(void **state)
+{
+	static const uint64_t sizes[] = { 40 << 10, 44 << 10, 48 << 10 };
+
+	(void)state;
+	for (int native = 0; native < 2; native++)
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct vm_config cfg;
+			struct vm_exit ex;
+			struct vm *vm;
+			char err[256];
+			int pid;
+
+			vm_config_init(&cfg);
+			cfg.mode = native ? VM_MODE_NATIVE : VM_MODE_TRACE;
+			cfg.mem_bytes = sizes[i];
+			cfg.kswapd = false;
+			vm = vm_create(&cfg, err, sizeof(err));
+			if (!vm)
+				continue; /* too small to boot: said so */
+			pid = vm_spawn(vm, "t", 0, one_write, NULL);
+			if (pid > 0) {
+				assert_int_equal(vm_wait(vm, pid, &ex), pid);
+				assert_true((ex.reason == VM_EXIT_NORMAL &&
+					     ex.code == 0) ||
+					    ex.reason == VM_EXIT_OOM_KILLED);
+			} else {
+				assert_int_equal(pid, -ENOMEM);
+			}
+			for (int k = 0; k < 4; k++) {
+				pid = vm_spawn(vm, "more", 0, one_write, NULL);
+				assert_true(pid > 0 || pid == -ENOMEM);
+				if (pid > 0)
+					assert_int_equal(vm_wait(vm, pid, &ex),
+							 pid);
+			}
+			vm_destroy(vm);
+		}
+}
+
 int main(void)
 {
 #define OOM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -483,6 +544,7 @@ int main(void)
 		OOM_TEST(test_oom_procfs_and_adj),
 		OOM_TEST(test_oom_kill_allocating_task),
 		OOM_TEST(test_oom_panic),
+		OOM_TEST(test_oom_tiny_machine_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

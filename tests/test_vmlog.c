@@ -121,7 +121,7 @@ static void test_vmlog_events_equal_counters(void **state)
 	struct vm_stat st;
 	struct vm_exit ex;
 	struct vm *vm;
-	uint64_t n = 1500;
+	uint64_t n = 2200; /* 8.6 MiB: more than RAM even alone - swap-ins */
 	sqlite3 *h;
 	char sql[256];
 	int pid[3];

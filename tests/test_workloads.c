@@ -6,7 +6,9 @@
  * seed (recorded with the access hook); a byte corrupted behind a task's
  * back (vm_write from the hook) ends it with WL_EXIT_MISMATCH naming the
  * address; data survives swap-out and swap-in; a killed task ends
- * promptly even while it sleeps.
+ * promptly even while it sleeps.  The malloc kind: every placement
+ * policy runs and verifies its blocks (also under swap), the same calls
+ * in both modes, a corrupted block byte caught and named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,6 +82,10 @@ static void test_workloads_spec_parse(void **state)
 		{ "rand:ops=-1", "ops '-1' is not a whole number" },
 		{ "stride:k=0", "k must be positive" },
 		{ "segv:size=4K", "workload 'segv' has no key 'size'" },
+		{ "malloc:policy=buddy", "policy 'buddy' is not first, next" },
+		{ "malloc:max=8", "max must be at least 16" },
+		{ "malloc:fork=1", "workload 'malloc' has no key 'fork'" },
+		{ "seq:policy=best", "workload 'seq' has no key 'policy'" },
 	};
 	struct wl_spec s;
 	char err[256];
@@ -105,6 +111,10 @@ static void test_workloads_spec_parse(void **state)
 	assert_int_equal(s.size, 8192); /* rounded up to pages */
 	parse_ok("hog", &s);
 	assert_int_equal(s.size, 0); /* no cap */
+	parse_ok("malloc:policy=segregated,max=1K,delay=5", &s);
+	assert_int_equal(s.policy, 4); /* UMALLOC_SEGREGATED */
+	assert_int_equal(s.max_req, 1024);
+	assert_int_equal(s.delay_ms, 5);
 }
 
 /* Every kind, both modes, ends as it expects. */
@@ -123,6 +133,11 @@ static void test_workloads_each_kind_verifies(void **state)
 		"zero:size=256K",
 		"segv",
 		"rand:size=256K,ops=300,fork=3",
+		"malloc:size=512K,ops=1500,policy=first",
+		"malloc:size=512K,ops=1500,policy=next,max=4K",
+		"malloc:size=512K,ops=1500,policy=best,leak=3",
+		"malloc:size=512K,ops=1500,policy=worst",
+		"malloc:size=512K,ops=1500,policy=segregated,max=1M",
 	};
 
 	(void)state;
@@ -171,6 +186,7 @@ static void test_workloads_verify_under_swap(void **state)
 	static const char *const specs[] = {
 		"rand:size=16M,ops=6000,write=0.5",
 		"seq:size=12M,passes=2,write=0.5,fork=1",
+		"malloc:size=12M,ops=3000,policy=best",
 	};
 
 	(void)state;
@@ -228,10 +244,15 @@ static void record(void *ctx, struct vm_task *t, uint64_t page, uint64_t va,
 static void test_workloads_same_sequence_native_trace(void **state)
 {
 	static const char *const specs[] = {
-		"seq:size=128K,passes=3",   "rand:size=128K,ops=800",
-		"zipf:size=128K,ops=800",   "hotcold:size=128K,ops=800",
-		"phases:size=128K,ops=800", "stride:size=128K,passes=2,k=3",
-		"hog:size=512K,chunk=128K", "idle:size=64K,sleep=5,ops=4",
+		"seq:size=128K,passes=3",
+		"rand:size=128K,ops=800",
+		"zipf:size=128K,ops=800",
+		"hotcold:size=128K,ops=800",
+		"phases:size=128K,ops=800",
+		"stride:size=128K,passes=2,k=3",
+		"hog:size=512K,chunk=128K",
+		"idle:size=64K,sleep=5,ops=4",
+		"malloc:size=256K,ops=1000,policy=seg",
 	};
 	uint64_t seed = vmtest_seed("test_workloads_same_sequence");
 
@@ -359,6 +380,51 @@ static void test_workloads_catch_corruption(void **state)
 	}
 }
 
+/* The malloc kind: the first check of a block of >= 256 bytes. */
+static void corrupt_block(void *ctx, struct vm_task *t, uint64_t nbytes,
+			  uint64_t va, bool write)
+{
+	struct corrupt *c = ctx;
+	uint8_t b;
+
+	(void)write;
+	if (c->va || nbytes < 2 * CORRUPT_BYTE)
+		return;
+	c->va = va + CORRUPT_BYTE;
+	c->rc = vm_read(t, c->va, &b, 1);
+	b ^= 0x5a;
+	if (c->rc == 0)
+		c->rc = vm_write(t, c->va, &b, 1);
+}
+
+/* A byte of a live malloc'd block changed behind the task's back. */
+static void test_workloads_malloc_catches_corruption(void **state)
+{
+	(void)state;
+	for (int m = 0; m < 2; m++) {
+		struct vm *vm = machine(m, SMALL_MEM);
+		struct corrupt c = { 0 };
+		struct vm_exit ex;
+		struct wl_run *run;
+		char what[200], va[40];
+
+		run_one(vm, "malloc:size=256K,ops=500,max=8K", 9, &ex, &run,
+			corrupt_block, &c);
+		assert_int_equal(c.rc, 0);
+		assert_true(c.va != 0);
+		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+		assert_int_equal(ex.code, WL_EXIT_MISMATCH);
+		wl_run_describe(run, &ex, what, sizeof(what));
+		snprintf(va, sizeof(va), "at va 0x%llx ",
+			 (unsigned long long)c.va);
+		if (!strstr(what, va) || !strstr(what, "byte 123 of the"))
+			fail_msg("%s mode: '%s' lacks '%s'", modes[m], what,
+				 va);
+		wl_run_free(run);
+		vm_destroy(vm);
+	}
+}
+
 /*
  * vm_kill reaches an idle task while it sleeps, and a forkstorm's
  * children (wl_run_stop, wl_run_kill_children) while they run.
@@ -407,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_workloads_same_sequence_native_trace),
 		cmocka_unit_test(test_workloads_seed_matters),
 		cmocka_unit_test(test_workloads_catch_corruption),
+		cmocka_unit_test(test_workloads_malloc_catches_corruption),
 		cmocka_unit_test(test_workloads_kill_ends_tasks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

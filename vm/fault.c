@@ -739,6 +739,7 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 	static const struct timespec oom_wait = { 0, OOM_WAIT_NS };
 	struct vm *vm = mm->vm;
 	struct reclaim_retry rr;
+	unsigned oom_retries = 0; /* OOM said "retry" (a kill, free memory) */
 	enum fault_result r;
 
 	reclaim_retry_init(&rr, 0, GFP_USER);
@@ -770,7 +771,8 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 			continue;
 		}
 		vm_lock(vm);
-		switch (out_of_memory(vm, self, rr.order)) {
+		switch (out_of_memory(vm, self, rr.order,
+				      oom_retries >= MAX_RECLAIM_RETRIES)) {
 		case OOM_GIVE_UP:
 			r = FAULT_OOM;
 			break;
@@ -781,6 +783,7 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 			/* fall through */
 		case OOM_RETRY:
 			rr.no_progress_loops = 0; /* memory comes back */
+			oom_retries++;
 			continue;
 		}
 		break;

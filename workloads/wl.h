@@ -18,6 +18,15 @@
  * it.  The first difference ends the task with WL_EXIT_MISMATCH and the
  * address, page and byte are kept for wl_run_describe.
  *
+ * The malloc kind verifies blocks instead of pages: every block it gets
+ * from the emulated C library (user/umalloc.h) is filled with a pattern
+ * of its serial number and checked when it is freed, reallocated (the
+ * kept prefix) and at the end; calloc's must read zeros; the heap's
+ * invariant walker (umalloc_check) runs every WL_HEAP_CHECK_OPS ops.
+ * At exit it frees all but `leak` blocks and makes the C library's leak
+ * report (umalloc_report_leaks: the event log's leaks table), which must
+ * name exactly the blocks it kept.
+ *
  * Modes.  In native mode pages are loaded and stored through vm_ptr (real
  * loads and stores that trap); in trace mode through vm_read/vm_write.
  * The accesses (page, read or write, in order) depend only on the spec
@@ -58,6 +67,7 @@ enum wl_kind {
 	WL_IDLE,      /* writes its memory, then sleeps, touching rarely */
 	WL_ZERO,      /* reads memory it never wrote: the zero frame */
 	WL_SEGV,      /* loads from address 0: an emulated SIGSEGV */
+	WL_MALLOC,    /* malloc/free/realloc/calloc through user/umalloc */
 	WL_FILESCAN,  /* streams through a file: the cache polluter */
 	WL_FILERW,    /* random reads and writes through a shared mapping */
 	WL_SHM,	      /* tasks sharing anonymous memory across fork */
@@ -75,9 +85,12 @@ enum wl_kind {
 #define WL_EXIT_CHILD	 104 /* a child ended otherwise than expected */
 #define WL_EXIT_STOPPED	 105 /* wl_run_stop asked it to end */
 #define WL_EXIT_HOST	 106 /* host memory for its bookkeeping ran out */
+#define WL_EXIT_HEAP	 107 /* malloc: umalloc_check found the heap broken */
+#define WL_EXIT_MALLOC	 108 /* malloc: out of memory with no block to free */
 
 /* Accesses between two kill checkpoints; sleep slice while idle (ms). */
 #define WL_CHECK_OPS	  64
+#define WL_HEAP_CHECK_OPS 1024
 #define WL_SLEEP_SLICE_MS 10
 
 #define WL_NAME_LEN 16 /* as struct vm_task_info.name */
@@ -102,6 +115,10 @@ struct wl_spec {
 	uint64_t chunk;	   /* hog: bytes mapped per step */
 	uint64_t rounds;   /* forkstorm: rounds of forks */
 	uint64_t sleep_ms; /* idle: how long it sleeps */
+	uint64_t delay_ms; /* sleep before starting (staging a scenario) */
+	int policy;	   /* malloc: enum umalloc_policy */
+	uint64_t max_req;  /* malloc: largest request, bytes */
+	uint64_t leak;	   /* malloc: blocks left allocated at exit */
 };
 
 /* What one key of a spec is, for parsing and for --help. */
@@ -121,7 +138,9 @@ struct wl_kind_info {
 /*
  * Access hook (tests): called on task t's thread before each access it
  * makes to page (at va) of its region.  It may itself use t (vm_write,
- * to corrupt the page the access is about to check).
+ * to corrupt the page the access is about to check).  The malloc kind
+ * calls it before each block check instead: va the block, page the
+ * bytes about to be checked, write false.
  */
 typedef void (*wl_access_hook)(void *ctx, struct vm_task *t, uint64_t page,
 			       uint64_t va, bool write);

@@ -69,6 +69,18 @@ static void describe_mismatch(const struct wl_result *r, int root_pid,
 			 r->owner);
 }
 
+/* malloc: the byte of a block that differed. */
+static void describe_block(const struct wl_result *r, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "data mismatch at va 0x%llx (byte %u of the %llu-byte block "
+		 "at 0x%llx: expected %s)",
+		 (unsigned long long)r->va, r->byte,
+		 (unsigned long long)r->block_bytes,
+		 (unsigned long long)r->block_va,
+		 r->gen ? "the bytes it stored" : "zeros from calloc");
+}
+
 /* A child's end (CHILD result), e.g. "child pid 5 OOM-killed". */
 static void describe_child(const struct wl_result *r, char *buf, size_t len)
 {
@@ -90,7 +102,11 @@ static void describe_code(const struct wl_run *run, int code, char *buf,
 		snprintf(buf, len, "ok");
 		break;
 	case WL_EXIT_MISMATCH:
-		describe_mismatch(r, atomic_load(&run->root->pid), buf, len);
+		if (run->spec.kind == WL_MALLOC)
+			describe_block(r, buf, len);
+		else
+			describe_mismatch(r, atomic_load(&run->root->pid), buf,
+					  len);
 		break;
 	case WL_EXIT_NOMEM:
 		snprintf(buf, len, "could not map its memory: %s",
@@ -107,6 +123,16 @@ static void describe_code(const struct wl_run *run, int code, char *buf,
 		break;
 	case WL_EXIT_HOST:
 		snprintf(buf, len, "host out of memory for its bookkeeping");
+		break;
+	case WL_EXIT_HEAP:
+		snprintf(buf, len, "heap check failed (umalloc_check %d)",
+			 r->err);
+		break;
+	case WL_EXIT_MALLOC:
+		snprintf(buf, len,
+			 "malloc of %llu bytes failed with no block left to "
+			 "free",
+			 (unsigned long long)r->page);
 		break;
 	default:
 		snprintf(buf, len, "exit %d", code);

@@ -22,6 +22,14 @@
 #include "workloads/wl.h"
 
 struct wl_proc;
+struct umalloc_heap;
+
+/* A live block of the malloc kind. */
+struct wl_block {
+	uint64_t va;
+	uint64_t nbytes;
+	uint64_t serial; /* its content's pattern; 0: calloc zeros */
+};
 
 struct wl_run {
 	struct wl_spec spec;
@@ -38,14 +46,15 @@ struct wl_run {
 
 /* The first failure a task saw (and its parent reports). */
 struct wl_result {
-	int code;		    /* WL_EXIT_* */
-	int pid;		    /* the task that saw it */
-	uint64_t va, page;	    /* mismatch: where */
-	unsigned byte;		    /* mismatch: offset in the page */
-	uint32_t owner, gen;	    /* mismatch: what was expected */
-	int err;		    /* NOMEM/FORK/HOST: -errno */
-	enum vm_exit_reason reason; /* CHILD: how the child ended */
-	int child_code;		    /* CHILD: its exit code */
+	int code;			/* WL_EXIT_* */
+	int pid;			/* the task that saw it */
+	uint64_t va, page;		/* mismatch: where */
+	unsigned byte;			/* mismatch: offset in the page */
+	uint32_t owner, gen;		/* mismatch: what was expected */
+	int err;			/* NOMEM/FORK/HOST: -errno */
+	enum vm_exit_reason reason;	/* CHILD: how the child ended */
+	int child_code;			/* CHILD: its exit code */
+	uint64_t block_va, block_bytes; /* malloc mismatch: the block */
 };
 
 struct wl_proc {
@@ -64,6 +73,11 @@ struct wl_proc {
 	uint64_t *scratch;     /* one page: the expected or read content */
 	uint64_t ops_done;
 	struct wl_result res;
+	/* malloc: the heap, its live blocks, a host buffer of 2 x max. */
+	struct umalloc_heap *heap;
+	struct wl_block *blocks;
+	uint64_t nblocks, cap_blocks, live_bytes, next_serial;
+	uint8_t *buf;
 	int fd; /* a file the task made (wl_file.c), or -1 */
 };
 
@@ -98,6 +112,10 @@ int wl_pattern_run(struct wl_proc *p, uint64_t ops);
 /* The ops a pattern kind runs: spec.ops, or passes x pages. */
 uint64_t wl_pattern_ops(const struct wl_proc *p);
 
+/* ---- wl_malloc.c: the malloc kind ----------------------------------- */
+
+/* Its body: 0, -1 (p->res) or 1 (stopped). */
+int wl_malloc_body(struct wl_proc *p);
 /* ---- wl_file.c: filescan, filerw, shm ---------------------------------- */
 
 bool wl_file_kind(enum wl_kind kind);

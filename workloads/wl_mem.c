@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "user/umalloc.h"
 #include "workloads/wl_internal.h"
 
 #define GOLDEN	      0x9E3779B97F4A7C15ULL
@@ -78,6 +79,9 @@ struct wl_proc *wl_proc_new(struct wl_run *run, uint64_t seed)
 
 void wl_proc_free(struct wl_proc *p)
 {
+	umalloc_heap_destroy(p->heap);
+	free(p->blocks);
+	free(p->buf);
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p->bases);

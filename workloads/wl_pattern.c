@@ -115,6 +115,7 @@ uint64_t wl_pattern_next(struct wl_proc *p, uint64_t op)
 	case WL_FORKSTORM:
 	case WL_IDLE:
 	case WL_SEGV:
+	case WL_MALLOC:
 	case WL_FILESCAN: /* wl_file.c's kinds have their own patterns */
 	case WL_FILERW:
 	case WL_SHM:

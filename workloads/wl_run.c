@@ -3,10 +3,12 @@
  *
  * Every kind follows the same outline on its task's thread:
  *
+ *   delay    sleep delay ms first (a staged scenario), with checkpoints
  *   setup    map the region (hog: grow it chunk by chunk, writing each
  *            page; forkstorm, idle: write every page passes times)
  *   body     the kind's ops (wl_pattern_run; forkstorm: its rounds;
- *            idle: sleep, touching a page ops times)
+ *            idle: sleep, touching a page ops times; malloc: its calls,
+ *            wl_malloc.c)
  *   fork     fork=N: N children share the region copy-on-write; each
  *            runs the kind's pattern with its own seed, then verifies
  *            its view; meanwhile the parent verifies its own
@@ -278,7 +280,7 @@ static int setup(struct wl_proc *p)
 
 	if (s->kind == WL_HOG)
 		return hog_setup(p);
-	if (s->kind == WL_SEGV)
+	if (s->kind == WL_SEGV || s->kind == WL_MALLOC)
 		return 0;
 	if (region_init(p) < 0)
 		return -1;
@@ -299,6 +301,8 @@ static int body(struct wl_proc *p)
 		return idle_body(p);
 	if (kind == WL_SEGV)
 		return segv_body(p);
+	if (kind == WL_MALLOC)
+		return wl_malloc_body(p);
 	return pattern_body(p);
 }
 
@@ -312,9 +316,11 @@ int wl_run_main(struct vm_task *t, void *arg)
 	p->t = t;
 	p->native = vm_ptr(t, 0) != NULL; /* no window in trace mode */
 	atomic_store(&p->pid, vm_getpid(t));
-	if (wl_file_kind(s->kind))
+	r = wl_sleep(p, s->delay_ms) ? 1 : 0;
+	if (r == 0 && wl_file_kind(s->kind))
 		return wl_file_main(p);
-	r = setup(p);
+	if (r == 0)
+		r = setup(p);
 	if (r == 0)
 		r = body(p);
 	if (r == 0 && s->fork && s->kind != WL_FORKSTORM && s->kind != WL_SEGV)

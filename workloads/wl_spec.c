@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "user/umalloc.h"
 #include "workloads/wl.h"
 
 #define KB	      1024ULL
@@ -27,7 +28,9 @@
 #define SPEC_MAX_FORK 1000 /* children per task, a sanity bound */
 #define BIT(k)	      (1u << (k))
 #define ALL_KINDS     (BIT(WL_NR_KINDS) - 1)
-#define REGION_KINDS  (ALL_KINDS & ~BIT(WL_SEGV))
+#define REGION_KINDS  (ALL_KINDS & ~BIT(WL_SEGV) & ~BIT(WL_MALLOC))
+#define SIZED_KINDS   (REGION_KINDS | BIT(WL_MALLOC))
+#define MIN_REQUEST   16 /* malloc: smallest request drawn */
 #define WRITE_KINDS   (REGION_KINDS & ~BIT(WL_ZERO) & ~BIT(WL_FILESCAN))
 
 static const struct wl_kind_info kinds[WL_NR_KINDS] = {
@@ -75,6 +78,12 @@ static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 		      "loads from address 0: an emulated SIGSEGV, "
 		      "its expected end",
 		      "(none)" },
+	[WL_MALLOC] = { "malloc",
+			"an allocation pattern through the emulated C "
+			"library (malloc with a placement policy), every "
+			"block's bytes verified",
+			"one malloc, free, realloc or calloc of 16 B .. max "
+			"(log-uniform), live bytes kept under size" },
 	[WL_FILESCAN] = { "filescan",
 			  "streams through a file of size bytes (made "
 			  "and removed by the task), passes times, "
@@ -92,7 +101,16 @@ static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 		     "one page of a child's slice, drawn uniformly" },
 };
 
-enum key_type { K_SIZE, K_COUNT, K_RATIO, K_REAL, K_ADJ, K_NAME, K_SEED };
+enum key_type {
+	K_SIZE,
+	K_COUNT,
+	K_RATIO,
+	K_REAL,
+	K_ADJ,
+	K_NAME,
+	K_SEED,
+	K_POLICY
+};
 
 struct key {
 	struct wl_key_info info;
@@ -106,10 +124,11 @@ struct key {
 	}
 
 static const struct key keys[] = {
-	KEY("size", "SIZE", K_SIZE, size, REGION_KINDS,
-	    "region size (K/M/G, KiB/MiB/GiB; rounded up to pages)"),
-	KEY("ops", "N", K_COUNT, ops, REGION_KINDS,
-	    "accesses (0: passes x pages)"),
+	KEY("size", "SIZE", K_SIZE, size, SIZED_KINDS,
+	    "region size (K/M/G, KiB/MiB/GiB; rounded up to pages; malloc: "
+	    "the most live bytes)"),
+	KEY("ops", "N", K_COUNT, ops, SIZED_KINDS,
+	    "accesses (0: passes x pages; malloc: allocator calls)"),
 	KEY("passes", "N", K_COUNT, passes, REGION_KINDS,
 	    "sweeps' worth of accesses (idle: write passes before sleeping)"),
 	KEY("write", "R", K_RATIO, write, WRITE_KINDS,
@@ -137,6 +156,14 @@ static const struct key keys[] = {
 	    "rounds of forks"),
 	KEY("sleep", "MS", K_COUNT, sleep_ms, BIT(WL_IDLE),
 	    "milliseconds asleep; ops touches are spread over them"),
+	KEY("delay", "MS", K_COUNT, delay_ms, ALL_KINDS,
+	    "milliseconds the task waits before it starts"),
+	KEY("policy", "NAME", K_POLICY, policy, BIT(WL_MALLOC),
+	    "placement: first, next, best, worst or segregated (seg)"),
+	KEY("max", "SIZE", K_SIZE, max_req, BIT(WL_MALLOC),
+	    "largest request (>= 16; from 128K glibc's rule mmaps it)"),
+	KEY("leak", "N", K_COUNT, leak, BIT(WL_MALLOC),
+	    "blocks left allocated at exit, for the leak report to name"),
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -188,6 +215,11 @@ void wl_spec_init(struct wl_spec *s, enum wl_kind kind)
 	}
 	if (kind == WL_ZERO || kind == WL_FILESCAN)
 		s->write = 0;
+	if (kind == WL_MALLOC) {
+		s->ops = 20000;
+		s->max_req = 256 * KB;
+		s->policy = UMALLOC_FIRST_FIT;
+	}
 	if (kind == WL_FILESCAN)
 		s->size = 64 * MB;
 	if (kind == WL_FILERW)
@@ -282,6 +314,8 @@ static const char *type_words(enum key_type t)
 		return "a whole number from -1000 to 1000";
 	case K_NAME:
 		return "a name of 1 to 15 characters";
+	case K_POLICY:
+		return "first, next, best, worst or segregated";
 	}
 	return "valid";
 }
@@ -308,6 +342,18 @@ static int set_adj(struct wl_spec *s, const char *val)
 	if (!*val || errno || *end || adj < ADJ_MIN || adj > ADJ_MAX)
 		return -EINVAL;
 	s->adj = (int)adj;
+	return 0;
+}
+
+static int set_policy(struct wl_spec *s, const char *val)
+{
+	enum umalloc_policy p;
+
+	if (strcmp(val, "segregated") == 0)
+		val = "seg";
+	if (umalloc_policy_parse(val, &p) < 0)
+		return -EINVAL;
+	s->policy = (int)p;
 	return 0;
 }
 
@@ -340,6 +386,8 @@ static int set_key(struct wl_spec *s, const struct key *k, const char *val)
 			return -EINVAL;
 		memcpy(s->name, val, strlen(val) + 1);
 		return 0;
+	case K_POLICY:
+		return set_policy(s, val);
 	}
 	return -EINVAL;
 }
@@ -398,6 +446,11 @@ static int check_spec(struct wl_spec *s, char *err, size_t errlen)
 	if (s->size > UINT64_MAX - VM_PAGE_SIZE ||
 	    s->chunk > UINT64_MAX - VM_PAGE_SIZE) {
 		say(err, errlen, "workload '%s': size is too large", kname);
+		return -EINVAL;
+	}
+	if (s->kind == WL_MALLOC && s->max_req < MIN_REQUEST) {
+		say(err, errlen, "workload 'malloc': max must be at least %d",
+		    MIN_REQUEST);
 		return -EINVAL;
 	}
 	s->size = round_pages(s->size);
@@ -459,6 +512,17 @@ int wl_spec_parse(const char *text, struct wl_spec *s, char *err, size_t errlen)
 	return check_spec(s, err, errlen);
 }
 
+/* 4M, 256K or a number of bytes. */
+static void size_text(uint64_t v, char *buf, size_t len)
+{
+	if (v && v % MB == 0)
+		snprintf(buf, len, "%lluM", (unsigned long long)(v / MB));
+	else if (v && v % KB == 0)
+		snprintf(buf, len, "%lluK", (unsigned long long)(v / KB));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
 void wl_spec_value(const struct wl_spec *s, const char *name, char *buf,
 		   size_t len)
 {
@@ -473,16 +537,18 @@ void wl_spec_value(const struct wl_spec *s, const char *name, char *buf,
 		snprintf(buf, len, "%d", s->adj);
 	else if (k->type == K_NAME)
 		snprintf(buf, len, "%s", s->name);
+	else if (k->type == K_POLICY)
+		snprintf(buf, len, "%s",
+			 s->policy == UMALLOC_SEGREGATED ?
+				 "segregated" :
+				 umalloc_policy_name(
+					 (enum umalloc_policy)s->policy));
 	else if (k->off == offsetof(struct wl_spec, fork))
 		snprintf(buf, len, "%u", s->fork);
 	else if (k->type == K_SEED && !s->seed_set)
 		snprintf(buf, len, "%s", "auto");
-	else if (k->type == K_SIZE && *(const uint64_t *)(const void *)field &&
-		 *(const uint64_t *)(const void *)field % MB == 0)
-		snprintf(buf, len, "%lluM",
-			 (unsigned long long)(*(const uint64_t *)(const void *)
-						      field /
-					      MB));
+	else if (k->type == K_SIZE)
+		size_text(*(const uint64_t *)(const void *)field, buf, len);
 	else
 		snprintf(buf, len, "%llu",
 			 (unsigned long long)*(
