@@ -371,11 +371,12 @@ static enum filemap_read_result finish(struct vm *vm, struct mm *mm,
 			vm_count(vm, VME_FILE_RA, 1);
 		if (pg->index == b->mark)
 			pg->flags |= PG_readahead;
+		/* A refault is the faulting task's, readahead or not. */
 		reclaim_page_swapin(vm, pg,
 				    fm_tag(b->shadow[i]) == FM_SHADOW ?
 					    fm_val(b->shadow[i]) :
 					    0,
-				    (i == 0 && b->has_fault) ? mm : NULL);
+				    mm);
 	}
 	return r;
 }
