@@ -26,6 +26,9 @@
 #include <cmocka.h>
 
 #include "tests/lib/vmtest.h"
+#include "vm/filemap.h"
+#include "vm/mm.h"
+#include "vm/vma.h"
 #include "workloads/wl.h"
 
 #define PAGE	   4096ULL
@@ -1118,6 +1121,79 @@ static void test_filemap_workload_catches_corruption(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- the walkers see corruption ---------------------------------------- */
+
+/*
+ * Corrupt one thing at a time (machine lock held), check that the walker
+ * names it, restore, check that it is clean again.
+ */
+#define EXPECT_BAD(check, expr_bad, code, expr_fix) \
+	do {                                        \
+		expr_bad;                           \
+		assert_int_equal((check), (code));  \
+		expr_fix;                           \
+		assert_int_equal((check), 0);       \
+	} while (0)
+
+static void test_filemap_check_catches_corruption(void **state)
+{
+	struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);
+	int fd = make_file(4);
+	struct parked p;
+	uint64_t va, anon;
+	struct page *pg, *ap;
+	struct filemap *fm;
+	struct pagecache *pc;
+	struct mm *mm;
+	pte_t *ptep, saved;
+
+	(void)state;
+	assert_true(park_spawn(vm, &p, "check") > 0);
+	va = vm_mmap_file(p.t, 0, 4 * PAGE, RW, SHARED, fd, 0);
+	anon = vm_mmap(p.t, 0, PAGE, RW, PRIVATE | VM_MAP_ANON);
+	assert_int_equal(vm_access(p.t, va + PAGE, 0), 0);
+	assert_int_equal(vm_access(p.t, anon, 1), 0);
+	vmtest_lock(vm);
+	mm = vmtest_mm(p.t);
+	pc = vm->pcache;
+	ptep = pt_walk(&mm->pt, va + PAGE);
+	saved = *ptep;
+	pg = phys_page(&vm->phys, pte_pfn(saved));
+	ap = phys_page(&vm->phys, pte_pfn(*pt_walk(&mm->pt, anon)));
+	fm = filemap_of(vm, pg);
+	assert_int_equal(filemap_check(vm), 0);
+	assert_int_equal(mm_check(mm), 0);
+	EXPECT_BAD(filemap_check(vm), fm->tree.nr_entries++, FILEMAP_CHECK_TREE,
+		   fm->tree.nr_entries--);
+	EXPECT_BAD(filemap_check(vm), pg->private++, FILEMAP_CHECK_ENTRY,
+		   pg->private--);
+	EXPECT_BAD(filemap_check(vm), ap->flags |= PG_file, FILEMAP_CHECK_STRAY,
+		   ap->flags &= ~(uint32_t)PG_file);
+	EXPECT_BAD(filemap_check(vm), pg->_refcount -= 2, FILEMAP_CHECK_REFS,
+		   pg->_refcount += 2);
+	EXPECT_BAD(filemap_check(vm), pg->flags |= PG_locked,
+		   FILEMAP_CHECK_LOCKED, pg->flags &= ~(uint32_t)PG_locked);
+	EXPECT_BAD(filemap_check(vm), fm->nrpages++, FILEMAP_CHECK_NRPAGES,
+		   fm->nrpages--);
+	EXPECT_BAD(filemap_check(vm), pc->nr_dirty++, FILEMAP_CHECK_COUNTS,
+		   pc->nr_dirty--);
+	EXPECT_BAD(filemap_check(vm), pc->nr_mapped++, FILEMAP_CHECK_COUNTS,
+		   pc->nr_mapped--);
+	/* mm_check's file-page rules */
+	EXPECT_BAD(mm_check(mm), pg->index++, MM_CHECK_FILE, pg->index--);
+	EXPECT_BAD(mm_check(mm), *ptep = saved | PTE_DIRTY,
+		   MM_CHECK_FILE_DIRTY, *ptep = saved);
+	EXPECT_BAD(mm_check(mm), mm->rss_file++, MM_CHECK_RSS, mm->rss_file--);
+	EXPECT_BAD(mm_check(mm), vma_find(mm, va)->flags &= ~(unsigned)VMA_SHARED,
+		   MM_CHECK_SHARED_W,
+		   vma_find(mm, va)->flags |= VMA_SHARED);
+	vmtest_unlock(vm);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1146,6 +1222,7 @@ int main(void)
 		VMTEST(test_filemap_procfs_names),
 		VMTEST(test_filemap_workloads),
 		VMTEST(test_filemap_workload_catches_corruption),
+		VMTEST(test_filemap_check_catches_corruption),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
