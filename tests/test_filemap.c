@@ -1121,6 +1121,76 @@ static void test_filemap_workload_catches_corruption(void **state)
 	vmtest_destroy(vm);
 }
 
+/* ---- races with the lock down during write-back ------------------------ */
+
+struct race {
+	struct vm_task *t;
+	uint64_t va;
+	int what; /* 0: a store to page 2; 1: a load from page 5 */
+	int fired;
+};
+
+/*
+ * Runs on the writer's thread while reclaim writes file pages out, the
+ * machine lock down: what a task's thread could do meanwhile.
+ */
+static void race_hook(void *arg, bool write)
+{
+	struct race *r = arg;
+
+	if (!write || r->fired++)
+		return;
+	if (r->what == 0)
+		write_page(r->t, r->va + 2 * PAGE, 2, 9);
+	else
+		check_page(r->t, r->va + 5 * PAGE, 5, 1);
+}
+
+/*
+ * A store to a page being written makes it dirty again: it stays (and is
+ * written again by msync); the others go.  A load maps the page - and its
+ * cached neighbours, fault-around - again: they all stay.
+ */
+static void test_filemap_races_during_writeback(void **state)
+{
+	(void)state;
+	for (int what = 0; what < 2; what++) {
+		struct vm *vm = machine(VM_MODE_TRACE, 16 * MiB, 0);
+		const uint64_t n = 8;
+		uint32_t gen[8];
+		int fd = make_file(n);
+		struct race r = { .what = what };
+		struct parked p;
+		struct vm_stat st;
+
+		assert_true(park_spawn(vm, &p, "race") > 0);
+		r.t = p.t;
+		r.va = vm_mmap_file(p.t, 0, n * PAGE, RW, SHARED, fd, 0);
+		for (uint64_t i = 0; i < n; i++) {
+			gen[i] = 1;
+			assert_int_equal(write_page(p.t, r.va + i * PAGE, i, 1),
+					 0);
+		}
+		vmtest_set_io_hook(vm, race_hook, &r);
+		vmtest_pageout(p.t, r.va, n); /* all eight written, dropped */
+		vmtest_set_io_hook(vm, NULL, NULL);
+		assert_int_equal(r.fired, 1);
+		if (what == 0)
+			gen[2] = 9; /* the store during the write: kept */
+		st = stat_of(vm);
+		assert_int_equal(st.nr_written, n);
+		assert_int_equal(st.pgsteal_file, what == 0 ? n - 1 : 0);
+		assert_int_equal(vmtest_check_all(vm), 0);
+		assert_int_equal(vm_msync(p.t, r.va, 6 * PAGE, VM_MS_SYNC), 0);
+		assert_int_equal(park_release(&p, NULL), p.pid);
+		st = stat_of(vm);
+		assert_int_equal(st.nr_written, st.nr_dirtied);
+		assert_int_equal(file_mismatches(fd, gen, n), 0);
+		vmtest_destroy(vm);
+		close(fd);
+	}
+}
+
 /* ---- the walkers see corruption ---------------------------------------- */
 
 /*
@@ -1165,8 +1235,8 @@ static void test_filemap_check_catches_corruption(void **state)
 	assert_int_equal(mm_check(mm), 0);
 	EXPECT_BAD(filemap_check(vm), fm->tree.nr_entries++, FILEMAP_CHECK_TREE,
 		   fm->tree.nr_entries--);
-	EXPECT_BAD(filemap_check(vm), pg->private++, FILEMAP_CHECK_ENTRY,
-		   pg->private--);
+	EXPECT_BAD(filemap_check(vm), pg->private ++, FILEMAP_CHECK_ENTRY,
+		   pg->private --);
 	EXPECT_BAD(filemap_check(vm), ap->flags |= PG_file, FILEMAP_CHECK_STRAY,
 		   ap->flags &= ~(uint32_t)PG_file);
 	EXPECT_BAD(filemap_check(vm), pg->_refcount -= 2, FILEMAP_CHECK_REFS,
@@ -1181,12 +1251,12 @@ static void test_filemap_check_catches_corruption(void **state)
 		   pc->nr_mapped--);
 	/* mm_check's file-page rules */
 	EXPECT_BAD(mm_check(mm), pg->index++, MM_CHECK_FILE, pg->index--);
-	EXPECT_BAD(mm_check(mm), *ptep = saved | PTE_DIRTY,
-		   MM_CHECK_FILE_DIRTY, *ptep = saved);
+	EXPECT_BAD(mm_check(mm), *ptep = saved | PTE_DIRTY, MM_CHECK_FILE_DIRTY,
+		   *ptep = saved);
 	EXPECT_BAD(mm_check(mm), mm->rss_file++, MM_CHECK_RSS, mm->rss_file--);
-	EXPECT_BAD(mm_check(mm), vma_find(mm, va)->flags &= ~(unsigned)VMA_SHARED,
-		   MM_CHECK_SHARED_W,
-		   vma_find(mm, va)->flags |= VMA_SHARED);
+	EXPECT_BAD(mm_check(mm),
+		   vma_find(mm, va)->flags &= ~(unsigned)VMA_SHARED,
+		   MM_CHECK_SHARED_W, vma_find(mm, va)->flags |= VMA_SHARED);
 	vmtest_unlock(vm);
 	assert_int_equal(vmtest_check_all(vm), 0);
 	assert_int_equal(park_release(&p, NULL), p.pid);
@@ -1223,6 +1293,7 @@ int main(void)
 		VMTEST(test_filemap_workloads),
 		VMTEST(test_filemap_workload_catches_corruption),
 		VMTEST(test_filemap_check_catches_corruption),
+		VMTEST(test_filemap_races_during_writeback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
