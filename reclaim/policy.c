@@ -1,6 +1,7 @@
 /*
  * reclaim/policy.c - the table of replacement policies (policy.h).  A new
- * policy is one more line here.
+ * policy is one more line here.  A policy that takes a parameter is named
+ * "name:ARG" (lfu-aging:N); init reads ARG with reclaim_policy_arg.
  */
 #include "reclaim/policy.h"
 
@@ -16,18 +17,37 @@
 #define KEY_VPN_BITS (47 - PAGE_SHIFT)
 
 static const struct reclaim_policy *const policies[] = {
-	&policy_linux,
-	&policy_fifo,
-	&policy_lru,
-	&policy_clock,
+	&policy_linux,	   /* Linux's active/inactive lists (default) */
+	&policy_fifo,	   /* first in, first out */
+	&policy_lru,	   /* least recently used */
+	&policy_clock,	   /* second chance */
+	&policy_lfu,	   /* least frequently used */
+	&policy_lfu_aging, /* lfu, counts halved every N accesses */
+	&policy_opt,	   /* Belady's MIN (exact replacement only) */
+	&policy_arc,	   /* Megiddo & Modha, FAST 2003 */
+	&policy_2q,	   /* Johnson & Shasha, VLDB 1994 */
+	&policy_s3fifo,	   /* Yang et al., SOSP 2023 */
 };
 
 const struct reclaim_policy *reclaim_policy_find(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(policies); i++)
-		if (name && strcmp(policies[i]->name, name) == 0)
-			return policies[i];
+	const char *colon = name ? strchr(name, ':') : NULL;
+	size_t len = colon ? (size_t)(colon - name) : (name ? strlen(name) : 0);
+
+	for (size_t i = 0; name && i < ARRAY_SIZE(policies); i++)
+		if (strlen(policies[i]->name) == len &&
+		    strncmp(policies[i]->name, name, len) == 0)
+			return !colon || policies[i]->arg_doc ? policies[i] :
+								NULL;
 	return NULL;
+}
+
+const char *reclaim_policy_arg(const struct reclaim *rc)
+{
+	const char *name = rc->vm->cfg.policy;
+	const char *colon = name ? strchr(name, ':') : NULL;
+
+	return colon ? colon + 1 : NULL;
 }
 
 int reclaim_policy_names(char *buf, size_t len)
@@ -67,6 +87,14 @@ SIGSAFE uint64_t reclaim_page_key(const struct page *pg)
 	if (rmap_first(pg, &mm, &va) && mm->owner)
 		pid = (uint64_t)mm->owner->pid;
 	return (pid << KEY_VPN_BITS) | (pg->index >> PAGE_SHIFT);
+}
+
+SIGSAFE uint64_t reclaim_access_key(const struct reclaim *rc)
+{
+	const struct mm *mm = rc->vm->exact_mm;
+	uint64_t pid = mm && mm->owner ? (uint64_t)mm->owner->pid : 0;
+
+	return (pid << KEY_VPN_BITS) | (rc->vm->exact_va >> PAGE_SHIFT);
 }
 
 SIGSAFE void *reclaim_private(const struct reclaim *rc)

@@ -118,6 +118,16 @@ struct reclaim_policy {
 	void (*putback)(struct reclaim *rc, struct page *pg,
 			enum putback_how how);
 	bool exact_only; /* needs the future (vm_access_next): opt */
+	/*
+	 * Optional: the policy takes a parameter, given as "name:ARG" (for
+	 * init to read with reclaim_policy_arg); what ARG is, for messages.
+	 */
+	const char *arg_doc;
+	/*
+	 * Optional, lock held: the walker of the policy's private state,
+	 * run by reclaim_check after lru_check; 0 or a negative code.
+	 */
+	int (*check)(struct reclaim *rc);
 };
 
 /*
@@ -133,6 +143,10 @@ struct reclaim_policy {
  *   reclaim_page_key   a resident page's identity, stable across its
  *                      evictions: its first mapping's address space and
  *                      virtual page number (for ghost lists);
+ *   reclaim_access_key exact replacement: the identity (as
+ *                      reclaim_page_key) of the page the access being
+ *                      handled touches - on a miss, the page about to come
+ *                      in, which victim may need (ARC's REPLACE does);
  *   reclaim_private    the pointer init stored with reclaim_set_private;
  *   policy_select_victims  a select made of victim: at most
  *                      lru_size >> priority pages per pass, -1 after.
@@ -140,6 +154,9 @@ struct reclaim_policy {
 bool reclaim_exact(const struct reclaim *rc);
 uint64_t reclaim_next_use(const struct reclaim *rc);
 uint64_t reclaim_page_key(const struct page *pg);
+uint64_t reclaim_access_key(const struct reclaim *rc);
+/* Not SIGSAFE (init): the ARG of "name:ARG", or NULL. */
+const char *reclaim_policy_arg(const struct reclaim *rc);
 void *reclaim_private(const struct reclaim *rc);
 void reclaim_set_private(struct reclaim *rc, void *p);
 int policy_select_victims(struct reclaim *rc, struct scan_control *sc,
@@ -155,12 +172,13 @@ unsigned policy_isolate_referenced(struct reclaim *rc, struct page *pg);
 void policy_count_scanned(struct reclaim *rc, struct scan_control *sc,
 			  unsigned n);
 
-/* The policy named name, or NULL. */
+/* The policy named name (or "name:ARG" if it takes one), or NULL. */
 const struct reclaim_policy *reclaim_policy_find(const char *name);
 /* "a, b, c": the known names, like snprintf. */
 int reclaim_policy_names(char *buf, size_t len);
 
 extern const struct reclaim_policy policy_linux, policy_fifo, policy_lru,
-	policy_clock;
+	policy_clock, policy_lfu, policy_lfu_aging, policy_opt, policy_arc,
+	policy_2q, policy_s3fifo;
 
 #endif /* VMEMU_POLICY_H */

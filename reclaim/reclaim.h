@@ -149,7 +149,8 @@ struct reclaim_counts {
 	uint64_t nr_active_file, nr_inactive_file;
 };
 void reclaim_get_counts(struct vm *vm, struct reclaim_counts *c);
-/* Lock held.  lru_check over the machine's lists (reclaim/lru.h). */
+/* Lock held.  lru_check over the machine's lists (reclaim/lru.h), then
+   the policy's own walker (policy.h: check). */
 int reclaim_check(struct vm *vm);
 
 #endif /* VMEMU_RECLAIM_H */

@@ -221,9 +221,12 @@ void reclaim_get_counts(struct vm *vm, struct reclaim_counts *c)
 
 int reclaim_check(struct vm *vm)
 {
-	const struct lruvec *lv = &vm->reclaim->lru;
+	struct reclaim *rc = vm->reclaim;
+	int err = lru_check(&rc->lru, &vm->phys, rc->lru.nr_isolated_anon);
 
-	return lru_check(lv, &vm->phys, lv->nr_isolated_anon);
+	if (!err && rc->policy->check)
+		err = rc->policy->check(rc);
+	return err;
 }
 
 /* ---- scanning ------------------------------------------------------- */

@@ -843,6 +843,8 @@ static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
 	pfn_t pfn;
 
 	vm->exact_next = next_use;
+	vm->exact_mm = mm;
+	vm->exact_va = va;
 	if (likely(va < mm->task_size) &&
 	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
 		reclaim_page_access(vm, phys_page(&vm->phys, pfn));

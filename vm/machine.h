@@ -108,8 +108,11 @@ struct vm {
 	uint64_t min_free_kbytes;
 	uint64_t nr_alloc_short; /* allocations that found frames short */
 	/* Exact replacement (cfg.exact_frames): data frames in use, and the
-	   next use of the access being handled (vm_access_next). */
+	   next use of the access being handled (vm_access_next) and where it
+	   goes (for a policy's victim: reclaim_access_key). */
 	uint64_t exact_used, exact_next;
+	struct mm *exact_mm;
+	vaddr_t exact_va;
 	struct compact_state compact; /* vm/compact.c: cached scanners,
 					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */

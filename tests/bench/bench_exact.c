@@ -319,9 +319,10 @@ static void scale(uint64_t frames)
 
 int main(void)
 {
-	static const char *const policies[] = { "fifo", "lru",	  "clock",
-						"lfu",	"opt",	  "arc",
-						"2q",	"s3fifo", "linux" };
+	static const char *const policies[] = {
+		"fifo", "lru", "clock", "lfu",	  "lfu-aging",
+		"opt",	"arc", "2q",	"s3fifo", "linux",
+	};
 	size_t n = env_u64("BENCH_REQS", 10000000);
 	size_t npages = env_u64("BENCH_PAGES", 1000000);
 	struct trace tr;
