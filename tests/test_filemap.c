@@ -450,12 +450,14 @@ static void integrity(enum vm_mode mode, bool kswapd)
 }
 
 /*
- * Other policies keep file pages on whatever list they like (fifo, lru
- * and clock on inactive_anon): the machinery evicts each by its kind.
+ * Other policies keep file pages on whatever list they like (most on
+ * inactive_anon): the machinery evicts each by its kind.
  */
 static void test_filemap_integrity_other_policies(void **state)
 {
-	static const char *const policies[] = { "fifo", "lru", "clock" };
+	static const char *const policies[] = { "fifo", "lru",	     "clock",
+						"lfu",	"lfu-aging", "arc",
+						"2q",	"s3fifo" };
 
 	(void)state;
 	for (size_t i = 0; i < NELEMS(policies); i++)
