@@ -97,8 +97,11 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 	return false;
 }
 
-/* SIGSAFE.  Is va cached (any rights)?  Counts nothing: a peek. */
-static inline bool swtlb_lookup_quiet(const struct swtlb *tlb, vaddr_t va)
+/*
+ * SIGSAFE, machine lock held.  Is va cached (any rights)?  Its frame into
+ * *pfn.  Counts nothing: a peek.
+ */
+static inline bool swtlb_peek(const struct swtlb *tlb, vaddr_t va, pfn_t *pfn)
 {
 	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
 			SWTLB_E_VALID;
@@ -107,8 +110,10 @@ static inline bool swtlb_lookup_quiet(const struct swtlb *tlb, vaddr_t va)
 	for (unsigned w = 0; w < SWTLB_WAYS; w++)
 		if ((atomic_load_explicit(&tlb->entry[set][w],
 					  memory_order_relaxed) &
-		     ~SWTLB_E_WRITE) == want)
+		     ~SWTLB_E_WRITE) == want) {
+			*pfn = tlb->pfn[set][w];
 			return true;
+		}
 	return false;
 }
 

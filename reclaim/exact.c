@@ -31,28 +31,43 @@
 #include "vm/vmstat.h"
 
 #define EXACT_MAX_MAPPINGS 64 /* (mm, va) pairs gathered per round */
+#define SELECT_ROUNDS	   3  /* full priority loops before the fallback */
 
-/* The victim of a policy that has only select: one page at a time. */
+/*
+ * The victim of a policy that has only select: one page at a time, from
+ * DEF_PRIORITY down.  A pass that kept every page it looked at (all
+ * referenced) has cleared their accessed bits, so passes repeat - as
+ * reclaim rounds would - until one yields; a policy that still keeps
+ * everything gives up its oldest inactive (else active) page.
+ */
 static SIGSAFE struct page *select_one(struct reclaim *rc,
 				       struct scan_control *sc)
 {
 	struct page *pg = NULL;
 
-	for (int prio = DEF_PRIORITY; prio >= 0 && !pg; prio--) {
-		sc->priority = (unsigned)prio;
-		sc->pass_started = false;
-		while (!pg) {
-			int n = rc->policy->select(rc, sc, &pg, 1);
+	for (int round = 0; round < SELECT_ROUNDS && !pg; round++)
+		for (int prio = DEF_PRIORITY; prio >= 0 && !pg; prio--) {
+			sc->priority = (unsigned)prio;
+			sc->pass_started = false;
+			while (!pg) {
+				int n = rc->policy->select(rc, sc, &pg, 1);
 
-			for (unsigned i = 0; i < sc->nr_deferred; i++)
-				reclaim_putback(
-					rc, sc->deferred[i],
-					(enum putback_how)sc->deferred_how[i]);
-			sc->nr_deferred = 0;
-			if (n < 0)
-				break;
+				for (unsigned i = 0; i < sc->nr_deferred; i++)
+					reclaim_putback(
+						rc, sc->deferred[i],
+						(enum putback_how)
+							sc->deferred_how[i]);
+				sc->nr_deferred = 0;
+				if (n < 0)
+					break;
+			}
 		}
-	}
+	if (!pg)
+		pg = lru_tail(&rc->lru, LRU_INACTIVE_ANON);
+	if (!pg)
+		pg = lru_tail(&rc->lru, LRU_ACTIVE_ANON);
+	if (pg && (pg->flags & PG_lru))
+		lru_isolate(&rc->lru, pg);
 	return pg;
 }
 

@@ -126,6 +126,23 @@ static void test_all_fit(void **state)
 		assert_int_equal(run(pol[i], 8, silberschatz, 20), 6);
 }
 
+/*
+ * linux in the exact harness: a policy with only select, whose passes keep
+ * every referenced page - with few frames all are referenced, yet each
+ * miss must still evict one page (it used to end the task instead).
+ */
+static void test_linux_few_frames(void **state)
+{
+	(void)state;
+	for (uint64_t f = 1; f <= 5; f++) {
+		uint64_t m = run("linux", f, silberschatz, 20);
+
+		assert_true(m >= 6 && m <= 20); /* 6 distinct pages */
+	}
+	/* One frame: no reference repeats the one before it. */
+	assert_int_equal(run("linux", 1, silberschatz, 20), 20);
+}
+
 /* ---- randomized differential runs ------------------------------------ */
 
 static void differential(const char *name, enum model_kind k)
@@ -249,7 +266,7 @@ int main(void)
 		VMTEST(test_all_fit),		VMTEST(test_fifo_model),
 		VMTEST(test_lru_model),		VMTEST(test_clock_model),
 		VMTEST(test_config_errors),	VMTEST(test_counts),
-		VMTEST(test_no_data),
+		VMTEST(test_no_data),		VMTEST(test_linux_few_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -878,13 +878,22 @@ static int exact_access(struct vm_task *t, uint64_t va, int write,
 	return fault_errno(r);
 }
 
-/* Lock held.  Start loading va's PTE into the cache (its tables are hot). */
-static inline void prefetch_pte(struct mm *mm, vaddr_t va)
+/*
+ * Lock held.  Start loading what the access to va will touch: its struct
+ * page when the TLB will serve it (the policy's hit), else its PTE (the
+ * walk; the upper tables are hot).
+ */
+static inline void prefetch_access(struct mm *mm, vaddr_t va)
 {
 	pte_t *p;
+	pfn_t pfn;
 
-	if (va >= mm->task_size || swtlb_lookup_quiet(&mm->swtlb, va))
-		return; /* a TLB hit needs no PTE */
+	if (va >= mm->task_size)
+		return;
+	if (swtlb_peek(&mm->swtlb, va, &pfn)) {
+		__builtin_prefetch(phys_page(&mm->vm->phys, pfn));
+		return;
+	}
 	p = pt_walk(&mm->pt, va);
 	if (p)
 		__builtin_prefetch(p);
@@ -904,7 +913,7 @@ static int exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
 		vm_lock(t->vm);
 		for (; i < end; i++) {
 			if (i + PREFETCH_AHEAD < n)
-				prefetch_pte(mm, ref[i + PREFETCH_AHEAD].va);
+				prefetch_access(mm, ref[i + PREFETCH_AHEAD].va);
 			r = exact_one(t, mm, ref[i].va, ref[i].write != 0,
 				      ref[i].next_use);
 			if (r != FAULT_DONE)
