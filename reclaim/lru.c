@@ -12,15 +12,18 @@ void lruvec_init(struct lruvec *lv)
 	}
 	lv->nr_isolated_anon = 0;
 	lv->nonresident_age = 0;
+	lv->anon_cost = lv->file_cost = 0;
+	lv->refaults[0] = lv->refaults[1] = 0;
 }
 
-/* Set PG_active to match list l. */
+/* Set PG_active and PG_lru_file to match list l. */
 static void set_active(struct page *pg, enum lru_list l)
 {
+	pg->flags &= ~(uint32_t)(PG_active | PG_lru_file);
 	if (lru_is_active(l))
 		pg->flags |= PG_active;
-	else
-		pg->flags &= ~(uint32_t)PG_active;
+	if (lru_is_file(l))
+		pg->flags |= PG_lru_file;
 }
 
 SIGSAFE void lru_add(struct lruvec *lv, struct page *pg, enum lru_list l,

@@ -5,18 +5,26 @@
  *   head (newest)                                         tail (oldest)
  *   inactive_anon: [new] -> ... -> [scanned next]
  *   active_anon:   [activated] -> ... -> [deactivated next]
- *   inactive_file, active_file: the same for file pages (file-pages issue)
+ *   inactive_file, active_file: the same for file pages (vm/filemap.h)
  *   unevictable:   (not used yet)
  *
  * A page enters at the head and reclaim scans from the tail; which list a
  * page goes to and when it moves is the replacement policy's business
  * (reclaim/policy.h); this file only keeps the lists and their counts.
  * `nonresident_age` is the LRU clock of workingset detection: it advances
- * on every eviction and activation (reclaim/workingset.c).
+ * on every eviction and activation (reclaim/workingset.c).  anon_cost and
+ * file_cost are Linux's reclaim costs (lru_note_cost, reclaim/vmscan.c),
+ * refaults[] the workingset activations seen at the end of the last
+ * reclaim run (snapshot_refaults): the `linux` policy's balance between
+ * the lists reads them.
  *
  * Invariants (lru_check):
  *  1. A page is on list l iff PG_lru is set and l == page_lru(page):
- *     PG_active selects active vs inactive, PG_anon anon vs file.
+ *     PG_active selects active vs inactive, PG_lru_file anon vs file.
+ *     Both are set by lru_add from the list the policy chose, so a
+ *     policy may keep any page on any list (the `linux` policy puts page
+ *     cache pages of files on the file lists, everything swap-backed on
+ *     the anonymous ones, as Linux).
  *  2. nr[l] equals the length of list l; every page on a list is in use
  *     (refcount > 0, not PG_buddy).
  *  3. nr_isolated counts pages taken off the lists by reclaim (PG_lru
@@ -43,7 +51,9 @@ struct lruvec {
 	struct list_head lists[NR_LRU_LISTS];
 	uint64_t nr[NR_LRU_LISTS];
 	uint64_t nr_isolated_anon;
-	uint64_t nonresident_age; /* the workingset clock */
+	uint64_t nonresident_age;      /* the workingset clock */
+	uint64_t anon_cost, file_cost; /* Linux's lru_note_cost */
+	uint64_t refaults[2]; /* workingset_activate_{anon,file} snapshot */
 };
 
 static inline bool lru_is_active(enum lru_list l)
@@ -51,11 +61,16 @@ static inline bool lru_is_active(enum lru_list l)
 	return l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE;
 }
 
+static inline bool lru_is_file(enum lru_list l)
+{
+	return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE;
+}
+
 /* The list a page belongs on by its flags (invariant 1). */
 static inline enum lru_list page_lru(const struct page *pg)
 {
-	enum lru_list l = (pg->flags & PG_anon) ? LRU_INACTIVE_ANON :
-						  LRU_INACTIVE_FILE;
+	enum lru_list l = (pg->flags & PG_lru_file) ? LRU_INACTIVE_FILE :
+						      LRU_INACTIVE_ANON;
 
 	return (pg->flags & PG_active) ? l + 1 : l;
 }

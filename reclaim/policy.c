@@ -13,8 +13,14 @@
 #include "vm/rmap.h"
 #include "vm/vmstat.h"
 
-/* A page key: the owner's pid above the virtual page number. */
-#define KEY_VPN_BITS (47 - PAGE_SHIFT)
+/*
+ * A page key: the owner's pid above the virtual page number; a page cache
+ * page's: bit 63, its object's id, its page offset (vm/filemap.h).
+ */
+#define KEY_VPN_BITS	  (47 - PAGE_SHIFT)
+#define KEY_FILE	  (1ULL << 63)
+#define KEY_FILE_ID_SHIFT 40
+#define KEY_FILE_OFF_MASK ((1ULL << KEY_FILE_ID_SHIFT) - 1)
 
 static const struct reclaim_policy *const policies[] = {
 	&policy_linux,	   /* Linux's active/inactive lists (default) */
@@ -84,6 +90,9 @@ SIGSAFE uint64_t reclaim_page_key(const struct page *pg)
 	struct mm *mm;
 	vaddr_t va;
 
+	if (pg->flags & PG_file) /* its object and offset, whoever maps it */
+		return KEY_FILE | ((uint64_t)pg->private << KEY_FILE_ID_SHIFT) |
+		       (pg->index & KEY_FILE_OFF_MASK);
 	if (rmap_first(pg, &mm, &va) && mm->owner)
 		pid = (uint64_t)mm->owner->pid;
 	return (pid << KEY_VPN_BITS) | (pg->index >> PAGE_SHIFT);

@@ -6,9 +6,10 @@
  * PTE through the rmap, writing to swap, freeing the frame, putting back
  * what could not go.  A policy is told
  *
- *   page_add     a page became resident (a new anonymous page, a page
- *                read back from swap); `active` is workingset detection's
- *                hint that it refaulted within the workingset;
+ *   page_add     a page became resident (a new anonymous or shmem page,
+ *                a page read back from swap or from its file); `active`
+ *                is workingset detection's hint that it refaulted within
+ *                the workingset;
  *   page_del     a page it holds is freed (unmap, exit, a COW break);
  *   page_access  an exact access (optional: trace mode's exact setup; a
  *                policy without it relies on accessed bits, harvested
@@ -31,7 +32,11 @@
  * Every resident page stays on a list of the lruvec (that is what
  * /proc/meminfo counts and lru_check walks); a policy orders the lists as
  * it likes and may keep private indexes beside them (lru_info, 8 bytes per
- * page, and what init allocated).
+ * page, and what init allocated).  Pages are of three kinds - anonymous,
+ * shmem and file (vm/phys.h: PG_anon, PG_file, PG_swapbacked) - and a
+ * policy may keep any kind on any list: the machinery evicts each as its
+ * kind needs (reclaim/evict.c).  `linux` keeps file pages on the file
+ * lists, as Linux.
  *
  * Pages live on the lists of the lruvec (reclaim/lru.h), linked through
  * page->lru, with page->lru_info for the policy's own use.  Adding a
@@ -65,6 +70,9 @@ struct scan_control {
 	/* A policy's state for the current priority pass. */
 	bool pass_started;
 	uint64_t budget[NR_LRU_LISTS];
+	unsigned lru_cursor; /* a policy's place in a round of its lists:
+				while not 0, shrink_node calls select
+				again even past the target */
 	/* Pages select looked at and keeps, put back after the evictions. */
 	unsigned nr_deferred;
 	struct page *deferred[SWAP_CLUSTER_MAX];

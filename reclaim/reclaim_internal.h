@@ -49,14 +49,21 @@ void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
 
 /* Eviction (reclaim/evict.c). */
 
+/* What a batch did, by kind: [0] swap-backed (anon, shmem), [1] file. */
+struct evict_stats {
+	unsigned freed[2]; /* pages freed */
+	unsigned io[2];	   /* pages written (swap-out, write-back) */
+};
+
 /*
- * SIGSAFE, lock held (dropped around swap writes).  Evict the isolated
- * pages v[0..n): into the swap cache, unmapped everywhere, written if
+ * SIGSAFE, lock held (dropped around writes).  Evict the isolated pages
+ * v[0..n) (any kind, from any list): anon and shmem into the swap cache,
+ * file pages out of the page cache; unmapped everywhere, written if
  * dirty, freed.  What cannot go is put back through the policy.  Returns
- * the pages freed.
+ * the pages freed; *st says what it did (the cost model, vmscan.c).
  */
 unsigned evict_batch(struct reclaim *rc, struct scan_control *sc,
-		     struct page **v, unsigned n);
+		     struct page **v, unsigned n, struct evict_stats *st);
 
 /* Workingset detection (reclaim/workingset.c). */
 
@@ -76,6 +83,13 @@ void workingset_activation(struct reclaim *rc, struct page *pg);
  * unmapped it while reclaim had the lock down), it is freed.
  */
 void reclaim_putback(struct reclaim *rc, struct page *pg, enum putback_how how);
+/*
+ * SIGSAFE, lock held.  Linux's lru_note_cost: reclaiming from a kind of
+ * list cost nr_io writes and nr_rotated pages kept; the costs decay by
+ * half once their sum passes a quarter of the LRU.
+ */
+void lru_note_cost(struct lruvec *lv, bool file, unsigned nr_io,
+		   unsigned nr_rotated);
 /* SIGSAFE, lock held.  Shrink the lists at sc->priority. */
 void shrink_node(struct reclaim *rc, struct scan_control *sc);
 /* SIGSAFE, lock held.  Can anonymous pages be reclaimed at all? */

@@ -8,6 +8,11 @@
  * machinery evicts them (reclaim/evict.c), until the policy has nothing
  * more at this priority or the target is met; then the slab caches give
  * back their empty slabs (Linux's shrinkers; slabs_scanned counts frames).
+ * Each batch's cost is noted per kind (Linux's lru_note_cost: 32 per page
+ * written plus the pages looked at but kept), which the `linux` policy's
+ * swappiness balance reads; at the end of a reclaim run the workingset
+ * activations are snapshot (snapshot_refaults) so the next run can tell
+ * whether a list thrashed meanwhile.
  *
  * Direct reclaim (try_to_free_pages): SWAP_CLUSTER_MAX pages wanted,
  * priority DEF_PRIORITY down to 0 until met; allocstall and a matching
@@ -247,6 +252,50 @@ SIGSAFE void reclaim_putback(struct reclaim *rc, struct page *pg,
 	page_put(rc->vm, pg);
 }
 
+SIGSAFE void lru_note_cost(struct lruvec *lv, bool file, unsigned nr_io,
+			   unsigned nr_rotated)
+{
+	uint64_t cost = (uint64_t)nr_io * SWAP_CLUSTER_MAX + nr_rotated;
+	uint64_t size = 0;
+
+	if (file)
+		lv->file_cost += cost;
+	else
+		lv->anon_cost += cost;
+	for (int l = 0; l < LRU_UNEVICTABLE; l++)
+		size += lv->nr[l];
+	if (lv->file_cost + lv->anon_cost > size / 4) { /* decay */
+		lv->file_cost /= 2;
+		lv->anon_cost /= 2;
+	}
+}
+
+/* Is pg reclaimed as a file page (cost kind 1) or swap-backed (0)? */
+static inline unsigned cost_kind(const struct page *pg)
+{
+	return (pg->flags & (PG_file | PG_swapbacked)) == PG_file;
+}
+
+/* The batch's cost per kind: its pages written, its pages kept. */
+static void note_batch_cost(struct reclaim *rc, struct scan_control *sc,
+			    const unsigned *scanned,
+			    const struct evict_stats *st)
+{
+	(void)sc;
+	for (unsigned k = 0; k < 2; k++)
+		if (scanned[k])
+			lru_note_cost(&rc->lru, k, st->io[k],
+				      scanned[k] -
+					      MIN(scanned[k], st->freed[k]));
+}
+
+/* Lock held.  The end of a reclaim run: remember the activations. */
+static void snapshot_refaults(struct reclaim *rc)
+{
+	rc->lru.refaults[0] = rc->vm->ev[VME_WORKINGSET_ACTIVATE_ANON];
+	rc->lru.refaults[1] = rc->vm->ev[VME_WORKINGSET_ACTIVATE_FILE];
+}
+
 /* Put back what select kept, in the order it looked at them. */
 static void putback_deferred(struct reclaim *rc, struct scan_control *sc)
 {
@@ -259,19 +308,29 @@ static void putback_deferred(struct reclaim *rc, struct scan_control *sc)
 SIGSAFE void shrink_node(struct reclaim *rc, struct scan_control *sc)
 {
 	struct page *victims[SWAP_CLUSTER_MAX];
+	struct evict_stats st = { 0 };
 	uint64_t slab_frames;
 	int n;
 
 	sc->pass_started = false;
 	sc->nr_deferred = 0;
+	sc->lru_cursor = 0;
 	sc->may_swap = reclaim_may_swap(rc);
-	while (sc->nr_reclaimed < sc->nr_to_reclaim) {
+	while (sc->nr_reclaimed < sc->nr_to_reclaim || sc->lru_cursor) {
+		unsigned scanned[2] = { 0, 0 };
+
 		n = rc->policy->select(rc, sc, victims, SWAP_CLUSTER_MAX);
 		if (n < 0)
 			break;
+		for (int i = 0; i < n; i++)
+			scanned[cost_kind(victims[i])]++;
+		for (unsigned i = 0; i < sc->nr_deferred; i++)
+			scanned[cost_kind(sc->deferred[i])]++;
+		st = (struct evict_stats){ 0 };
 		if (n)
-			evict_batch(rc, sc, victims, (unsigned)n);
+			evict_batch(rc, sc, victims, (unsigned)n, &st);
 		putback_deferred(rc, sc);
+		note_batch_cost(rc, sc, scanned, &st);
 	}
 	slab_frames = slab_shrink(rc->vm->slab);
 	vm_count(rc->vm, VME_SLABS_SCANNED, slab_frames);
@@ -291,6 +350,7 @@ static uint64_t try_to_free_pages(struct reclaim *rc, struct vm_task *self)
 		sc.priority = (unsigned)prio;
 		shrink_node(rc, &sc);
 	}
+	snapshot_refaults(rc);
 	reclaim_memstall(vm, self, false);
 	vm_event_pid(vm, VME_DIRECT_RECLAIM_END, self ? self->pid : 0, 0, 0,
 		     sc.nr_scanned, (int64_t)sc.nr_reclaimed);
@@ -373,6 +433,7 @@ SIGSAFE bool kswapd_balance(struct reclaim *rc)
 				       (uint64_t)SWAP_CLUSTER_MAX);
 		shrink_node(rc, &sc);
 	}
+	snapshot_refaults(rc);
 	return balanced(vm);
 }
 
@@ -410,6 +471,7 @@ uint64_t reclaim_pageout(struct vm *vm, struct mm *mm, uint64_t start,
 	struct reclaim *rc = vm->reclaim;
 	struct scan_control sc = { .nr_to_reclaim = UINT64_MAX };
 	struct pageout_ctx c = { .rc = rc, .shared = shared };
+	struct evict_stats st;
 	uint64_t freed = 0;
 
 	while (start < end && !mm->reaped) {
@@ -417,7 +479,7 @@ uint64_t reclaim_pageout(struct vm *vm, struct mm *mm, uint64_t start,
 		c.next = 0;
 		pt_for_each(&mm->pt, start, end, pageout_visit, &c);
 		if (c.n)
-			freed += evict_batch(rc, &sc, c.pg, c.n);
+			freed += evict_batch(rc, &sc, c.pg, c.n, &st);
 		start = c.next ? c.next : end;
 	}
 	return freed;

@@ -11,15 +11,20 @@
  *  - a new page enters the inactive head; a refault enters the active head
  *    when its refault distance (the eviction/activation clock now minus at
  *    eviction) is within the active list's size, else the inactive head;
- *  - a pass at priority p may scan (size >> p) pages of each list; while
- *    inactive * 1 < active (less than 1 GiB) it first deactivates up to 32
- *    pages from the active tail (accessed bits cleared, PG_workingset set,
- *    each to the inactive head in turn);
- *  - then takes up to 32 pages from the inactive tail: accessed -> keep
- *    (PG_referenced set) to the head, or activate if PG_referenced was
- *    already set (the clock ticks); not accessed -> evicted (the clock
- *    ticks; the shadow remembers it and PG_workingset);
- *  - until the pass has freed its target or its budgets are spent.
+ *  - a pass at priority p may scan (size >> p) pages of each list (the
+ *    machine runs at swappiness 200 and has no file pages, so
+ *    get_scan_count gives the anonymous lists their whole share); the
+ *    active list only if, at the pass's start, inactive * 1 < active
+ *    (less than 1 GiB) or a refault activated a page since the last pass
+ *    (may_deactivate);
+ *  - rounds (Linux's shrink_lruvec), while the inactive budget lasts: up
+ *    to 32 pages from the inactive tail - accessed -> keep (PG_referenced
+ *    set) to the head, or activate if PG_referenced was already set (the
+ *    clock ticks); not accessed -> evicted (the clock ticks; the shadow
+ *    remembers it and PG_workingset) - then up to 32 pages deactivated
+ *    from the active tail (accessed bits cleared, PG_workingset set, each
+ *    to the inactive head in turn);
+ *  - until a round ends with the pass's target freed.
  *
  * After every operation the machine's lists must equal the model's, page
  * for page and in order, with the same PG_active/PG_referenced bits and
@@ -58,6 +63,7 @@ struct model {
 	unsigned n[2];
 	uint64_t clock;
 	uint64_t refault, activate, restore;
+	uint64_t activate_seen; /* at the end of the last pass */
 };
 
 static void push_head(struct model *m, int l, int id)
@@ -162,24 +168,23 @@ static unsigned scan_batch(struct model *m, uint64_t *budget)
 
 static uint64_t shrink(struct model *m, unsigned prio, uint64_t target)
 {
-	uint64_t budget[2] = { m->n[L_INACT] >> prio, m->n[L_ACT] >> prio };
+	bool deact = m->activate != m->activate_seen ||
+		     m->n[L_INACT] < m->n[L_ACT];
+	uint64_t budget[2] = { m->n[L_INACT] >> prio,
+			       deact ? m->n[L_ACT] >> prio : 0 };
 	uint64_t freed = 0;
 
-	while (freed < target) {
-		bool low = budget[L_ACT] && m->n[L_INACT] < m->n[L_ACT];
-
-		if (low) {
+	while (freed < target && budget[L_INACT]) {
+		freed += scan_batch(m, &budget[L_INACT]);
+		if (budget[L_ACT]) {
 			unsigned nr =
 				(unsigned)MIN(budget[L_ACT], (uint64_t)BATCH);
 
 			deactivate(m, nr);
 			budget[L_ACT] -= nr;
 		}
-		if (budget[L_INACT])
-			freed += scan_batch(m, &budget[L_INACT]);
-		else if (!low)
-			break;
 	}
+	m->activate_seen = m->activate;
 	return freed;
 }
 
@@ -229,6 +234,7 @@ static struct vm *lru_machine(void)
 	cfg.swap_bytes = 16ULL << 20;
 	cfg.kswapd = false;
 	cfg.page_cluster = 0; /* a refault reads just its page */
+	cfg.swappiness = 200; /* anon lists get their whole scan share */
 	return vmtest_create_cfg(&cfg);
 }
 

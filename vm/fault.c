@@ -15,10 +15,21 @@
  *                                         not: FAULT_SWAPIN - written)
  *                                         the resolver reads it, retries
  *
+ * File and shmem mappings (vm/filemap.h, vm/shmem.h): a none PTE in one
+ * is a page cache lookup - do_file_fault: mapped when cached (minor, with
+ * fault-around of the cached neighbours on a read), else FAULT_FILEREAD:
+ * the resolver reads it with the lock dropped (readahead included) and
+ * runs the fault again (major); a shmem page in swap is FAULT_SWAPIN like
+ * an anonymous one.  A write to a MAP_PRIVATE file page copies it into an
+ * anonymous page (do_wp_page, or do_cow_file for a page not yet mapped);
+ * a write granted through a MAP_SHARED mapping dirties the page
+ * (filemap_dirty).  An access beyond the end of the file is FAULT_SIGBUS.
+ *
  * Counting (vm/vmstat.h): a fault that changes what a PTE maps or grants
  * is one event of its kind - anon_fault (a fresh zeroed frame; arg: pages
  * mapped), zero_page_map, cow_fault, cow_reuse, swapin_fault (arg: pages
  * read, 0 when the page was in the swap cache; major when it read) - and
+ * file_fault, shmem_fault (arg: pages read, 0 when cached) - and
  * moves pgfault with it, counted when it succeeds (a fault retried after
  * reclaim or a read counts once); the same access sequence gives the same
  * pgfault in both modes.  A write to a swapped-out page that is shared is
@@ -48,15 +59,18 @@
 #include <time.h>
 
 #define OOM_WAIT_NS    1000000L /* a victim still exiting: 1 ms between tries */
+#define BUSY_WAIT_NS   100000L	/* a page being written: 100 us */
 #define BATCH_LOCK_RUN 1024	/* vm_access_batch: accesses per lock hold */
 #define PREFETCH_AHEAD 16	/* and how far ahead it loads PTEs */
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
+#include "vm/filemap.h"
 #include "vm/hosttlb.h"
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
+#include "vm/shmem.h"
 #include "vm/vmstat.h"
 
 static bool vma_allows(const struct vma *v, bool write)
@@ -241,6 +255,8 @@ static SIGSAFE enum fault_result do_anonymous(struct mm *mm, struct vma *v,
  */
 static SIGSAFE bool page_exclusive(struct vm *vm, struct page *pg)
 {
+	if (pg->flags & PG_file)
+		return false; /* the page cache's: a private write copies */
 	if (!(pg->flags & PG_swapcache))
 		return pg->_refcount == 1;
 	if (pg->_mapcount != 1 || pg->_refcount != 2 ||
@@ -307,6 +323,8 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
 				 0);
 		/* else: another thread resolved it first; nothing to count */
 	}
+	if ((flags & FAULT_WRITE) && !(old & PTE_DIRTY))
+		filemap_dirty(vm, phys_page(&vm->phys, pte_pfn(old)));
 	if (val != old)
 		mm_set_pte(mm, ptep, va, val);
 	if (!has_data(vm))
@@ -378,6 +396,187 @@ static SIGSAFE enum fault_result do_swap_page(struct mm *mm, pte_t *ptep,
 	return FAULT_DONE;
 }
 
+/* ---- file and shmem pages ---------------------------------------------- */
+
+static inline uint64_t size_pages(const struct filemap *fm)
+{
+	return (fm->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+}
+
+/* The PTE of a page cache page in v: writable in a writable shared one. */
+static inline pte_t file_pte(const struct vma *v, pfn_t pfn)
+{
+	pte_t val = PTE_PRESENT | PTE_USER | PTE_ACCESSED;
+
+	if ((v->flags & VMA_SHARED) && (v->prot & VM_PROT_WRITE))
+		val |= PTE_WRITE;
+	return pfn_pte(pfn, val);
+}
+
+/* Map page cache page pg at (mm, va) with val; 0 or -ENOMEM (rmap). */
+static SIGSAFE int map_cached(struct mm *mm, pte_t *ptep, vaddr_t va,
+			      struct page *pg, pte_t val)
+{
+	struct vm *vm = mm->vm;
+
+	if (rmap_add(vm, pg, mm, va) < 0)
+		return -ENOMEM;
+	filemap_mapped(vm, pg);
+	mm_rss_add_page(mm, pg, 1);
+	mm_set_pte(mm, ptep, va, val);
+	return 0;
+}
+
+/*
+ * Fault-around (Linux's filemap_map_pages): a read fault also maps the
+ * cached, idle neighbours in its aligned block of FILE_FAULT_AROUND pages
+ * whose PTEs are none - young (x86 maps them so) and clean.  Pages being
+ * read and the readahead marker are left to fault.  Returns pages mapped.
+ */
+static SIGSAFE unsigned file_fault_around(struct mm *mm, struct vma *v,
+					  pte_t *ptep, vaddr_t va)
+{
+	struct vm *vm = mm->vm;
+	vaddr_t start = va & ~((vaddr_t)FILE_FAULT_AROUND * PAGE_SIZE - 1);
+	pte_t *first = ptep - ((va - start) >> PAGE_SHIFT);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FILE_FAULT_AROUND; i++) {
+		vaddr_t a = start + i * PAGE_SIZE;
+		struct page *pg;
+
+		if (a == va || a < v->start || a >= v->end ||
+		    !pte_none(first[i]) ||
+		    filemap_pgoff(v, a) >= size_pages(v->file))
+			continue;
+		pg = filemap_find(vm, v->file, filemap_pgoff(v, a));
+		if (!pg || (pg->flags & (PG_locked | PG_readahead)))
+			continue;
+		if (map_cached(mm, first + i, a, pg,
+			       file_pte(v, phys_pfn(&vm->phys, pg))) < 0)
+			break;
+		n++;
+	}
+	vm_count(vm, VME_FILE_FAULT_AROUND, n);
+	return n;
+}
+
+/* Map pg (cached, idle) at va for this fault, counted as kind. */
+static SIGSAFE enum fault_result map_file_page(struct mm *mm, struct vma *v,
+					       pte_t *ptep, vaddr_t va,
+					       struct page *pg, unsigned flags,
+					       struct fault_state *fs,
+					       enum vm_event kind)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn = phys_pfn(&vm->phys, pg);
+	pte_t val = file_pte(v, pfn);
+
+	if (flags & FAULT_WRITE)
+		val |= PTE_DIRTY; /* shared: a private write copies first */
+	if (map_cached(mm, ptep, va, pg, val) < 0)
+		return FAULT_NOMEM;
+	if (flags & FAULT_WRITE)
+		filemap_dirty(vm, pg);
+	else
+		file_fault_around(mm, v, ptep, va);
+	vm_count_fault(vm, kind, mm, va, pfn, fs->major, fs->nread);
+	return FAULT_DONE;
+}
+
+/* A private write to file page pg, not mapped here: an anonymous copy. */
+static SIGSAFE enum fault_result do_cow_file(struct mm *mm, pte_t *ptep,
+					     vaddr_t va, struct page *pg,
+					     struct fault_state *fs)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn;
+
+	if (new_anon_page(mm, va, &pfn) < 0)
+		return FAULT_NOMEM;
+	memcpy(phys_addr(&vm->phys, pfn),
+	       phys_addr(&vm->phys, phys_pfn(&vm->phys, pg)), PAGE_SIZE);
+	mm_set_pte(mm, ptep, va, pfn_pte(pfn, anon_rw));
+	vm_count_fault(vm, VME_COW_FAULT, mm, va, pfn, fs->major,
+		       (int64_t)phys_pfn(&vm->phys, pg));
+	return FAULT_DONE;
+}
+
+static SIGSAFE enum fault_result do_shmem_fault(struct mm *mm, struct vma *v,
+						pte_t *ptep, vaddr_t va,
+						unsigned flags,
+						struct fault_state *fs)
+{
+	uint64_t pgoff = filemap_pgoff(v, va), slot;
+	struct page *pg;
+	bool fresh;
+
+	if (pgoff >= size_pages(v->file))
+		return FAULT_SIGBUS;
+	switch (shmem_get_page(mm->vm, v->file, pgoff, &pg, &slot, &fresh)) {
+	case SHMEM_NOMEM:
+		return FAULT_NOMEM;
+	case SHMEM_SWAPIN:
+		fs->slot = slot;
+		return FAULT_SWAPIN;
+	case SHMEM_BUSY:
+		return FAULT_BUSY;
+	case SHMEM_PAGE:
+		break;
+	}
+	return map_file_page(mm, v, ptep, va, pg, flags, fs, VME_SHMEM_FAULT);
+}
+
+/* A none PTE in a file or shmem mapping. */
+static SIGSAFE enum fault_result do_file_fault(struct mm *mm, struct vma *v,
+					       pte_t *ptep, vaddr_t va,
+					       unsigned flags,
+					       struct fault_state *fs)
+{
+	struct filemap *fm = v->file;
+	uint64_t pgoff = filemap_pgoff(v, va);
+	struct page *pg;
+
+	if (fm->kind == FILEMAP_SHMEM)
+		return do_shmem_fault(mm, v, ptep, va, flags, fs);
+	pg = pgoff < size_pages(fm) ? filemap_find(mm->vm, fm, pgoff) : NULL;
+	fs->file = fm;
+	fs->pgoff = pgoff;
+	fs->ra_async = pg && (pg->flags & PG_readahead);
+	if (!pg || (pg->flags & PG_locked))
+		return FAULT_FILEREAD; /* the reader also knows the size */
+	if (fs->ra_async) {
+		pg->flags &= ~(uint32_t)PG_readahead;
+		return FAULT_FILEREAD; /* the next window, then again */
+	}
+	if (!fs->nread)
+		filemap_hit(fm);
+	if ((flags & FAULT_WRITE) && !(v->flags & VMA_SHARED))
+		return do_cow_file(mm, ptep, va, pg, fs);
+	return map_file_page(mm, v, ptep, va, pg, flags, fs, VME_FILE_FAULT);
+}
+
+/*
+ * A write to a present, write-protected page of a shared mapping (made
+ * writable by mprotect since): grant it, and dirty the page.
+ */
+static SIGSAFE enum fault_result do_shared_wp(struct mm *mm, pte_t *ptep,
+					      vaddr_t va)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn = pte_pfn(*ptep);
+	struct page *pg = phys_page(&vm->phys, pfn);
+
+	BUG_ON(!(pg->flags & PG_file));
+	mm_set_pte(mm, ptep, va, *ptep | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
+	filemap_dirty(vm, pg);
+	vm_count_fault(vm,
+		       (pg->flags & PG_swapbacked) ? VME_SHMEM_FAULT :
+						     VME_FILE_FAULT,
+		       mm, va, pfn, false, 0);
+	return FAULT_DONE;
+}
+
 SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 				       unsigned flags, struct fault_state *fs)
 {
@@ -397,7 +596,9 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 		return FAULT_NOMEM;
 	fs->ptep = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
 	if (pte_none(*ptep)) {
-		enum fault_result r = do_anonymous(mm, v, ptep, va, flags);
+		enum fault_result r =
+			v->file ? do_file_fault(mm, v, ptep, va, flags, fs) :
+				  do_anonymous(mm, v, ptep, va, flags);
 
 		if (r != FAULT_DONE) /* free the tables the walk just made */
 			pt_clear(&mm->pt, va);
@@ -410,7 +611,9 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 	if (!pte_present(*ptep)) /* file entries: the file-pages issue */
 		vm_bug(__FILE__, __LINE__, "fault on a file entry");
 	if (write && !(*ptep & PTE_WRITE))
-		return do_wp_page(mm, ptep, va, flags);
+		return (v->flags & VMA_SHARED) ?
+			       do_shared_wp(mm, ptep, va) :
+			       do_wp_page(mm, ptep, va, flags);
 	return do_access(mm, ptep, va, flags);
 }
 
@@ -437,6 +640,8 @@ static SIGSAFE void fault_kill(struct vm_task *self, enum fault_result r,
 	case FAULT_NOMEM:
 	case FAULT_SWAPIN:
 	case FAULT_RETRY:
+	case FAULT_FILEREAD:
+	case FAULT_BUSY:
 		break;
 	}
 }
@@ -475,6 +680,51 @@ static SIGSAFE enum fault_result fault_swapin(struct mm *mm,
 }
 
 /*
+ * Lock held (dropped for the read or the wait).  fs->file's page at
+ * fs->pgoff must be read, or is being read, or its readahead marker was
+ * hit: read it (and its window), or wait.  FAULT_RETRY: run the fault
+ * again.  A read that failed, or a page beyond the end of the file, is
+ * the task's SIGBUS.
+ */
+static SIGSAFE enum fault_result
+fault_fileread(struct mm *mm, struct vm_task *self, struct fault_state *fs)
+{
+	struct vm *vm = mm->vm;
+	struct page *waitp = NULL;
+	unsigned nread;
+
+	switch (filemap_read(vm, mm, self, fs->file, fs->pgoff, fs->ra_async,
+			     &nread, &waitp)) {
+	case FREAD_CACHED:
+		fs->major = fs->major || (nread && !fs->ra_async);
+		fs->nread += nread;
+		return FAULT_RETRY;
+	case FREAD_WAIT:
+		reclaim_memstall(vm, self, true);
+		filemap_wait_page(vm, waitp);
+		reclaim_memstall(vm, self, false);
+		return FAULT_RETRY;
+	case FREAD_NOMEM:
+		return FAULT_NOMEM;
+	case FREAD_EIO:
+	case FREAD_EOF:
+		break;
+	}
+	return FAULT_SIGBUS;
+}
+
+/* Lock held (dropped while it sleeps).  A page is being written. */
+static SIGSAFE enum fault_result fault_busy(struct vm *vm)
+{
+	static const struct timespec busy_wait = { 0, BUSY_WAIT_NS };
+
+	vm_unlock(vm);
+	nanosleep(&busy_wait, NULL);
+	vm_lock(vm);
+	return FAULT_RETRY;
+}
+
+/*
  * SIGSAFE.  Resolve a fault of mm at va on behalf of self (the task whose
  * access it is; NULL on a thread that is no task's), restarting it after
  * a swap read, a wait for another's read, or reclaim when frames ran out.
@@ -502,6 +752,10 @@ enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 		r = fault_handle(mm, va, flags, fs);
 		if (r == FAULT_SWAPIN)
 			r = fault_swapin(mm, self, va, fs);
+		if (r == FAULT_FILEREAD)
+			r = fault_fileread(mm, self, fs);
+		if (r == FAULT_BUSY)
+			r = fault_busy(vm);
 		if (r == FAULT_RETRY)
 			continue;
 		if (r == FAULT_DONE && (flags & FAULT_NATIVE) &&

@@ -28,20 +28,29 @@ enum fault_result {
 	FAULT_HOST_NOMEM, /* the host refused a mapping (mmap ENOMEM) */
 	FAULT_SIGBUS,	  /* the page could not be read back */
 	FAULT_KILLED,	  /* the task was already killed: it leaves */
+	FAULT_FILEREAD,	  /* a file page must be read (or is being read,
+			     or its readahead marker was hit): fault_state
+			     .file, .pgoff, .ra_async */
+	FAULT_BUSY,	  /* a page is being written: wait a moment, again */
 };
+
+struct filemap;
 
 /* What one fault carries across its restarts. */
 struct fault_state {
-	pte_t *ptep;	/* FAULT_DONE: va's PTE slot (present) */
-	uint64_t slot;	/* FAULT_SWAPIN: the swap slot to bring in */
-	bool major;	/* it read from swap: pgmajfault */
-	unsigned nread; /* pages read (with readahead) */
+	pte_t *ptep;	      /* FAULT_DONE: va's PTE slot (present) */
+	uint64_t slot;	      /* FAULT_SWAPIN: the swap slot to bring in */
+	struct filemap *file; /* FAULT_FILEREAD: the object */
+	uint64_t pgoff;	      /* FAULT_FILEREAD: the page in it */
+	bool ra_async;	      /* FAULT_FILEREAD: the marker was hit */
+	bool major;	      /* it read the page it needed: pgmajfault */
+	unsigned nread;	      /* pages read (with readahead) */
 };
 
 /*
  * SIGSAFE, lock held.  One attempt: FAULT_DONE, FAULT_SEGV, FAULT_SWAPIN,
- * or FAULT_NOMEM with everything it started undone, so that it can be run
- * again.
+ * FAULT_FILEREAD, FAULT_BUSY, or FAULT_NOMEM with everything it started
+ * undone, so that it can be run again.
  */
 enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags,
 			       struct fault_state *fs);

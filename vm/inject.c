@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "swap/swap.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 
 static struct fault_attr *inject_point(struct vm *vm, const char *name)
@@ -24,6 +25,10 @@ static struct fault_attr *inject_point(struct vm *vm, const char *name)
 		return swap_fault_attr(vm, true);
 	if (strcmp(name, "fail_swap_read") == 0)
 		return swap_fault_attr(vm, false);
+	if (strcmp(name, "fail_file_write") == 0)
+		return &vm->pcache->fail_write;
+	if (strcmp(name, "fail_file_read") == 0)
+		return &vm->pcache->fail_read;
 	return NULL;
 }
 

@@ -39,6 +39,7 @@ struct evlog;
 struct reclaim;
 struct swap_ctl;
 struct oom_state;
+struct pagecache;
 
 #define TASK_COMM_LEN 16
 
@@ -96,6 +97,7 @@ struct vm {
 	uint64_t nr_anon_pages;	   /* gauge: anonymous frames mapped */
 	struct reclaim *reclaim;   /* LRU, policy, kswapd (reclaim/) */
 	struct swap_ctl *swap;	   /* swap area and cache, or NULL */
+	struct pagecache *pcache;  /* file pages and shmem (vm/filemap.h) */
 	struct oom_state *oom;	   /* the OOM killer's report slots */
 	bool panicked;		   /* vm.panic_on_oom fired */
 	unsigned nr_log_counters;  /* vmstat columns of the log */

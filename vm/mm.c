@@ -21,9 +21,11 @@
 
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
+#include "vm/filemap.h"
 #include "vm/hosttlb.h"
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
+#include "vm/shmem.h"
 #include "vm/vma.h"
 #include "vm/vmstat.h"
 
@@ -53,30 +55,52 @@ SIGSAFE void page_put(struct vm *vm, struct page *pg)
 	if (--pg->_refcount > 0)
 		return;
 	BUG_ON(pg->_mapcount != 0 || pg->rmap ||
-	       (pg->flags & (PG_swapcache | PG_locked | PG_writeback)));
+	       (pg->flags &
+		(PG_swapcache | PG_locked | PG_writeback | PG_file)));
 	if (pg->flags & PG_lru)
 		reclaim_page_gone(vm, pg);
 	if ((pg->flags & PG_anon) && vm->cfg.exact_frames)
 		vm->exact_used--;
 	pg->flags = 0;
 	pg->lru_info = 0;
+	pg->private = 0;
 	vm_page_free(vm, phys_pfn(&vm->phys, pg));
 }
 
 SIGSAFE void page_unmapped(struct vm *vm, struct page *pg)
 {
-	if (--pg->_mapcount == 0)
+	if (--pg->_mapcount)
+		return;
+	if (pg->flags & PG_file)
+		vm->pcache->nr_mapped--;
+	else
 		vm->nr_anon_pages--;
+}
+
+/* A new rss of mm: the owner's peak follows. */
+static SIGSAFE void rss_changed(struct mm *mm)
+{
+	uint64_t rss = mm->rss_anon + mm->rss_file + mm->rss_shmem;
+
+	if (mm->owner && rss > mm->owner->ru.maxrss)
+		mm->owner->ru.maxrss = rss;
 }
 
 SIGSAFE void mm_rss_add(struct mm *mm, long n)
 {
-	uint64_t rss;
-
 	mm->rss_anon += (uint64_t)n;
-	rss = mm->rss_anon + mm->rss_file + mm->rss_shmem;
-	if (mm->owner && rss > mm->owner->ru.maxrss)
-		mm->owner->ru.maxrss = rss;
+	rss_changed(mm);
+}
+
+SIGSAFE void mm_rss_add_page(struct mm *mm, const struct page *pg, long n)
+{
+	if (!(pg->flags & PG_file))
+		mm->rss_anon += (uint64_t)n;
+	else if (pg->flags & PG_swapbacked)
+		mm->rss_shmem += (uint64_t)n;
+	else
+		mm->rss_file += (uint64_t)n;
+	rss_changed(mm);
 }
 
 SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
@@ -92,9 +116,11 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 	if (!pte_present(old) || (old & PTE_SPECIAL))
 		return;
 	pg = phys_page(&mm->vm->phys, pte_pfn(old));
+	if (old & PTE_DIRTY) /* a shared file page: it was PG_dirty */
+		filemap_dirty(mm->vm, pg);
 	rmap_del(mm->vm, pg, mm, va);
 	page_unmapped(mm->vm, pg);
-	mm_rss_add(mm, -1);
+	mm_rss_add_page(mm, pg, -1);
 	if (pg->flags & PG_swapcache)
 		swap_cache_release_unused(mm->vm, pg);
 	page_put(mm->vm, pg);
@@ -224,6 +250,7 @@ void mm_destroy(struct mm *mm)
 	pt_unmap_range(&mm->pt, 0, mm->task_size, release_visit, mm);
 	pt_destroy(&mm->pt);
 	vma_free_all(mm);
+	filemap_release_dead(vm); /* shmem objects it was the last user of */
 	vm_count(vm, VME_TLB_HIT, mm->swtlb.hits);
 	vm_count(vm, VME_TLB_MISS, mm->swtlb.misses);
 	vm_count(vm, VME_TLB_FLUSH, mm->swtlb.flushes);
@@ -270,6 +297,8 @@ static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
 
 	if (c->err || !(pte_present(pte) || pte_is_swap(pte)))
 		return;
+	if (mm_find_vma(c->parent, va)->flags & VMA_SHARED)
+		return; /* the child faults them in from the page cache */
 	if (pt_walk_alloc(&c->child->pt, va, &cptep) < 0)
 		goto out_nomem;
 	if (pte_is_swap(pte)) { /* the slot gains a reference */
@@ -286,7 +315,7 @@ static SIGSAFE void dup_visit(void *arg, vaddr_t va, pte_t *ptep)
 			goto out_clear;
 		pg->_refcount++;
 		pg->_mapcount++;
-		mm_rss_add(c->child, 1);
+		mm_rss_add_page(c->child, pg, 1);
 		if (pte & PTE_WRITE)
 			pte = (pte & ~PTE_WRITE) | PTE_COW;
 		pt_set(&c->parent->pt, ptep, pte);
@@ -366,10 +395,8 @@ static int mm_check_flags(int prot, int flags)
 		return -EINVAL;
 	if (!(flags & VM_MAP_SHARED) == !(flags & VM_MAP_PRIVATE))
 		return -EINVAL;
-	/* No file mappings (no fd in this API); shared anon: docs/mm.md. */
-	if (!(flags & VM_MAP_ANON) || (flags & VM_MAP_SHARED))
-		return -EINVAL;
-	return 0;
+	/* Files: mm_mmap_file (vm_mmap_file).  Shared anon: shmem. */
+	return (flags & VM_MAP_ANON) ? 0 : -EINVAL;
 }
 
 /* Where a new mapping of len bytes goes; 0 for none (hint is advisory). */
@@ -382,35 +409,79 @@ static vaddr_t mm_place(struct mm *mm, vaddr_t hint, uint64_t len)
 	return vma_unmapped_area(mm, len);
 }
 
+/* The address of a new mapping of *len bytes (rounded up); 0 or -errno. */
+static int mm_map_range(struct mm *mm, vaddr_t hint, uint64_t *len, int flags,
+			vaddr_t *va)
+{
+	int err;
+
+	if (*len == 0)
+		return -EINVAL;
+	if (*len > mm->task_size)
+		return -ENOMEM;
+	*len = PAGE_ROUND_UP(*len);
+	if (!(flags & VM_MAP_FIXED)) {
+		*va = mm_place(mm, hint, *len);
+		return *va ? 0 : -ENOMEM;
+	}
+	if (!PAGE_ALIGNED(hint))
+		return -EINVAL;
+	if (hint < MM_MMAP_MIN_ADDR)
+		return -EPERM;
+	if (hint > mm->task_size - *len)
+		return -ENOMEM;
+	err = mm_munmap(mm, hint, *len);
+	*va = hint;
+	return err;
+}
+
 uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot, int flags)
 {
+	struct filemap *fm;
 	vaddr_t va;
 	int err = mm_check_flags(prot, flags);
 
+	if (!err && (flags & VM_MAP_SHARED) && mm->vm->cfg.exact_frames)
+		err = -EINVAL; /* shmem needs data: exact frames hold none */
+	if (!err)
+		err = mm_map_range(mm, hint, &len, flags, &va);
 	if (err)
 		return (uint64_t)(int64_t)err;
-	if (len == 0)
-		return (uint64_t)-EINVAL;
-	if (len > mm->task_size)
-		return (uint64_t)-ENOMEM;
-	len = PAGE_ROUND_UP(len);
-	if (flags & VM_MAP_FIXED) {
-		if (!PAGE_ALIGNED(hint))
-			return (uint64_t)-EINVAL;
-		if (hint < MM_MMAP_MIN_ADDR)
-			return (uint64_t)-EPERM;
-		if (hint > mm->task_size - len)
-			return (uint64_t)-ENOMEM;
-		err = mm_munmap(mm, hint, len);
-		if (err)
-			return (uint64_t)(int64_t)err;
-		va = hint;
-	} else {
-		va = mm_place(mm, hint, len);
-		if (!va)
-			return (uint64_t)-ENOMEM;
+	if (!(flags & VM_MAP_SHARED)) {
+		err = vma_insert(mm, va, va + len, (unsigned)prot, VMA_ANON);
+		return err ? (uint64_t)(int64_t)err : va;
 	}
-	err = vma_insert(mm, va, va + len, (unsigned)prot, VMA_ANON);
+	fm = shmem_create(mm->vm, len);
+	if (!fm)
+		return (uint64_t)-ENOMEM;
+	err = vma_insert_file(mm, va, va + len, (unsigned)prot, VMA_SHARED, fm,
+			      0);
+	if (err) { /* no VMA took it: the object goes at once */
+		filemap_get(fm);
+		filemap_put(mm->vm, fm);
+		filemap_release_dead(mm->vm);
+	}
+	return err ? (uint64_t)(int64_t)err : va;
+}
+
+uint64_t mm_mmap_file(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
+		      int flags, struct filemap *fm, uint64_t pgoff, bool rw)
+{
+	unsigned vflags = 0;
+	vaddr_t va;
+	int err;
+
+	if (prot & ~MM_PROT_MASK || flags & ~MM_FLAGS_MASK ||
+	    (flags & VM_MAP_ANON) ||
+	    !(flags & VM_MAP_SHARED) == !(flags & VM_MAP_PRIVATE))
+		return (uint64_t)-EINVAL;
+	err = mm_map_range(mm, hint, &len, flags, &va);
+	if (err)
+		return (uint64_t)(int64_t)err;
+	if (flags & VM_MAP_SHARED)
+		vflags = VMA_SHARED | (rw ? 0 : VMA_NOWRITE);
+	err = vma_insert_file(mm, va, va + len, (unsigned)prot, vflags, fm,
+			      pgoff);
 	return err ? (uint64_t)(int64_t)err : va;
 }
 
@@ -444,6 +515,7 @@ int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len)
 	if (err)
 		return err;
 	mm_zap_range(mm, va, va + len);
+	filemap_release_dead(mm->vm); /* shmem objects it unmapped for good */
 	return 0;
 }
 
@@ -468,6 +540,9 @@ int mm_mprotect(struct mm *mm, vaddr_t va, uint64_t len, int prot)
 	len = PAGE_ROUND_UP(len);
 	if (!vma_range_mapped(mm, va, va + len))
 		return -ENOMEM;
+	if ((prot & VM_PROT_WRITE) &&
+	    vma_range_has(mm, va, va + len, VMA_NOWRITE))
+		return -EACCES; /* a file opened read-only, mapped shared */
 	err = vma_set_prot(mm, va, va + len, (unsigned)prot);
 	if (err)
 		return err;

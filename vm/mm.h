@@ -22,8 +22,11 @@
  * PTE invariants kept here (checked by mm_check):
  *  1. A present PTE lies inside a VMA; PTE_WRITE only in a VMA with
  *     VM_PROT_WRITE, and only on a frame with _refcount == 1 (exclusive).
- *  2. rss_anon equals the number of present PTEs mapping anonymous frames
- *     (the zero frame is not counted); map_count equals the VMA count.
+ *  2. rss_anon, rss_file and rss_shmem equal the present PTEs mapping
+ *     anonymous, file and shmem frames (the zero frame is not counted);
+ *     map_count equals the VMA count.  PTE_WRITE on a frame shared by
+ *     several references only in a MAP_SHARED mapping (file or shmem),
+ *     where a file page whose PTE has D set is PG_dirty (filemap.h 4).
  *  3. VMAs are sorted, disjoint, page aligned, and never two adjacent
  *     ones with equal prot and flags (they are merged).
  *  4. Native mode: PTE_HMAP_R/PTE_HMAP_W record exactly what the host
@@ -64,13 +67,24 @@ enum {
 	VMA_SHARED = 1u << 1,
 	VMA_HEAP = 1u << 2,
 	VMA_STACK = 1u << 3,
+	VMA_NOWRITE = 1u << 4, /* a shared file mapping whose descriptor was
+				  not opened read-write: never writable */
 };
 
+struct filemap;
+
+/*
+ * A mapping.  File and shmem mappings (vm/filemap.h) have `file` (a
+ * reference: filemap_get/put) and the page offset in it of `start`;
+ * anonymous ones have file == NULL.
+ */
 struct vma {
 	struct list_head node; /* mm->vmas, sorted by start */
 	vaddr_t start, end;    /* [start, end), page aligned */
 	unsigned prot;	       /* VM_PROT_* */
 	unsigned flags;	       /* VMA_* */
+	struct filemap *file;  /* file or shmem object, or NULL */
+	uint64_t pgoff;	       /* file: page offset of start */
 };
 
 struct mm {
@@ -84,10 +98,11 @@ struct mm {
 	struct swtlb swtlb;	 /* software TLB of vm_access */
 	uint64_t task_size;
 	vaddr_t start_brk, brk, mmap_base;
-	bool reaped;	   /* mm_reap ran: no fault maps anything any more */
-	uint64_t rss_anon; /* present PTEs mapping anon frames */
-	uint64_t rss_file, rss_shmem, swapents; /* 0 until file, shmem and
-						   swap pages exist */
+	bool reaped;	    /* mm_reap ran: no fault maps anything any more */
+	uint64_t rss_anon;  /* present PTEs mapping anon frames */
+	uint64_t rss_file;  /* ... page cache pages of files */
+	uint64_t rss_shmem; /* ... shmem pages */
+	uint64_t swapents;  /* swap entries in PTEs */
 };
 
 /* Create an empty address space with its stack VMA (and window). */
@@ -114,6 +129,14 @@ struct vma *mm_grow_stack(struct mm *mm, vaddr_t va);
 
 uint64_t mm_mmap(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
 		 int flags);
+/*
+ * A mapping of fm (a reference is taken) from page offset pgoff; flags
+ * VM_MAP_SHARED or VM_MAP_PRIVATE (and VM_MAP_FIXED); rw says whether fm
+ * has a read-write descriptor (without one a shared mapping can never be
+ * made writable: -EACCES from mprotect).
+ */
+uint64_t mm_mmap_file(struct mm *mm, vaddr_t hint, uint64_t len, int prot,
+		      int flags, struct filemap *fm, uint64_t pgoff, bool rw);
 int mm_munmap(struct mm *mm, vaddr_t va, uint64_t len);
 /* 0 when [va, va+len) is a valid range wholly inside VMAs; -EINVAL/-ENOMEM. */
 int mm_check_range_mapped(struct mm *mm, vaddr_t va, uint64_t len);
@@ -148,6 +171,8 @@ static inline bool pte_is_exact_evicted(pte_t p)
 }
 /* SIGSAFE.  rss_anon moves by n; the owner's peak rss follows. */
 void mm_rss_add(struct mm *mm, long n);
+/* SIGSAFE.  The rss counter of pg's kind (anon, file, shmem) moves by n. */
+void mm_rss_add_page(struct mm *mm, const struct page *pg, long n);
 /* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */
 void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
 
@@ -181,9 +206,11 @@ enum mm_check_err {
 	MM_CHECK_PAGE = -1312,	      /* frame not anon, or bad counts */
 	MM_CHECK_SHARED_W = -1313,    /* 1: writable but shared */
 	MM_CHECK_RMAP = -1314,	      /* rmap chain != _mapcount */
-	MM_CHECK_RSS = -1315,	      /* 2: rss_anon != present anon PTEs */
-	MM_CHECK_SWAPENTS = -1316,    /* swapents != swap PTEs */
-	MM_CHECK_PT = -1317,	      /* pt_check failed */
+	MM_CHECK_RSS = -1315,	   /* 2: an rss != present PTEs of its kind */
+	MM_CHECK_SWAPENTS = -1316, /* swapents != swap PTEs */
+	MM_CHECK_PT = -1317,	   /* pt_check failed */
+	MM_CHECK_FILE = -1318,	   /* a file page at the wrong offset/object */
+	MM_CHECK_FILE_DIRTY = -1319, /* 2: shared file PTE D, page clean */
 };
 
 /* Walk invariants 1-4 (and pt_check); 0, or an enum mm_check_err. */

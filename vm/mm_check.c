@@ -1,19 +1,42 @@
 /*
  * vm/mm_check.c - mm_check(), the invariant walker of an address space
  * (mm.h invariants 1-4, the frames' counts and rmap chains, swap entries,
- * and pt_check).  Reads only; the machine lock is held by the caller.
+ * file pages' objects and offsets, and pt_check).  Reads only; the machine
+ * lock is held by the caller.
  */
 #include <stdbool.h>
 
+#include "vm/filemap.h"
 #include "vm/mm.h"
 #include "vm/rmap.h"
 #include "vm/vma.h"
 
 struct check_ctx {
 	struct mm *mm;
-	uint64_t rss, swapents;
+	uint64_t rss_anon, rss_file, rss_shmem, swapents;
 	int err;
 };
+
+/*
+ * A page cache page mapped at va of v: v maps its object at its offset -
+ * or v is a private mapping of its file (its pages, not yet copied).
+ */
+static int check_file_page(struct mm *mm, const struct vma *v, vaddr_t va,
+			   pte_t pte, const struct page *pg)
+{
+	const struct pagecache *pc = mm->vm->pcache;
+
+	if (!v->file || pg->private >= pc->nr_maps ||
+	    pc->maps[pg->private] != v->file ||
+	    pg->index != filemap_pgoff(v, va))
+		return MM_CHECK_FILE;
+	if ((pte & PTE_WRITE) && !(v->flags & VMA_SHARED))
+		return MM_CHECK_SHARED_W;
+	if ((pte & PTE_DIRTY) && !(pg->flags & PG_swapbacked) &&
+	    !(pg->flags & (PG_dirty | PG_writeback)))
+		return MM_CHECK_FILE_DIRTY;
+	return 0;
+}
 
 static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
 {
@@ -35,13 +58,15 @@ static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
 	if (pte & PTE_SPECIAL)
 		return pte_pfn(pte) == mm->vm->zero_pfn ? 0 : MM_CHECK_ZERO;
 	pg = phys_page(&mm->vm->phys, pte_pfn(pte));
-	if (!(pg->flags & PG_anon) || pg->_mapcount < 1 ||
+	if (!(pg->flags & (PG_anon | PG_file)) || pg->_mapcount < 1 ||
 	    pg->_refcount < pg->_mapcount)
 		return MM_CHECK_PAGE;
-	if ((pte & PTE_WRITE) && pg->_refcount != 1)
-		return MM_CHECK_SHARED_W;
 	if (rmap_walk(pg, NULL, NULL) != (unsigned)pg->_mapcount)
 		return MM_CHECK_RMAP;
+	if (pg->flags & PG_file)
+		return check_file_page(mm, v, va, pte, pg);
+	if ((pte & PTE_WRITE) && pg->_refcount != 1)
+		return MM_CHECK_SHARED_W;
 	return 0;
 }
 
@@ -52,8 +77,17 @@ static void check_visit(void *arg, vaddr_t va, pte_t *ptep)
 
 	if (err && !c->err)
 		c->err = err;
-	if (pte_present(*ptep) && !(*ptep & PTE_SPECIAL))
-		c->rss++;
+	if (pte_present(*ptep) && !(*ptep & PTE_SPECIAL)) {
+		const struct page *pg =
+			phys_page(&c->mm->vm->phys, pte_pfn(*ptep));
+
+		if (!(pg->flags & PG_file))
+			c->rss_anon++;
+		else if (pg->flags & PG_swapbacked)
+			c->rss_shmem++;
+		else
+			c->rss_file++;
+	}
 	if (pte_is_swap(*ptep))
 		c->swapents++;
 }
@@ -73,7 +107,10 @@ static int check_vmas(struct mm *mm)
 		if (prev && prev->end > v->start)
 			return MM_CHECK_VMA_ORDER;
 		if (prev && prev->end == v->start && prev->prot == v->prot &&
-		    prev->flags == v->flags)
+		    prev->flags == v->flags && prev->file == v->file &&
+		    (!v->file ||
+		     prev->pgoff + ((prev->end - prev->start) >> PAGE_SHIFT) ==
+			     v->pgoff))
 			return MM_CHECK_VMA_MERGE;
 		prev = v;
 		count++;
@@ -91,7 +128,8 @@ int mm_check(struct mm *mm)
 	pt_for_each(&mm->pt, 0, mm->task_size, check_visit, &c);
 	if (c.err)
 		return c.err;
-	if (c.rss != mm->rss_anon)
+	if (c.rss_anon != mm->rss_anon || c.rss_file != mm->rss_file ||
+	    c.rss_shmem != mm->rss_shmem)
 		return MM_CHECK_RSS;
 	if (c.swapents != mm->swapents)
 		return MM_CHECK_SWAPENTS;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mmu/pagetable.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 
@@ -160,6 +161,10 @@ int vm_vmas(struct vm *vm, int pid, struct vm_vma *out, unsigned max)
 								  0u) |
 					((v->flags & VMA_SHARED) ?
 						 VM_VMA_SHARED :
+						 0u) |
+					((v->file &&
+					  v->file->kind == FILEMAP_FILE) ?
+						 VM_VMA_FILE :
 						 0u)
 			};
 		count++;

@@ -51,7 +51,13 @@ enum {
 	PG_young = 1u << 13,	  /* a PTE's accessed bit was harvested */
 	PG_writeback = 1u << 14,  /* being written to swap */
 	PG_workingset = 1u << 15, /* was active: its refault is a restore */
-	PG_readahead = 1u << 16,  /* read ahead from swap, not yet used */
+	PG_readahead = 1u << 16,  /* swap: read ahead, not yet used; file:
+				     the async readahead marker */
+	PG_file = 1u << 17,	  /* in a page cache: private = its mapping's
+				     id, index = its page offset there */
+	PG_swapbacked = 1u << 18, /* with PG_file: shared anonymous memory
+				     (shmem), whose backing store is swap */
+	PG_lru_file = 1u << 19,	  /* on a file LRU list (reclaim/lru.h) */
 };
 
 struct rmap_item;
@@ -64,9 +70,20 @@ struct slab_cache;
  *  - slab (PG_slab):    see vm/slab.c for its overlay of the union, and
  *                       of lru (slab_lru_word) on a slab's tail pages.
  *  - page table:        pt = the walker's bookkeeping (mmu/pagetable.h).
- *  - anon/file memory:  lru = LRU link, rmap = reverse-map chain,
- *                       swap = swap slot while PG_swapcache,
- *                       index = va (anon) or file offset of the page.
+ *  - anonymous memory (PG_anon): lru = LRU link, rmap = reverse-map
+ *                       chain, swap = swap slot while PG_swapcache,
+ *                       index = va (rmap's direct mapping), lru_info =
+ *                       the policy's word.
+ *  - page cache (PG_file, vm/filemap.h): the same lru, rmap and
+ *                       lru_info; index = the page's offset in its file
+ *                       or shmem object (pages), private = the object's
+ *                       id in the machine's table (a 32-bit id, not a
+ *                       pointer: the union has no fifth word), swap
+ *                       unused (a shmem page leaves the page cache when
+ *                       it joins the swap cache: it becomes an anonymous
+ *                       swap-cache page until a fault claims it back).
+ *    So a page is in at most one cache: PG_file or PG_swapcache.
+ *  A 64-byte struct page is asserted in phys.c.
  */
 struct page {
 	uint32_t flags;

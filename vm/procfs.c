@@ -53,7 +53,7 @@ static void kb_line(char *buf, size_t len, size_t *used, const char *label,
 
 struct mem_snap {
 	struct vm_stat st;
-	uint64_t total, high, swap_total, swap_free;
+	uint64_t total, high, low, swap_total, swap_free;
 };
 
 static void snap(struct vm *vm, struct mem_snap *m)
@@ -62,16 +62,25 @@ static void snap(struct vm *vm, struct mem_snap *m)
 	vm_lock(vm);
 	m->total = vm->phys.nr_pages;
 	m->high = vm->wmark.high;
+	m->low = vm->wmark.low;
 	m->swap_total = swap_total_pages(vm);
 	m->swap_free = swap_free_pages(vm);
 	vm_unlock(vm);
 }
 
-/* Linux's si_mem_available with no page cache: free - reserve. */
+/*
+ * Linux's si_mem_available: free - reserve, plus the page cache that could
+ * go (file pages, less half of them or the low watermark, whichever is
+ * smaller: Linux's pagecache - min(pagecache / 2, wmark_low)).
+ */
 static uint64_t mem_available(const struct mem_snap *m)
 {
-	return m->st.nr_free_pages > m->high ? m->st.nr_free_pages - m->high :
-					       0;
+	uint64_t avail = m->st.nr_free_pages > m->high ?
+				 m->st.nr_free_pages - m->high :
+				 0;
+	uint64_t cache = m->st.nr_active_file + m->st.nr_inactive_file;
+
+	return avail + cache - MIN(cache / 2, m->low);
 }
 
 static int meminfo_text(struct vm *vm, char *buf, size_t len)
@@ -84,17 +93,23 @@ static int meminfo_text(struct vm *vm, char *buf, size_t len)
 	kb_line(buf, len, &used, "MemTotal", m.total);
 	kb_line(buf, len, &used, "MemFree", st->nr_free_pages);
 	kb_line(buf, len, &used, "MemAvailable", mem_available(&m));
-	kb_line(buf, len, &used, "Cached", 0); /* page cache: none yet */
+	kb_line(buf, len, &used, "Cached", st->nr_file_pages);
 	kb_line(buf, len, &used, "SwapCached", st->nr_swapcached);
-	kb_line(buf, len, &used, "Active", st->nr_active_anon);
-	kb_line(buf, len, &used, "Inactive", st->nr_inactive_anon);
+	kb_line(buf, len, &used, "Active",
+		st->nr_active_anon + st->nr_active_file);
+	kb_line(buf, len, &used, "Inactive",
+		st->nr_inactive_anon + st->nr_inactive_file);
 	kb_line(buf, len, &used, "Active(anon)", st->nr_active_anon);
 	kb_line(buf, len, &used, "Inactive(anon)", st->nr_inactive_anon);
-	kb_line(buf, len, &used, "Active(file)", 0);
-	kb_line(buf, len, &used, "Inactive(file)", 0);
+	kb_line(buf, len, &used, "Active(file)", st->nr_active_file);
+	kb_line(buf, len, &used, "Inactive(file)", st->nr_inactive_file);
 	kb_line(buf, len, &used, "SwapTotal", m.swap_total);
 	kb_line(buf, len, &used, "SwapFree", m.swap_free);
+	kb_line(buf, len, &used, "Dirty", st->nr_dirty);
+	kb_line(buf, len, &used, "Writeback", st->nr_writeback);
 	kb_line(buf, len, &used, "AnonPages", st->nr_anon_pages);
+	kb_line(buf, len, &used, "Mapped", st->nr_mapped);
+	kb_line(buf, len, &used, "Shmem", st->nr_shmem);
 	kb_line(buf, len, &used, "PageTables", st->nr_page_table_pages);
 	return (int)used;
 }
@@ -128,6 +143,10 @@ static int zoneinfo_text(struct vm *vm, char *buf, size_t len)
 	    (unsigned long long)st->nr_inactive_anon);
 	put(buf, len, &used, "\n      %-12s %llu", "nr_zone_active_anon",
 	    (unsigned long long)st->nr_active_anon);
+	put(buf, len, &used, "\n      %-12s %llu", "nr_zone_inactive_file",
+	    (unsigned long long)st->nr_inactive_file);
+	put(buf, len, &used, "\n      %-12s %llu", "nr_zone_active_file",
+	    (unsigned long long)st->nr_active_file);
 	put(buf, len, &used, "\n");
 	return (int)used;
 }

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "reclaim/reclaim.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 #include "vm/page_alloc.h"
@@ -82,6 +83,7 @@ static void task_exit(struct vm_task *t, int code)
 	t->exit.ru = t->ru;
 	vm_event_task(vm, VME_TASK_EXIT, t, t->exit.fault_va, t->exit.reason);
 	reclaim_task_nonidle(vm, -1);
+	filemap_sync_range(t->mm, 0, t->mm->task_size, false); /* munmap */
 	mm_destroy(t->mm);
 	t->mm = NULL;
 	vm_unlock(vm);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "vm/fault.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 #include "reclaim/oom.h"
@@ -36,9 +37,10 @@
 #include "vm/vmlog.h"
 #include "vm/vmstat.h"
 
-#define VM_MAGIC	    0x766d656du
-#define VM_MAX_FAULT_AROUND 64
-#define VM_MAX_PAGE_CLUSTER 10
+#define VM_MAGIC	     0x766d656du
+#define VM_MAX_FAULT_AROUND  64
+#define VM_MAX_PAGE_CLUSTER  10
+#define VM_MAX_READ_AHEAD_KB 1024
 /* Blocks per order kept unmerged in lazy buddy mode (vm_config.buddy_lazy). */
 #define VM_BUDDY_LAZY_THRESHOLD 16
 #define NSEC_PER_SEC		1000000000ULL
@@ -56,6 +58,7 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->mode = VM_MODE_NATIVE;
 	cfg->seed = 1;
 	cfg->page_cluster = 3;
+	cfg->read_ahead_kb = 128;
 	cfg->log_sample_ms = 100;
 }
 
@@ -110,6 +113,9 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 	else if (c->page_cluster < 0 || c->page_cluster > VM_MAX_PAGE_CLUSTER)
 		say(err, len, "page_cluster %d is outside 0..%d",
 		    c->page_cluster, VM_MAX_PAGE_CLUSTER);
+	else if (c->read_ahead_kb > VM_MAX_READ_AHEAD_KB)
+		say(err, len, "read_ahead_kb %u is outside 0..%d",
+		    c->read_ahead_kb, VM_MAX_READ_AHEAD_KB);
 	else if (c->max_map_count < 0)
 		say(err, len, "max_map_count %ld is negative",
 		    c->max_map_count);
@@ -245,7 +251,8 @@ static int setup_zero_page(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
-	reclaim_stop(vm); /* kswapd, the log's other producer, first */
+	reclaim_stop(vm);     /* kswapd, the log's other producer, first */
+	filemap_teardown(vm); /* dirty file pages written, objects freed */
 	if (vm->oom)
 		oom_publish(vm);  /* what the service thread had not yet */
 	vmlog_close(vm, NULL, 0); /* its errors: vm_log_error, before */
@@ -296,6 +303,8 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 	}
 	if (!rc)
 		rc = setup_zero_page(vm);
+	if (!rc)
+		rc = filemap_setup(vm);
 	if (rc < 0) {
 		say(err, len,
 		    "emulated RAM of %llu bytes is too small for the "
@@ -489,6 +498,7 @@ int vm_munmap(struct vm_task *t, uint64_t va, size_t len)
 
 	if (!mm)
 		return -EINVAL;
+	filemap_unmap_sync(mm, va, len); /* dirty shared file pages written */
 	do
 		err = mm_munmap(mm, va, len);
 	while (err && sys_again(&sc, err));

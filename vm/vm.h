@@ -62,6 +62,9 @@ struct vm_config {
 				      multi-size THP; 0 or 1: off (default) */
 	int page_cluster;	       /* vm.page-cluster: swap readahead of
 				       2^n pages, 0..10 (default 3) */
+	unsigned read_ahead_kb;	       /* file readahead window, KiB, 0..1024
+				       (default 128, a block device's
+				       read_ahead_kb); 0: read one page */
 	bool panic_on_oom;	       /* vm.panic_on_oom */
 	bool oom_kill_allocating_task; /* vm.oom_kill_allocating_task */
 	long max_map_count;	       /* native: host map slots the machine may
@@ -221,6 +224,24 @@ struct vm_stat {
 	uint64_t swap_write_error, swap_read_error;
 	uint64_t age_revoke, age_pages; /* accessed-bit testing */
 	uint64_t age_ns;		/* time spent testing accessed bits */
+	/* file pages and shmem (/proc/vmstat names; docs/filepages.md) */
+	uint64_t nr_active_file, nr_inactive_file;
+	uint64_t nr_file_pages; /* page cache pages (files and shmem) */
+	uint64_t nr_shmem;	/* shmem pages (in nr_file_pages) */
+	uint64_t nr_dirty;	/* file pages dirty */
+	uint64_t nr_writeback;	/* pages being written (file and swap) */
+	uint64_t nr_mapped;	/* page cache pages mapped by a PTE */
+	uint64_t pgscan_file, pgsteal_file;
+	uint64_t workingset_refault_file, workingset_activate_file;
+	uint64_t workingset_restore_file;
+	uint64_t nr_dirtied, nr_written; /* cumulative, as Linux's */
+	/* emulator-only */
+	uint64_t file_fault;	    /* faults on file pages */
+	uint64_t shmem_fault;	    /* faults on shmem pages */
+	uint64_t file_ra;	    /* file pages read ahead */
+	uint64_t file_fault_around; /* cached pages mapped ahead */
+	uint64_t file_drop_clean;   /* clean file pages reclaimed */
+	uint64_t file_read_error, file_write_error;
 	/* compaction (/proc/vmstat names; docs/compaction.md) */
 	uint64_t compact_migrate_scanned, compact_free_scanned;
 	uint64_t compact_isolated; /* movable pages and free targets */
@@ -260,7 +281,54 @@ static inline int vm_mmap_error(uint64_t va)
 {
 	return (int)(int64_t)va;
 }
+/*
+ * Map len bytes of a host file, from byte offset (a page multiple), as
+ * mmap(2) of a descriptor does (docs/filepages.md).  fd is a host
+ * descriptor the caller opened: the machine keeps its own duplicate, so
+ * fd may be closed afterwards; every mapping of one file (same device
+ * and inode, whatever descriptor) shares one page cache.  flags:
+ * VM_MAP_SHARED (stores reach the file: written back by reclaim,
+ * vm_msync, vm_munmap and exit) or VM_MAP_PRIVATE (copy on write: the
+ * file is never written), with VM_MAP_FIXED as for vm_mmap.  An access
+ * to a page past the end of the file ends the task with VM_EXIT_SIGBUS.
+ * Returns the va, or (vm_mmap_failed) -EINVAL (bad flags, unaligned
+ * offset, len 0, exact replacement), -EBADF, -EACCES (fd write-only, or
+ * VM_MAP_SHARED | VM_PROT_WRITE without O_RDWR), -ENODEV (not a regular
+ * file), -EOVERFLOW (offset + len wraps), -ENOMEM.
+ *
+ * Shared anonymous memory is vm_mmap(..., VM_MAP_SHARED | VM_MAP_ANON):
+ * zero-filled pages shared with every child forked afterwards, swap
+ * backed (RssShmem, Shmem).
+ */
+uint64_t vm_mmap_file(struct vm_task *t, uint64_t hint, size_t len, int prot,
+		      int flags, int fd, uint64_t offset);
+/*
+ * Unmap [va, va + len); dirty pages of shared file mappings in it are
+ * written back first (a write error stays recorded for vm_msync, and
+ * the page stays dirty in the page cache).
+ */
 int vm_munmap(struct vm_task *t, uint64_t va, size_t len);
+/*
+ * msync(2): VM_MS_SYNC writes back the dirty pages of the shared file
+ * mappings in [va, va + len) and returns when they are written;
+ * VM_MS_ASYNC does nothing more (Linux's tracks dirty pages already).
+ * 0, -EINVAL (unaligned va, unknown flags, both SYNC and ASYNC), -ENOMEM
+ * (part of the range is not mapped; the rest is synced), -EIO (a write
+ * failed - now, or in write-back since the last vm_msync of that file:
+ * reported once; the pages stay dirty, nothing is lost).
+ */
+#define VM_MS_ASYNC	 1 /* Linux's values */
+#define VM_MS_INVALIDATE 2
+#define VM_MS_SYNC	 4
+int vm_msync(struct vm_task *t, uint64_t va, size_t len, int flags);
+/*
+ * ftruncate(2) of host descriptor fd to len bytes, through the machine's
+ * page cache: cached pages past the new end are unmapped from every task
+ * and dropped (dirty ones too: their data is gone with the file), a
+ * partial last page is zeroed past the end.  A later access past the end
+ * is the accessor's VM_EXIT_SIGBUS.  0 or -errno (ftruncate's).
+ */
+int vm_ftruncate(struct vm_task *t, int fd, uint64_t len);
 int vm_mprotect(struct vm_task *t, uint64_t va, size_t len, int prot);
 /*
  * Advice about [va, va + len), as madvise(2): VM_MADV_PAGEOUT reclaims the
@@ -331,6 +399,7 @@ void vm_set_exit_status(struct vm *vm, int status);
  *                      (mmap ENOMEM), emulator-only
  *   "fail_swap_write", "fail_swap_read"  swap I/O, per page (-EIO); only
  *                      with a swap area (else -ENOENT)
+ *   "fail_file_write", "fail_file_read"  file page I/O, per page (-EIO)
  * 0, -ENOENT (unknown point) or -EINVAL (bad attributes).
  */
 struct vm_fault_attr {
@@ -441,6 +510,7 @@ int vm_walk(struct vm *vm, int pid, uint64_t va, struct vm_walk *out);
 #define VM_VMA_HEAP   0x1 /* [heap]: the brk area */
 #define VM_VMA_STACK  0x2 /* [stack] */
 #define VM_VMA_SHARED 0x4 /* MAP_SHARED */
+#define VM_VMA_FILE   0x8 /* maps a file (else anonymous or shmem) */
 struct vm_vma {
 	uint64_t start, end; /* [start, end) */
 	int prot;	     /* VM_PROT_* */

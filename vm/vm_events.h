@@ -138,7 +138,38 @@ enum { VMS_LINUX = 1u << 0, VMS_EVENT = 1u << 1 };
 	X(PGMIGRATE_SUCCESS, pgmigrate_success, pgmigrate_success, VMS_LINUX, \
 	  "pages compaction moved to another frame")                          \
 	X(PGMIGRATE_FAIL, pgmigrate_fail, pgmigrate_fail, VMS_LINUX,          \
-	  "movable pages compaction isolated but could not move")
+	  "movable pages compaction isolated but could not move")             \
+	X(PGSCAN_FILE, pgscan_file, pgscan_file, VMS_LINUX,                   \
+	  "file pages scanned")                                               \
+	X(PGSTEAL_FILE, pgsteal_file, pgsteal_file, VMS_LINUX,                \
+	  "file pages reclaimed")                                             \
+	X(WORKINGSET_REFAULT_FILE, workingset_refault_file,                   \
+	  workingset_refault_file, VMS_LINUX | VMS_EVENT,                     \
+	  "an evicted file page read back (arg: refault distance)")           \
+	X(WORKINGSET_ACTIVATE_FILE, workingset_activate_file,                 \
+	  workingset_activate_file, VMS_LINUX,                                \
+	  "file refaults within the workingset size: activated")              \
+	X(WORKINGSET_RESTORE_FILE, workingset_restore_file,                   \
+	  workingset_restore_file, VMS_LINUX,                                 \
+	  "file refaults of pages that were active when evicted")             \
+	X(NR_DIRTIED, nr_dirtied, nr_dirtied, VMS_LINUX,                      \
+	  "file pages that became dirty")                                     \
+	X(NR_WRITTEN, nr_written, nr_written, VMS_LINUX | VMS_EVENT,          \
+	  "a dirty file page written back (va: its page offset; arg: 0 "      \
+	  "reclaim, 1 msync/munmap/exit)")                                    \
+	X(FILE_FAULT, file_fault, file_fault, VMS_EVENT,                      \
+	  "fault on a file page (arg: pages read, 0 if cached)")              \
+	X(SHMEM_FAULT, shmem_fault, shmem_fault, VMS_EVENT,                   \
+	  "fault on shared anonymous memory (arg: pages read from swap)")     \
+	X(FILE_RA, file_ra, file_ra, 0, "file pages read ahead")              \
+	X(FILE_FAULT_AROUND, file_fault_around, file_fault_around, 0,         \
+	  "cached file pages mapped ahead by a read fault")                   \
+	X(FILE_DROP_CLEAN, file_drop_clean, file_drop_clean, 0,               \
+	  "clean file pages reclaimed without I/O")                           \
+	X(FILE_READ_ERROR, file_read_error, file_read_error, VMS_EVENT,       \
+	  "a file read failed (the faulting task gets SIGBUS)")               \
+	X(FILE_WRITE_ERROR, file_write_error, file_write_error, VMS_EVENT,    \
+	  "a file write-back failed: the page stays dirty")
 
 enum vm_event {
 #define VM_EVENT_ENUM(id, field, proc, flags, doc) VME_##id,

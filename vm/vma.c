@@ -8,11 +8,18 @@
  * first does the splits it needs (which leave an equivalent list), and
  * only then changes anything, so a failure leaves the mapping unchanged.
  *
+ * File and shmem VMAs hold a reference on their object (filemap_get/put):
+ * one per VMA, so splitting takes one and merging or freeing drops one.
+ * Two neighbours merge only when they map the same object at contiguous
+ * page offsets.
+ *
  * Locking: the machine lock.  vma_find and vma_next_above are SIGSAFE.
  */
 #include "vm/vma.h"
 
 #include <errno.h>
+
+#include "vm/filemap.h"
 
 static struct vma *vma_of(struct list_head *n)
 {
@@ -50,6 +57,15 @@ bool vma_range_free(struct mm *mm, vaddr_t start, vaddr_t end)
 	return !v || v->start >= end;
 }
 
+bool vma_range_has(struct mm *mm, vaddr_t start, vaddr_t end, unsigned flag)
+{
+	for (struct vma *v = vma_next_above(mm, start); v && v->start < end;
+	     v = v->node.next == &mm->vmas ? NULL : vma_of(v->node.next))
+		if (v->flags & flag)
+			return true;
+	return false;
+}
+
 bool vma_range_mapped(struct mm *mm, vaddr_t start, vaddr_t end)
 {
 	struct vma *v = vma_next_above(mm, start);
@@ -78,6 +94,8 @@ static void vma_free(struct mm *mm, struct vma *v)
 {
 	if (mm->vma_cache == v)
 		mm->vma_cache = NULL;
+	if (v->file)
+		filemap_put(mm->vm, v->file);
 	list_del_init(&v->node);
 	slab_free(mm->vm->vma_cache, v);
 	mm->map_count--;
@@ -85,7 +103,10 @@ static void vma_free(struct mm *mm, struct vma *v)
 
 static bool vma_mergeable(const struct vma *a, const struct vma *b)
 {
-	return a->end == b->start && a->prot == b->prot && a->flags == b->flags;
+	return a->end == b->start && a->prot == b->prot &&
+	       a->flags == b->flags && a->file == b->file &&
+	       (!a->file ||
+		a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff);
 }
 
 /* Merge v with its neighbours where allowed; returns the surviving VMA. */
@@ -114,6 +135,12 @@ static struct vma *vma_merge_around(struct mm *mm, struct vma *v)
 int vma_insert(struct mm *mm, vaddr_t start, vaddr_t end, unsigned prot,
 	       unsigned flags)
 {
+	return vma_insert_file(mm, start, end, prot, flags, NULL, 0);
+}
+
+int vma_insert_file(struct mm *mm, vaddr_t start, vaddr_t end, unsigned prot,
+		    unsigned flags, struct filemap *file, uint64_t pgoff)
+{
 	struct vma *v = vma_alloc(mm);
 	struct vma *next;
 
@@ -123,6 +150,10 @@ int vma_insert(struct mm *mm, vaddr_t start, vaddr_t end, unsigned prot,
 	v->end = end;
 	v->prot = prot;
 	v->flags = flags;
+	v->file = file;
+	v->pgoff = pgoff;
+	if (file)
+		filemap_get(file);
 	next = vma_next_above(mm, start);
 	list_add_tail(&v->node, next ? &next->node : &mm->vmas);
 	vma_merge_around(mm, v);
@@ -138,6 +169,10 @@ static int vma_split(struct mm *mm, struct vma *v, vaddr_t at)
 		return -ENOMEM;
 	*tail = *v;
 	tail->start = at;
+	if (v->file) {
+		tail->pgoff = v->pgoff + ((at - v->start) >> PAGE_SHIFT);
+		filemap_get(v->file);
+	}
 	v->end = at;
 	list_add(&tail->node, &v->node);
 	return 0;
@@ -238,6 +273,8 @@ int vma_dup_all(struct mm *dst, struct mm *src)
 			return -ENOMEM;
 		}
 		*d = *s;
+		if (d->file)
+			filemap_get(d->file);
 		list_add_tail(&d->node, &dst->vmas);
 	}
 	return 0;

@@ -19,6 +19,8 @@ struct vma *vma_next_above(struct mm *mm, vaddr_t va);
 bool vma_range_free(struct mm *mm, vaddr_t start, vaddr_t end);
 /* True when VMAs cover every page of [start, end) without a hole. */
 bool vma_range_mapped(struct mm *mm, vaddr_t start, vaddr_t end);
+/* True when a VMA intersecting [start, end) has flag (VMA_*). */
+bool vma_range_has(struct mm *mm, vaddr_t start, vaddr_t end, unsigned flag);
 
 /*
  * Map [start, end) (which must be free) with prot/flags, merging with
@@ -26,6 +28,9 @@ bool vma_range_mapped(struct mm *mm, vaddr_t start, vaddr_t end);
  */
 int vma_insert(struct mm *mm, vaddr_t start, vaddr_t end, unsigned prot,
 	       unsigned flags);
+/* vma_insert of a mapping of file from page offset pgoff (a reference). */
+int vma_insert_file(struct mm *mm, vaddr_t start, vaddr_t end, unsigned prot,
+		    unsigned flags, struct filemap *file, uint64_t pgoff);
 /* Remove [start, end) from the VMA list, splitting at the ends. */
 int vma_remove_range(struct mm *mm, vaddr_t start, vaddr_t end);
 /* Set prot on [start, end) (must be mapped), splitting and merging. */

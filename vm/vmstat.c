@@ -20,6 +20,7 @@
 #include "reclaim/reclaim.h"
 #include "swap/swap.h"
 #include "vm/evlog.h"
+#include "vm/filemap.h"
 #include "vm/mm.h"
 #include "vm/vmlog.h"
 
@@ -86,7 +87,7 @@ SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm,
 			owner->ru.majflt++;
 		else
 			owner->ru.minflt++;
-		if (e == VME_SWAPIN_FAULT)
+		if (e == VME_SWAPIN_FAULT || e == VME_SHMEM_FAULT)
 			owner->ru.swapins += (uint64_t)arg;
 	}
 	vm_event(vm, e, mm, va, pfn, 0, arg);
@@ -112,7 +113,10 @@ void vm_stat(struct vm *vm, struct vm_stat *st)
 		st->nr_active_anon = rc.nr_active_anon;
 		st->nr_inactive_anon = rc.nr_inactive_anon;
 		st->nr_isolated_anon = rc.nr_isolated_anon;
+		st->nr_active_file = rc.nr_active_file;
+		st->nr_inactive_file = rc.nr_inactive_file;
 	}
+	filemap_stat(vm, st);
 	st->nr_swapcached = swap_cached_pages(vm);
 	st->nr_swap_free = swap_free_pages(vm);
 	list_for_each(n, &vm->tasks) {
@@ -142,7 +146,10 @@ static const struct {
 	GAUGE(nr_free_pages),  GAUGE(nr_inactive_anon),
 	GAUGE(nr_active_anon), GAUGE(nr_isolated_anon),
 	GAUGE(nr_anon_pages),  GAUGE(nr_page_table_pages),
-	GAUGE(nr_swapcached),
+	GAUGE(nr_swapcached),  GAUGE(nr_inactive_file),
+	GAUGE(nr_active_file), GAUGE(nr_file_pages),
+	GAUGE(nr_shmem),       GAUGE(nr_dirty),
+	GAUGE(nr_writeback),   GAUGE(nr_mapped),
 };
 
 static uint64_t stat_at(const struct vm_stat *st, size_t off)

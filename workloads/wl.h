@@ -68,6 +68,9 @@ enum wl_kind {
 	WL_ZERO,      /* reads memory it never wrote: the zero frame */
 	WL_SEGV,      /* loads from address 0: an emulated SIGSEGV */
 	WL_MALLOC,    /* malloc/free/realloc/calloc through user/umalloc */
+	WL_FILESCAN,  /* streams through a file: the cache polluter */
+	WL_FILERW,    /* random reads and writes through a shared mapping */
+	WL_SHM,	      /* tasks sharing anonymous memory across fork */
 	WL_NR_KINDS
 };
 

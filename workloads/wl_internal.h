@@ -78,6 +78,7 @@ struct wl_proc {
 	struct wl_block *blocks;
 	uint64_t nblocks, cap_blocks, live_bytes, next_serial;
 	uint8_t *buf;
+	int fd; /* a file the task made (wl_file.c), or -1 */
 };
 
 /* ---- wl_mem.c: the region and the access layer ------------------------ */
@@ -115,5 +116,10 @@ uint64_t wl_pattern_ops(const struct wl_proc *p);
 
 /* Its body: 0, -1 (p->res) or 1 (stopped). */
 int wl_malloc_body(struct wl_proc *p);
+/* ---- wl_file.c: filescan, filerw, shm ---------------------------------- */
+
+bool wl_file_kind(enum wl_kind kind);
+/* The root task of a file kind, from setup to its last check. */
+int wl_file_main(struct wl_proc *p);
 
 #endif /* VMEMU_WL_INTERNAL_H */

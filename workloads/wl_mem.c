@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "user/umalloc.h"
 #include "workloads/wl_internal.h"
@@ -69,6 +70,7 @@ struct wl_proc *wl_proc_new(struct wl_run *run, uint64_t seed)
 	p->run = run;
 	p->seed = seed;
 	p->rng = wl_mix(seed);
+	p->fd = -1;
 	p->next = atomic_load(&run->procs);
 	while (!atomic_compare_exchange_weak(&run->procs, &p->next, p))
 		;
@@ -80,6 +82,8 @@ void wl_proc_free(struct wl_proc *p)
 	umalloc_heap_destroy(p->heap);
 	free(p->blocks);
 	free(p->buf);
+	if (p->fd >= 0)
+		close(p->fd);
 	free(p->bases);
 	free(p->owner);
 	free(p->gen);

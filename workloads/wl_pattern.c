@@ -116,6 +116,9 @@ uint64_t wl_pattern_next(struct wl_proc *p, uint64_t op)
 	case WL_IDLE:
 	case WL_SEGV:
 	case WL_MALLOC:
+	case WL_FILESCAN: /* wl_file.c's kinds have their own patterns */
+	case WL_FILERW:
+	case WL_SHM:
 	case WL_NR_KINDS:
 		break;
 	}

@@ -317,6 +317,8 @@ int wl_run_main(struct vm_task *t, void *arg)
 	p->native = vm_ptr(t, 0) != NULL; /* no window in trace mode */
 	atomic_store(&p->pid, vm_getpid(t));
 	r = wl_sleep(p, s->delay_ms) ? 1 : 0;
+	if (r == 0 && wl_file_kind(s->kind))
+		return wl_file_main(p);
 	if (r == 0)
 		r = setup(p);
 	if (r == 0)

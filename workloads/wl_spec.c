@@ -31,7 +31,7 @@
 #define REGION_KINDS  (ALL_KINDS & ~BIT(WL_SEGV) & ~BIT(WL_MALLOC))
 #define SIZED_KINDS   (REGION_KINDS | BIT(WL_MALLOC))
 #define MIN_REQUEST   16 /* malloc: smallest request drawn */
-#define WRITE_KINDS   (REGION_KINDS & ~BIT(WL_ZERO))
+#define WRITE_KINDS   (REGION_KINDS & ~BIT(WL_ZERO) & ~BIT(WL_FILESCAN))
 
 static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 	[WL_SEQ] = { "seq", "sequential sweeps over the region",
@@ -84,6 +84,21 @@ static const struct wl_kind_info kinds[WL_NR_KINDS] = {
 			"block's bytes verified",
 			"one malloc, free, realloc or calloc of 16 B .. max "
 			"(log-uniform), live bytes kept under size" },
+	[WL_FILESCAN] = { "filescan",
+			  "streams through a file of size bytes (made "
+			  "and removed by the task), passes times, "
+			  "checking every page: the cache polluter",
+			  "one page of the file, in order, wrapping" },
+	[WL_FILERW] = { "filerw",
+			"random reads and writes through a shared "
+			"mapping of a file (fork=N tasks, a slice "
+			"each); the file is checked at the end",
+			"one page of the task's slice, drawn uniformly" },
+	[WL_SHM] = { "shm",
+		     "shared anonymous memory: passes rounds of fork "
+		     "children that check and write their slice, "
+		     "slices rotating, the parent checks all",
+		     "one page of a child's slice, drawn uniformly" },
 };
 
 enum key_type {
@@ -198,12 +213,20 @@ void wl_spec_init(struct wl_spec *s, enum wl_kind kind)
 		s->ops = 8;
 		s->size = 2 * MB;
 	}
-	if (kind == WL_ZERO)
+	if (kind == WL_ZERO || kind == WL_FILESCAN)
 		s->write = 0;
 	if (kind == WL_MALLOC) {
 		s->ops = 20000;
 		s->max_req = 256 * KB;
 		s->policy = UMALLOC_FIRST_FIT;
+	}
+	if (kind == WL_FILESCAN)
+		s->size = 64 * MB;
+	if (kind == WL_FILERW)
+		s->size = 16 * MB;
+	if (kind == WL_SHM) {
+		s->fork = 2;
+		s->write = 0.5;
 	}
 }
 

@@ -205,6 +205,7 @@ uint64_t vmtest_rand(uint64_t *s)
 
 #include "reclaim/reclaim_internal.h"
 #include "swap/swap.h"
+#include "vm/filemap.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
 
@@ -343,6 +344,8 @@ int vmtest_check_all(struct vm *vm)
 		err = reclaim_check(vm);
 	if (!err)
 		err = swap_state_check(vm);
+	if (!err)
+		err = filemap_check(vm);
 	vm_unlock(vm);
 	return err;
 }
@@ -439,8 +442,19 @@ uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target)
 
 	vm_lock(vm);
 	shrink_node(vm->reclaim, &sc);
+	/* The end of a reclaim run (vmscan.c's snapshot_refaults). */
+	vm->reclaim->lru.refaults[0] = vm->ev[VME_WORKINGSET_ACTIVATE_ANON];
+	vm->reclaim->lru.refaults[1] = vm->ev[VME_WORKINGSET_ACTIVATE_FILE];
 	vm_unlock(vm);
 	return sc.nr_reclaimed;
+}
+
+void vmtest_lru_costs(struct vm *vm, uint64_t *anon, uint64_t *file)
+{
+	vm_lock(vm);
+	*anon = vm->reclaim->lru.anon_cost;
+	*file = vm->reclaim->lru.file_cost;
+	vm_unlock(vm);
 }
 
 unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max)

@@ -98,8 +98,13 @@ void vmtest_set_io_hook(struct vm *vm, void (*fn)(void *arg, bool write),
 uint64_t vmtest_pageout(struct vm_task *t, uint64_t va, unsigned npages);
 /* Is the page at va swapped out (its PTE a swap entry)? */
 bool vmtest_swapped(struct vm_task *t, uint64_t va);
-/* One shrink_node pass of direct reclaim at priority; pages freed. */
+/*
+ * One shrink_node pass of direct reclaim at priority, as a reclaim run
+ * (the workingset activations are snapshot at its end); pages freed.
+ */
 uint64_t vmtest_shrink(struct vm *vm, unsigned priority, uint64_t target);
+/* The LRU's reclaim costs (Linux's lruvec anon_cost, file_cost). */
+void vmtest_lru_costs(struct vm *vm, uint64_t *anon, uint64_t *file);
 /* The va (page->index) of each page on LRU list l, head first; count. */
 unsigned vmtest_lru_list(struct vm *vm, int l, uint64_t *va, unsigned max);
 /* struct page flags of the frame mapped at va, or 0 if none is. */
