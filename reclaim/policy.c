@@ -131,11 +131,14 @@ SIGSAFE int policy_select_victims(struct reclaim *rc, struct scan_control *sc,
 	unsigned n = 0;
 
 	if (!sc->pass_started) {
-		uint64_t size = 0;
+		/* Without swap only file pages can go: they set the budget. */
+		uint64_t size =
+			lv->nr[LRU_INACTIVE_FILE] + lv->nr[LRU_ACTIVE_FILE];
 
-		for (int l = 0; l < NR_LRU_LISTS; l++)
-			size += lv->nr[l];
-		sc->budget[0] = sc->may_swap ? size >> sc->priority : 0;
+		if (sc->may_swap)
+			size += lv->nr[LRU_INACTIVE_ANON] +
+				lv->nr[LRU_ACTIVE_ANON];
+		sc->budget[0] = size >> sc->priority;
 		sc->pass_started = true;
 	}
 	while (n < max && sc->budget[0]) {
