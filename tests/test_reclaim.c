@@ -129,6 +129,25 @@ static struct vm_stat stat_of(struct vm *vm)
 	return st;
 }
 
+/*
+ * vm_stat once reclaim has let go: kswapd may still be finishing the batch
+ * it isolated from tasks that have exited (writing it, then freeing frames
+ * and slots), so the counts settle a moment after the last vm_wait.  A
+ * leak never settles: after 5 s the counts are returned as they are.
+ */
+static struct vm_stat settled_stat(struct vm *vm, uint64_t swap0)
+{
+	struct vm_stat st = stat_of(vm);
+
+	for (int i = 0;
+	     i < 5000 && (st.nr_isolated_anon || st.nr_swap_free != swap0);
+	     i++) {
+		usleep(1000);
+		st = stat_of(vm);
+	}
+	return st;
+}
+
 struct pressure_cfg {
 	enum vm_mode mode;
 	bool kswapd;
@@ -184,7 +203,7 @@ static void run_pressure(const struct pressure_cfg *pc)
 			fail_msg("task %d: reason %d code %d", pid[i],
 				 ex.reason, ex.code);
 	}
-	st = stat_of(vm);
+	st = settled_stat(vm, swap0);
 	print_message("%s kswapd=%d: pswpout %llu pswpin %llu pgmajfault %llu "
 		      "allocstall %llu pgsteal k/d %llu/%llu refault %llu\n",
 		      pc->mode == VM_MODE_NATIVE ? "native" : "trace",
