@@ -124,6 +124,18 @@ SIGSAFE void policy_count_scanned(struct reclaim *rc, struct scan_control *sc,
 	vm_count(rc->vm, VME_PGSCAN_ANON, n);
 }
 
+SIGSAFE unsigned policy_peek_inactive(struct reclaim *rc, struct page **out,
+				      unsigned max)
+{
+	struct list_head *head = &rc->lru.lists[LRU_INACTIVE_ANON];
+	struct list_head *l = head->prev;
+	unsigned n = 0;
+
+	for (; n < max && l != head; l = l->prev)
+		out[n++] = list_entry(l, struct page, lru);
+	return n;
+}
+
 SIGSAFE int policy_select_victims(struct reclaim *rc, struct scan_control *sc,
 				  struct page **out, unsigned max)
 {

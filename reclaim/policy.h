@@ -113,6 +113,13 @@ struct reclaim_policy {
 	 * every frame is in use; policy_select_victims turns it into select.
 	 */
 	struct page *(*victim)(struct reclaim *rc, struct scan_control *sc);
+	/*
+	 * Optional, a hint: up to max pages victim would most likely return
+	 * next, in that order, changing nothing.  Exact replacement starts
+	 * loading their struct pages and PTEs before it needs them (the miss
+	 * path's cache misses); a wrong guess costs only the prefetch.
+	 */
+	unsigned (*peek)(struct reclaim *rc, struct page **out, unsigned max);
 	int (*select)(struct reclaim *rc, struct scan_control *sc,
 		      struct page **out, unsigned max);
 	void (*putback)(struct reclaim *rc, struct page *pg,
@@ -149,7 +156,9 @@ struct reclaim_policy {
  *                      in, which victim may need (ARC's REPLACE does);
  *   reclaim_private    the pointer init stored with reclaim_set_private;
  *   policy_select_victims  a select made of victim: at most
- *                      lru_size >> priority pages per pass, -1 after.
+ *                      lru_size >> priority pages per pass, -1 after;
+ *   policy_peek_inactive   peek for a policy whose victims come from the
+ *                      tail of inactive_anon (fifo, lru, clock).
  */
 bool reclaim_exact(const struct reclaim *rc);
 uint64_t reclaim_next_use(const struct reclaim *rc);
@@ -161,6 +170,8 @@ void *reclaim_private(const struct reclaim *rc);
 void reclaim_set_private(struct reclaim *rc, void *p);
 int policy_select_victims(struct reclaim *rc, struct scan_control *sc,
 			  struct page **out, unsigned max);
+unsigned policy_peek_inactive(struct reclaim *rc, struct page **out,
+			      unsigned max);
 /*
  * Isolate pg (on a list) and test-and-clear the accessed bits of every
  * PTE mapping it (reclaim_referenced): how a policy without exact

@@ -82,6 +82,7 @@ const struct reclaim_policy policy_clock = {
 	.page_del = clock_del,
 	.page_access = clock_access,
 	.victim = clock_victim,
+	.peek = policy_peek_inactive,
 	.select = policy_select_victims,
 	.putback = clock_putback,
 };

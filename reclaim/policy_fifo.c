@@ -48,6 +48,7 @@ const struct reclaim_policy policy_fifo = {
 	.page_add = fifo_add,
 	.page_del = fifo_del,
 	.victim = fifo_victim,
+	.peek = policy_peek_inactive,
 	.select = policy_select_victims,
 	.putback = fifo_putback,
 };

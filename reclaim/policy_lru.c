@@ -70,6 +70,7 @@ const struct reclaim_policy policy_lru = {
 	.page_del = lru_policy_del,
 	.page_access = lru_policy_access,
 	.victim = lru_policy_victim,
+	.peek = policy_peek_inactive,
 	.select = policy_select_victims,
 	.putback = lru_policy_putback,
 };

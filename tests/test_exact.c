@@ -20,8 +20,10 @@
 
 #include <cmocka.h>
 
+#include "reclaim/reclaim_internal.h"
 #include "tests/lib/replay.h"
 #include "tests/lib/vmtest.h"
+#include "vm/machine.h"
 
 #define MAXF 64
 
@@ -259,6 +261,96 @@ static void test_no_data(void **state)
 	vmtest_destroy(vm);
 }
 
+/*
+ * The policy's peek (the eviction's prefetch hint, reclaim/exact.c):
+ * white-box.  For fifo and lru the page it names first is the one the
+ * next miss evicts - whose frame then holds the incoming page - and the
+ * second is next in line.  (A hit may move what peek named - lru's hit
+ * page leaves the tail - which only makes the hint stale: a hint.)
+ */
+#define PEEK_FRAMES 8
+#define PEEK_PAGES  32
+#define PEEK_REFS   4000
+
+struct peek_job {
+	struct vm *vm;
+	uint64_t seed;
+	unsigned evictions, wrong;
+};
+
+/* peek's answer, and whether every frame is in use (a miss evicts). */
+static unsigned peek_now(struct vm *vm, struct page **out, bool *full)
+{
+	struct reclaim *rc = vm_reclaim(vm);
+	unsigned n;
+
+	vm_lock(vm);
+	n = rc->policy->peek(rc, out, 2);
+	*full = rc->lru.nr[LRU_INACTIVE_ANON] == PEEK_FRAMES;
+	vm_unlock(vm);
+	return n;
+}
+
+static int peek_task(struct vm_task *t, void *arg)
+{
+	struct peek_job *j = arg;
+	uint64_t base = vm_mmap(t, 0, PEEK_PAGES * 4096ULL,
+				VM_PROT_READ | VM_PROT_WRITE,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t s = j->seed;
+	struct vm_stat a, b;
+
+	if (vm_mmap_failed(base))
+		return 1;
+	for (unsigned i = 0; i < PEEK_REFS; i++) {
+		uint64_t va = base + (vmtest_rand(&s) % PEEK_PAGES) * 4096ULL;
+		struct page *next[2], *after[2];
+		bool full, dummy;
+		unsigned n = peek_now(j->vm, next, &full), m;
+
+		vm_stat(j->vm, &a);
+		if (vm_access(t, va, (int)(i & 1)))
+			return 2;
+		vm_stat(j->vm, &b);
+		if (b.pgfault == a.pgfault || !full || n < 2)
+			continue; /* a hit, or a frame still free */
+		j->evictions++;
+		m = peek_now(j->vm, after, &dummy);
+		/* the named frame now holds the new page; the second leads */
+		if (next[0]->index != va || m < 1 || after[0] != next[1])
+			j->wrong++;
+	}
+	return 0;
+}
+
+static void test_peek_names_next_victim(void **state)
+{
+	static const char *const pol[] = { "fifo", "lru" };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct peek_job j = { .seed = vmtest_seed(pol[i]) };
+		struct vm_config cfg;
+		struct vm_exit ex;
+		int pid;
+
+		vm_config_init(&cfg);
+		cfg.mode = VM_MODE_TRACE;
+		cfg.policy = pol[i];
+		cfg.exact_frames = PEEK_FRAMES;
+		j.vm = vmtest_create_cfg(&cfg);
+		assert_non_null(vm_reclaim(j.vm)->policy->peek);
+		pid = vm_spawn(j.vm, pol[i], 0, peek_task, &j);
+		assert_true(pid > 0);
+		assert_int_equal(vm_wait(j.vm, pid, &ex), pid);
+		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+		assert_int_equal(ex.code, 0);
+		assert_true(j.evictions > PEEK_REFS / 4);
+		assert_int_equal(j.wrong, 0);
+		vmtest_destroy(j.vm);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +359,7 @@ int main(void)
 		VMTEST(test_lru_model),		VMTEST(test_clock_model),
 		VMTEST(test_config_errors),	VMTEST(test_counts),
 		VMTEST(test_no_data),		VMTEST(test_linux_few_frames),
+		VMTEST(test_peek_names_next_victim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,6 +214,7 @@ static int run(const char *policy, uint64_t frames, struct job *j)
 	cfg.mode = VM_MODE_TRACE;
 	cfg.policy = policy;
 	cfg.exact_frames = frames;
+	cfg.tlb_entries = (unsigned)env_u64("BENCH_TLB", 0); /* 0: default */
 	vm = vm_create(&cfg, err, sizeof(err));
 	if (!vm)
 		return -1;
