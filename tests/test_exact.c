@@ -354,11 +354,16 @@ static void test_peek_names_next_victim(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		VMTEST(test_textbook_fifo_lru), VMTEST(test_belady_anomaly),
-		VMTEST(test_all_fit),		VMTEST(test_fifo_model),
-		VMTEST(test_lru_model),		VMTEST(test_clock_model),
-		VMTEST(test_config_errors),	VMTEST(test_counts),
-		VMTEST(test_no_data),		VMTEST(test_linux_few_frames),
+		VMTEST(test_textbook_fifo_lru),
+		VMTEST(test_belady_anomaly),
+		VMTEST(test_all_fit),
+		VMTEST(test_fifo_model),
+		VMTEST(test_lru_model),
+		VMTEST(test_clock_model),
+		VMTEST(test_config_errors),
+		VMTEST(test_counts),
+		VMTEST(test_no_data),
+		VMTEST(test_linux_few_frames),
 		VMTEST(test_peek_names_next_victim),
 	};
 
