@@ -62,11 +62,6 @@ int phys_init(struct phys *ph, uint64_t nr_pages, const char **step)
 		ph->mem_map = NULL;
 		goto out_errno;
 	}
-	/* Huge pages where the host allows them per mapping (THP "madvise"):
-	   struct pages of random frames are the fault path's cache misses,
-	   and each would otherwise be a host TLB miss as well.  Advice only:
-	   a host that declines changes nothing. */
-	(void)madvise(ph->mem_map, map_bytes, MADV_HUGEPAGE);
 	ph->nr_pages = nr_pages;
 	*step = NULL;
 	return 0;
