@@ -4,8 +4,7 @@
  * figures topics share (a page walk as a table, a task's VMAs).
  *
  * A topic is one entry of `topics` below and one file
- * (cli/explain_<topic>.c).  The ones issue 13 plans next - oom, reclaim,
- * fragmentation, replacement - are each one more line here.
+ * (cli/explain_<topic>.c): a new topic is one more line here.
  *
  * Every topic runs on a fresh machine in trace mode with kswapd off, so
  * the same command prints the same numbers (times and pids aside); the

@@ -13,11 +13,6 @@
  *     active -> deactivated ... ; then the hot set goes cold: H is
  *     evicted; read again: a refault
  *
- * Needs the page cache (vm_mmap_file: vm/vm.h defines VM_VMA_FILE with
- * it); a build without it compiles the stub at the end, which says so
- * ("available": false) and runs nothing.  Written and tested against the
- * `file` branch merged into this one (not yet in main).
- *
  * The files are host temporary files, unlinked at once.  The machine:
  * trace mode, 8 MiB, 8 MiB of swap, kswapd off, no file readahead (one
  * page per fault), so the same command gives the same numbers.  The
@@ -32,8 +27,6 @@
 
 #include "cli/cli.h"
 #include "cli/explain.h"
-
-#ifdef VM_VMA_FILE
 
 #define PAGE	  VM_PAGE_SIZE
 #define RW	  (VM_PROT_READ | VM_PROT_WRITE)
@@ -522,21 +515,3 @@ int ex_topic_reclaim(struct ex_ctx *c)
 	free(s);
 	return rc;
 }
-
-#else /* no page cache in this build */
-
-int ex_topic_reclaim(struct ex_ctx *c)
-{
-	if (c->argc)
-		return cli_error("explain reclaim: too many arguments (none "
-				 "taken)");
-	ex_para(&c->doc,
-		"This build of vmemu has no page cache (vm_mmap_file), so "
-		"there are no file pages to reclaim: the topic needs it.");
-	ex_bool(&c->doc, "available", "the page cache is in this build", false,
-		0);
-	ex_query(&c->doc, c->log, "SELECT run_id, cmdline FROM runs");
-	return CLI_EXIT_OK;
-}
-
-#endif

@@ -18,9 +18,8 @@
  *    figures frame by frame against tiny models here, OPT's count against
  *    a MIN model, Clock's against a second-chance model, and for every
  *    policy that the figure is consistent (a fault iff the page was not
- *    in a frame; a hit changes nothing; an eviction only when full).  A
- *    policy the build lacks (a build without OPT or LFU) is skipped,
- *    saying so.
+ *    in a frame; a hit changes nothing; an eviction only when full).
+ *    Every policy must be available (a refusal fails the test).
  *  - fragmentation: the buddy grants 10 KiB a 16 KiB block (a power of
  *    two of pages for every size); each slab's objperslab is floor(slab
  *    bytes / objsize) and the rest is left over, in every slab; after
@@ -421,17 +420,13 @@ static int64_t model_lfu(const int *ref, size_t n, unsigned f)
 
 /* ---- replacement: the figure in the JSON --------------------------------- */
 
-/* Is policy (a key of the JSON) available?  Skips the test if not. */
-static bool available(const char *key)
+/* Every policy the topic shows is in this build: a figure, not a reason. */
+static void assert_available(const char *key)
 {
 	char p[64];
 
 	snprintf(p, sizeof(p), "$.%s.available", key);
-	if (jint(p))
-		return true;
-	print_message("explain replacement: %s is not in this build yet\n",
-		      key);
-	return false;
+	assert_int_equal(jint(p), 1);
 }
 
 static void load(const char *key, struct figure *m)
@@ -533,8 +528,7 @@ static void test_explain2_replacement_clock(void **state)
 
 	(void)state;
 	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
-	if (!available("clock"))
-		skip();
+	assert_available("clock");
 	load("clock", &got);
 	check_consistent(&got);
 	assert_int_equal(got.faults, model_clock(classic, 20, 3));
@@ -546,8 +540,7 @@ static void test_explain2_replacement_opt(void **state)
 
 	(void)state;
 	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
-	if (!available("opt"))
-		skip();
+	assert_available("opt");
 	load("opt", &got);
 	check_consistent(&got);
 	assert_int_equal(got.faults, 9); /* Silberschatz */
@@ -560,8 +553,7 @@ static void test_explain2_replacement_lfu(void **state)
 
 	(void)state;
 	cliexec_run_ok(ARGS("explain", "replacement", "--json", "--no-log"));
-	if (!available("lfu"))
-		skip();
+	assert_available("lfu");
 	load("lfu", &got);
 	check_consistent(&got);
 	/* No published count (LFU's ties vary): vmemu's rule's, and never
@@ -731,15 +723,11 @@ static void test_explain2_fragmentation_external(void **state)
 
 /* ---- reclaim -------------------------------------------------------------- */
 
-/* Run explain reclaim; false (and a message) when the build lacks it. */
-static bool reclaim_available(void)
+/* Run explain reclaim; it must have run (not said it cannot). */
+static void run_reclaim(void)
 {
 	cliexec_run_ok(ARGS("explain", "reclaim", "--json", "--no-log"));
-	if (cliexec_jhas("$.fates"))
-		return true;
-	assert_int_equal(jint("$.available"), 0);
-	print_message("explain reclaim: no page cache in this build yet\n");
-	return false;
+	assert_true(cliexec_jhas("$.fates"));
 }
 
 static void test_explain2_reclaim_fates(void **state)
@@ -747,8 +735,7 @@ static void test_explain2_reclaim_fates(void **state)
 	char buf[64];
 
 	(void)state;
-	if (!reclaim_available())
-		skip();
+	run_reclaim();
 	/* Before: resident, the file pages on the file lists. */
 	assert_string_equal(jstr("$.fates.before[0].list", buf, sizeof(buf)),
 			    "inactive_file");
@@ -785,8 +772,7 @@ static void test_explain2_reclaim_lists(void **state)
 	char p[64], to[32], from[32];
 
 	(void)state;
-	if (!reclaim_available())
-		skip();
+	run_reclaim();
 	/* Pages read once are never activated: not one activation once the
 	 * hot set went cold, and evictions in each of those rounds. */
 	assert_int_equal(cliexec_sql_int("SELECT count(*) FROM json_each(?1, "
