@@ -439,6 +439,8 @@ SIGSAFE bool kswapd_balance(struct reclaim *rc)
 
 /* ---- MADV_PAGEOUT ------------------------------------------------------ */
 
+#define PAGEOUT_WALK (512 * PAGE_SIZE) /* what one PTE table maps */
+
 struct pageout_ctx {
 	struct reclaim *rc;
 	bool shared;
@@ -475,12 +477,19 @@ uint64_t reclaim_pageout(struct vm *vm, struct mm *mm, uint64_t start,
 	uint64_t freed = 0;
 
 	while (start < end && !mm->reaped) {
+		/* One PTE table's span per walk: a walk goes on to its end
+		   once the batch is full, so a walk of the whole range per
+		   batch would make a large range quadratic. */
+		vaddr_t stop = (start | (PAGEOUT_WALK - 1)) + 1;
+
+		if (stop > end || stop < start)
+			stop = end;
 		c.n = 0;
 		c.next = 0;
-		pt_for_each(&mm->pt, start, end, pageout_visit, &c);
+		pt_for_each(&mm->pt, start, stop, pageout_visit, &c);
 		if (c.n)
 			freed += evict_batch(rc, &sc, c.pg, c.n, &st);
-		start = c.next ? c.next : end;
+		start = c.next ? c.next : stop;
 	}
 	return freed;
 }

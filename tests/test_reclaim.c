@@ -419,6 +419,55 @@ static void test_reclaim_race_exit_during_swapout(void **state)
 	vmtest_destroy(vm);
 }
 
+/*
+ * MADV_PAGEOUT of a range over several page tables (it walks one table's
+ * span at a time): starting in the middle of a table, with pages never
+ * touched between written ones; every written page - and only those - is
+ * swapped, and reads back.
+ */
+#define SPAN_PAGES 1700 /* > 3 tables of 512 */
+#define SPAN_SKIP  256	/* the range starts here, mid-table */
+
+static void test_reclaim_pageout_spans_tables(void **state)
+{
+	struct vm_config cfg;
+	struct parked p;
+	struct vm *vm;
+	uint64_t va, written = 0;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	cfg.mem_bytes = 16 * MiB;
+	cfg.swap_bytes = 16 * MiB;
+	cfg.kswapd = false;
+	vm = vmtest_create_cfg(&cfg);
+	assert_true(park_spawn(vm, &p, "span") > 0);
+	va = vm_mmap(p.t, 0, SPAN_PAGES * PAGE, RW, ANON);
+	assert_false(vm_mmap_failed(va));
+	for (unsigned i = 0; i < SPAN_PAGES; i++)
+		if (i % 7 != 3) { /* holes: pages never touched */
+			assert_int_equal(vmtest_store(p.t, va + i * PAGE,
+						      (uint8_t)i),
+					 0);
+			written += i >= SPAN_SKIP;
+		}
+	assert_int_equal(vmtest_pageout(p.t, va + SPAN_SKIP * PAGE,
+					SPAN_PAGES - SPAN_SKIP),
+			 written);
+	assert_int_equal(stat_of(vm).pswpout, written);
+	assert_int_equal(vmtest_check_all(vm), 0);
+	for (unsigned i = 0; i < SPAN_PAGES; i++) {
+		uint8_t v;
+
+		assert_int_equal(vmtest_load(p.t, va + i * PAGE, &v), 0);
+		assert_int_equal(v, i % 7 != 3 ? (uint8_t)i : 0);
+	}
+	assert_int_equal(stat_of(vm).pswpin, written);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
+}
+
 static void act_fork(struct race *r)
 {
 	assert_true(park_fork(r->p, r->c) > 0);
@@ -847,6 +896,7 @@ int main(void)
 		VMTEST(test_reclaim_race_touch_during_swapout),
 		VMTEST(test_reclaim_race_munmap_during_swapout),
 		VMTEST(test_reclaim_race_exit_during_swapout),
+		VMTEST(test_reclaim_pageout_spans_tables),
 		VMTEST(test_reclaim_race_fork_during_swapout),
 		VMTEST(test_reclaim_race_two_faults_one_read),
 		VMTEST(test_reclaim_write_errors_lose_nothing),
