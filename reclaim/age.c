@@ -1,26 +1,43 @@
 /*
- * reclaim/age.c - accessed bits for reclaim, harvested in ranges.
+ * reclaim/age.c - accessed bits for reclaim: test them per page, clear
+ * them in walks.
  *
  * Native mode has no hardware accessed bit: a page's A bit is emulated by
  * revoking its host mapping, so that the next touch traps and sets A
- * again (DESIGN §3).  Revoking one page at a time while other threads run
- * costs a TLB-shootdown IPI each (~44 us here); a contiguous range of
- * >= 34 pages costs a fraction of that per page.  So reclaim never tests
- * a page's bit on its own: for a batch of pages it is about to judge, it
- * gathers their (address space, va) from the rmap, sorts them, and walks
- * each address space's page table over ranges that cover nearby pages
- * (a gap joins when revoking it costs less than a second revoke call),
- * like multi-gen LRU's page-table walk: one host revoke per range, then every present PTE in it has A tested and
- * cleared.  A judged page gets the count of its PTEs that had A; any other
- * page in the range keeps what was seen as PG_young (the bit moved from
- * the PTE to the page), so nothing is lost and it counts when that page's
- * turn comes.  In trace mode the bits are exact and there is nothing to
- * revoke; the same walk runs.
+ * again (DESIGN §3).  A revoke costs a syscall and, while another thread
+ * of the process runs, a TLB-shootdown IPI; the touch after it costs a
+ * refill trap (~5 us here).  Test-and-clear per judged page - what Linux
+ * does with hardware bits - paid both for every page reclaim looked at:
+ * pages judged are scattered, so each was its own revoke (docs/reclaim.md
+ * has the figures).  So native mode separates the two, as multi-gen LRU's
+ * page-table walk does:
  *
- * The cost is bounded by the batch: at most SWAP_CLUSTER_MAX pages (and
- * their mappings) are judged per call, so a call walks at most that many
- * ranges.  age_revoke and age_pages count it; tests/bench/bench_reclaim
- * measures it.
+ *   judging a page (reclaim_referenced): count the A bits of its PTEs,
+ *     plus PG_young (consumed); clear nothing.  A batch whose pages were
+ *     all referenced asks for a walk (age.want).
+ *   a walk (reclaim_age_tick, before each shrink_node): every address
+ *     space's window revoked in one call, every present PTE's A bit moved
+ *     to its page as PG_young and cleared.  When asked and within budget:
+ *     the last walk plus the refill traps since (AGE_TRAP_NS each) cost at
+ *     most AGE_BUDGET_PCT of the time since it began; or regardless at
+ *     priority AGE_FORCE_PRIORITY, where reclaim has failed at every other
+ *     priority and stale bits would otherwise end in an OOM kill.
+ *
+ * This is for a policy with walk_aging (linux: it judges each page once
+ * per pass); the others (clock circles until a look finds a page
+ * unreferenced) keep test-and-clear per look in both modes.
+ *
+ * So in native mode "referenced" means: touched since the last walk, or
+ * touched before it and not judged since (PG_young, spent on one
+ * judgement).  Within one walk's period a page touched once stays
+ * referenced at every judgement; Linux's hardware bit would be clear
+ * again after the first.  Trace mode keeps exact per-judgement
+ * test-and-clear: its bits cost nothing, and the LRU model tests hold it
+ * to Linux's rules.  Trace mode's clearing walks ranges around the judged
+ * pages (harvest_all), so neighbours keep their bit as PG_young.
+ *
+ * Counts: age_ns (judging in trace mode, walks in native mode), age_revoke
+ * (host revokes: one per window per walk), age_pages (A bits cleared).
  *
  * Locking: the machine lock.  SIGSAFE (on-stack arrays only).
  */
@@ -163,13 +180,38 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* Native: the counts, nothing cleared; all referenced asks for a walk. */
+static SIGSAFE void referenced_native(struct reclaim *rc, struct page **pg,
+				      unsigned n, unsigned *refs)
+{
+	unsigned hot = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct count_ctx c = { 0 };
+
+		rmap_walk(pg[i], count_visit, &c);
+		refs[i] = c.refs;
+		if ((pg[i]->flags & PG_young) && !refs[i])
+			refs[i] = 1;
+		pg[i]->flags &= ~(uint32_t)PG_young;
+		hot += refs[i] != 0;
+	}
+	if (n && hot == n)
+		rc->age.want = true;
+}
+
 SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 				unsigned n, unsigned *refs)
 {
 	struct vm *vm = rc->vm;
 	struct age_batch b = { 0 };
-	uint64_t t0 = now_ns();
+	uint64_t t0;
 
+	if (vm->cfg.mode == VM_MODE_NATIVE && rc->policy->walk_aging) {
+		referenced_native(rc, pg, n, refs);
+		return;
+	}
+	t0 = now_ns();
 	for (unsigned i = 0; i < n; i++) {
 		struct count_ctx c = { 0 };
 
@@ -186,4 +228,49 @@ SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 		pg[i]->flags &= ~(uint32_t)PG_young;
 	}
 	vm_count(vm, VME_AGE_NS, now_ns() - t0);
+}
+
+/* ---- native mode: aging walks ------------------------------------------ */
+
+bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills,
+		  unsigned priority)
+{
+	uint64_t since = now_ns - a->last_ns; /* since the last walk ended */
+	uint64_t cost = a->walk_ns + refills * AGE_TRAP_NS;
+
+	if (priority <= AGE_FORCE_PRIORITY)
+		return true;
+	/* cost <= AGE_BUDGET_PCT % of the time since the last walk began */
+	return a->want && cost * 100 <= AGE_BUDGET_PCT * (since + a->walk_ns);
+}
+
+/* One walk: every window revoked in one call, its A bits to PG_young. */
+static SIGSAFE void age_walk(struct reclaim *rc)
+{
+	struct vm *vm = rc->vm;
+	struct list_head *n;
+	uint64_t t0 = now_ns();
+
+	list_for_each(n, &vm->tasks) {
+		struct mm *mm = list_entry(n, struct vm_task, node)->mm;
+
+		if (mm && !mm->reaped)
+			harvest_range(vm, mm, 0, mm->task_size);
+	}
+	rc->age.last_ns = now_ns();
+	rc->age.walk_ns = rc->age.last_ns - t0;
+	rc->age.refill0 = vm->ev[VME_TLB_REFILL];
+	rc->age.want = false;
+	vm_count(vm, VME_AGE_NS, rc->age.walk_ns);
+}
+
+SIGSAFE void reclaim_age_tick(struct reclaim *rc, unsigned priority)
+{
+	struct vm *vm = rc->vm;
+
+	if (vm->cfg.mode != VM_MODE_NATIVE || !rc->policy->walk_aging)
+		return;
+	if (age_walk_due(&rc->age, now_ns(),
+			 vm->ev[VME_TLB_REFILL] - rc->age.refill0, priority))
+		age_walk(rc);
 }

@@ -126,6 +126,14 @@ struct reclaim_policy {
 			enum putback_how how);
 	bool exact_only; /* needs the future (vm_access_next): opt */
 	/*
+	 * Native mode: judge pages in batches and leave clearing their
+	 * accessed bits to aging walks (reclaim/age.c) instead of a
+	 * test-and-clear per look.  For policies that look at a page once
+	 * per pass (linux); one that circles until it finds an unreferenced
+	 * page (clock) needs each look to clear.
+	 */
+	bool walk_aging;
+	/*
 	 * Optional: the policy takes a parameter, given as "name:ARG" (for
 	 * init to read with reclaim_policy_arg); what ARG is, for messages.
 	 */

@@ -334,4 +334,5 @@ const struct reclaim_policy policy_linux = {
 	.page_access = NULL,
 	.select = linux_select,
 	.putback = linux_putback,
+	.walk_aging = true,
 };

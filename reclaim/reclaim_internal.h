@@ -13,6 +13,18 @@
 
 struct kswapd;
 
+/*
+ * Native mode's aging walks (reclaim/age.c): when the last one ended,
+ * what it cost, the refill-trap count then, and whether a judgement has
+ * asked for fresher bits since.
+ */
+struct age_state {
+	uint64_t last_ns; /* CLOCK_MONOTONIC at the end of the last walk */
+	uint64_t walk_ns; /* how long that walk took */
+	uint64_t refill0; /* tlb_refill when it ended */
+	bool want;	  /* a batch was all referenced since */
+};
+
 struct reclaim {
 	struct vm *vm;
 	const struct reclaim_policy *policy;
@@ -20,6 +32,7 @@ struct reclaim {
 	struct kswapd *kswapd; /* the machine's libuv thread */
 	struct psi psi;	       /* memory pressure of the machine's tasks */
 	void *priv;	       /* the policy's (init / fini) */
+	struct age_state age;  /* native mode's aging walks */
 };
 
 /* SIGSAFE: CLOCK_MONOTONIC in ns (PSI's clock). */
@@ -31,21 +44,49 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
 }
 
 /* Accessed-bit harvest (reclaim/age.c). */
-#define AGE_GAP_PAGES 64 /* longest gap a harvest range spans */
-#define AGE_GAP_HOT   3	 /* host-mapped pages a spanned gap may hold */
+#define AGE_GAP_PAGES	   64	/* longest gap a harvest range spans (trace) */
+#define AGE_GAP_HOT	   3	/* host-mapped pages a spanned gap may hold */
+#define AGE_BUDGET_PCT	   5	/* native: aging's share of time, at most */
+#define AGE_TRAP_NS	   5000 /* native: one refill trap's cost, estimated */
+#define AGE_FORCE_PRIORITY 0	/* native: at it, walk regardless */
 
 /*
  * SIGSAFE, lock held.  For each isolated page pg[i], refs[i] = how many of
- * its PTEs had the accessed bit set, plus 1 if an earlier harvest left
- * PG_young on it; every such bit is then cleared (PG_young too).  The
- * clearing walks page tables in ranges around the pages: pages of one
- * address space share a range when the gap between them is short and
- * holds few host-mapped pages, and a range's host mappings (native mode)
- * are revoked in one call; other pages in a range keep their bit as
- * PG_young.
+ * its PTEs have the accessed bit set, plus 1 if an earlier harvest left
+ * PG_young on it (PG_young is consumed).
+ *
+ * Trace mode (exact bits, nothing to revoke): every such bit is cleared,
+ * walking page tables in ranges around the pages; other pages in a range
+ * keep their bit as PG_young.
+ *
+ * Native mode with a walk_aging policy (linux): nothing is cleared here
+ * (a clear is a host revoke, and the next touch a trap).  Bits are
+ * cleared by aging walks (reclaim_age_tick): a batch whose pages were all
+ * referenced asks for one.  Other policies: as trace mode, with the
+ * ranges' host mappings revoked.
  */
 void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
 			unsigned *refs);
+
+/*
+ * SIGSAFE, lock held.  Native mode with a walk_aging policy, before
+ * reclaim scans at priority:
+ * walk every address space - one host revoke per window, each present
+ * PTE's accessed bit moved to its page as PG_young - when a judgement
+ * asked for it and the budget allows (the last walk and the refill traps
+ * since cost at most AGE_BUDGET_PCT of the time since it began), or
+ * regardless at priority AGE_FORCE_PRIORITY (reclaim has found too little
+ * at every other priority: without fresher bits it would call the OOM
+ * killer on pages that merely look referenced).
+ */
+void reclaim_age_tick(struct reclaim *rc, unsigned priority);
+
+/*
+ * The rule itself, for tests: may a walk start at now_ns, refills traps
+ * after the last one, asked for (want) or not, at priority?
+ */
+bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills,
+		  unsigned priority);
 
 /* Eviction (reclaim/evict.c). */
 

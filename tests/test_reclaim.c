@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "reclaim/reclaim_internal.h"
 #include "tests/lib/vmtest.h"
 
 #define PAGE	      4096ULL
@@ -214,7 +215,17 @@ static void run_pressure(const struct pressure_cfg *pc)
 		      (unsigned long long)st.pgsteal_kswapd,
 		      (unsigned long long)st.pgsteal_direct,
 		      (unsigned long long)st.workingset_refault_anon);
+	print_message(
+		"aging: age_revoke %llu age_pages %llu pgscan %llu\n",
+		(unsigned long long)st.age_revoke,
+		(unsigned long long)st.age_pages,
+		(unsigned long long)(st.pgscan_kswapd + st.pgscan_direct));
 	assert_int_equal(atomic_load(&mismatches), 0);
+	/* Native: accessed bits are cleared by walks, a revoke per window
+	   each, not per page judged (reclaim/age.c). */
+	if (pc->mode == VM_MODE_NATIVE)
+		assert_true(st.age_revoke * 16 <
+			    st.pgscan_kswapd + st.pgscan_direct);
 	/* Tasks stalled in direct reclaim and swap reads: PSI saw it. */
 	assert_true(psi_some_total(vm) > 0);
 	if (pc->kswapd)
@@ -228,6 +239,36 @@ static void run_pressure(const struct pressure_cfg *pc)
 	assert_int_equal(st.nr_free_pages + vmtest_slab_pages(vm), free0);
 	assert_int_equal(vmtest_check_all(vm), 0);
 	vmtest_destroy(vm);
+}
+
+/*
+ * Native aging's rule (reclaim/age.c): a walk when asked and within
+ * budget - the last walk plus the refill traps since, at AGE_TRAP_NS
+ * each, at most AGE_BUDGET_PCT of the time since it began - or at
+ * priority AGE_FORCE_PRIORITY regardless.  Figures worked by hand.
+ */
+static void test_reclaim_age_walk_rule(void **state)
+{
+	const uint64_t ms = 1000000;
+	struct age_state a = { .last_ns = 1000 * ms, .walk_ns = 2 * ms };
+
+	(void)state;
+	/* Not asked: no walk, however long ago and cheap the last. */
+	assert_false(age_walk_due(&a, 5000 * ms, 0, 12));
+	a.want = true;
+	/* 2 ms + 1000 traps x 5 us = 7 ms: allowed from 7 / 0.05 = 140 ms
+	   after the walk began, i.e. 138 ms after it ended. */
+	assert_int_equal(AGE_TRAP_NS, 5000);
+	assert_int_equal(AGE_BUDGET_PCT, 5);
+	assert_false(age_walk_due(&a, 1000 * ms + 137 * ms, 1000, 12));
+	assert_true(age_walk_due(&a, 1000 * ms + 138 * ms, 1000, 12));
+	/* More traps since: longer to wait. */
+	assert_false(age_walk_due(&a, 1000 * ms + 138 * ms, 2000, 12));
+	assert_true(age_walk_due(&a, 1000 * ms + 238 * ms, 2000, 12));
+	/* Priority AGE_FORCE_PRIORITY: at once, asked or not. */
+	a.want = false;
+	assert_true(age_walk_due(&a, 1000 * ms + 1, 1000000, 0));
+	assert_false(age_walk_due(&a, 1000 * ms + 1, 1000000, 1));
 }
 
 static void test_reclaim_integrity_trace_direct(void **state)
@@ -889,6 +930,7 @@ static void test_reclaim_soak_8_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		VMTEST(test_reclaim_age_walk_rule),
 		VMTEST(test_reclaim_integrity_trace_direct),
 		VMTEST(test_reclaim_integrity_trace_kswapd),
 		VMTEST(test_reclaim_integrity_native_direct),
