@@ -330,18 +330,24 @@ static void race_hook(void *arg, bool write)
 	r->act(r);
 }
 
-/* A machine with swap, a parked task with RACE_PAGES written pages. */
-static struct vm *race_setup(struct parked *p, uint64_t *va)
+/* A trace-mode machine with swap and no kswapd (reclaim only when asked). */
+static struct vm *trace_no_kswapd(uint64_t mem, uint64_t swap)
 {
 	struct vm_config cfg;
-	struct vm *vm;
 
 	vm_config_init(&cfg);
 	cfg.mode = VM_MODE_TRACE;
-	cfg.mem_bytes = 8 * MiB;
-	cfg.swap_bytes = 8 * MiB;
+	cfg.mem_bytes = mem;
+	cfg.swap_bytes = swap;
 	cfg.kswapd = false;
-	vm = vmtest_create_cfg(&cfg);
+	return vmtest_create_cfg(&cfg);
+}
+
+/* A machine with swap, a parked task with RACE_PAGES written pages. */
+static struct vm *race_setup(struct parked *p, uint64_t *va)
+{
+	struct vm *vm = trace_no_kswapd(8 * MiB, 8 * MiB);
+
 	assert_true(park_spawn(vm, p, "race") > 0);
 	*va = vm_mmap(p->t, 0, RACE_PAGES * PAGE, RW, ANON);
 	for (unsigned i = 0; i < RACE_PAGES; i++)
@@ -471,18 +477,11 @@ static void test_reclaim_race_exit_during_swapout(void **state)
 
 static void test_reclaim_pageout_spans_tables(void **state)
 {
-	struct vm_config cfg;
+	struct vm *vm = trace_no_kswapd(16 * MiB, 16 * MiB);
 	struct parked p;
-	struct vm *vm;
 	uint64_t va, written = 0;
 
 	(void)state;
-	vm_config_init(&cfg);
-	cfg.mode = VM_MODE_TRACE;
-	cfg.mem_bytes = 16 * MiB;
-	cfg.swap_bytes = 16 * MiB;
-	cfg.kswapd = false;
-	vm = vmtest_create_cfg(&cfg);
 	assert_true(park_spawn(vm, &p, "span") > 0);
 	va = vm_mmap(p.t, 0, SPAN_PAGES * PAGE, RW, ANON);
 	assert_false(vm_mmap_failed(va));
