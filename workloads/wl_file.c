@@ -254,24 +254,6 @@ static int kid_main(struct vm_task *t, void *arg)
 	return c->res.code ? c->res.code : WL_EXIT_HOST;
 }
 
-/* How a child ended, into p->res (the first failure wins); 0 or -1. */
-static int judge(struct wl_proc *p, struct wl_proc *c, const struct vm_exit *ex)
-{
-	if (ex->reason == VM_EXIT_NORMAL && ex->code == WL_EXIT_OK)
-		return 0;
-	if (p->res.code)
-		return -1;
-	if (ex->reason == VM_EXIT_NORMAL && ex->code == WL_EXIT_MISMATCH) {
-		p->res = c->res;
-		return -1;
-	}
-	p->res = (struct wl_result){ .code = WL_EXIT_CHILD,
-				     .pid = atomic_load(&c->pid),
-				     .reason = ex->reason,
-				     .child_code = ex->code };
-	return -1;
-}
-
 /* The children of one round: slices first .. first + n - 1 of total. */
 struct brood {
 	unsigned started;
@@ -316,7 +298,7 @@ static int brood_wait(struct wl_proc *p, struct brood *b)
 
 		if (vm_wait(p->run->vm, atomic_load(&b->kd[i].c->pid), &ex) < 0)
 			ex = (struct vm_exit){ .reason = VM_EXIT_KILLED };
-		if (judge(p, b->kd[i].c, &ex) < 0)
+		if (wl_judge_child(p, b->kd[i].c, &ex) < 0)
 			r = -1;
 	}
 	free(b->kd);

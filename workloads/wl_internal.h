@@ -102,6 +102,12 @@ uint64_t wl_rand(struct wl_proc *p);
 double wl_rand_unit(struct wl_proc *p);
 uint64_t wl_mix(uint64_t x);
 
+/* ---- wl_run.c: children --------------------------------------------- */
+
+/* How child c ended (ex), into p->res (the first failure wins); 0 or -1. */
+int wl_judge_child(struct wl_proc *p, struct wl_proc *c,
+		   const struct vm_exit *ex);
+
 /* ---- wl_pattern.c: which page the next op touches --------------------- */
 
 int wl_zipf_build(struct wl_run *run, uint64_t npages);

@@ -118,9 +118,8 @@ static int outcome(struct wl_proc *p, int r)
 	return r < 0 ? p->res.code : r > 0 ? WL_EXIT_STOPPED : WL_EXIT_OK;
 }
 
-/* Judge a child's exit into p->res (first failure wins); 0 or -1. */
-static int judge_child(struct wl_proc *p, struct wl_proc *c,
-		       const struct vm_exit *ex)
+int wl_judge_child(struct wl_proc *p, struct wl_proc *c,
+		   const struct vm_exit *ex)
 {
 	if (ex->reason == VM_EXIT_NORMAL && ex->code == WL_EXIT_OK)
 		return 0;
@@ -175,7 +174,7 @@ static int fork_round(struct wl_proc *p, uint64_t n, bool verify)
 
 		if (vm_wait(p->run->vm, atomic_load(&c->pid), &ex) < 0)
 			ex = (struct vm_exit){ .reason = VM_EXIT_KILLED };
-		if (judge_child(p, c, &ex) < 0 && r == 0)
+		if (wl_judge_child(p, c, &ex) < 0 && r == 0)
 			r = -1;
 	}
 	return r;
