@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/cliexec.h"
+#include "tests/lib/vmtest.h"
 
 #define res	 cli_res
 #define run	 cliexec_run
@@ -230,21 +231,14 @@ static void test_explain_json_marks_emulator_only(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(db, sizeof(db), "/tmp/test_explain.%d.db", (int)getpid());
-	unlink(db);
+	vmtest_db_path(db, sizeof(db), "test_explain");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-
 	(void)state;
-	unlink(db);
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
+	vmtest_db_remove(db);
 	return 0;
 }
 

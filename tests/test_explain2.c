@@ -47,6 +47,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/cliexec.h"
+#include "tests/lib/vmtest.h"
 
 #define MAXF  16
 #define MAXN  64
@@ -200,21 +201,14 @@ static char db[64];
 static int setup_db(void **state)
 {
 	(void)state;
-	snprintf(db, sizeof(db), "/tmp/test_explain2.%d.db", (int)getpid());
-	unlink(db);
+	vmtest_db_path(db, sizeof(db), "test_explain2");
 	return 0;
 }
 
 static int teardown_db(void **state)
 {
-	char side[80];
-
 	(void)state;
-	unlink(db);
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
+	vmtest_db_remove(db);
 	return 0;
 }
 

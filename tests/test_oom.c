@@ -45,8 +45,7 @@ static void sink(void *arg, const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(db, sizeof(db), "/tmp/test_oom.%d.db", (int)getpid());
-	unlink(db);
+	vmtest_db_path(db, sizeof(db), "test_oom");
 	report[0] = '\0';
 	return 0;
 }
@@ -54,7 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vmtest_teardown(state);
-	unlink(db);
+	vmtest_db_remove(db); /* and its -wal and -shm */
 	return 0;
 }
 
@@ -280,26 +279,43 @@ static void test_oom_page_tables_decide(void **state)
 	assert_int_equal(victim_of(0), a.pid);
 }
 
-/* A tie: the task scanned later (created later) wins. */
-static void test_oom_tie_goes_to_the_later(void **state)
+/*
+ * Holders a and b (pages, adj each) and an exempt hog that grows until the
+ * OOM killer acts: exactly one holder is killed, the other and the hog
+ * end normally.  True when it was b.
+ */
+static bool duel(uint64_t mem, unsigned a_pages, int a_adj, unsigned b_pages,
+		 int b_adj)
 {
-	struct vm *vm = machine(8 * MiB, 0);
+	struct vm *vm = machine(mem, 0);
 	struct parked a, b, hog;
-	struct vm_exit ex;
+	struct vm_exit ea, eb, ex;
 
-	(void)state;
-	holder(vm, &a, "first", 700, 0);
-	holder(vm, &b, "second", 700, 0);
+	holder(vm, &a, "a", a_pages, a_adj);
+	holder(vm, &b, "b", b_pages, b_adj);
 	assert_true(park_spawn(vm, &hog, "hog") > 0);
 	assert_int_equal(vm_set_oom_score_adj(vm, hog.pid, -1000), 0);
 	assert_false(hog_until_oom(vm, &hog));
-	park_release(&a, &ex);
-	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
-	park_release(&b, &ex);
-	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
+	park_release(&a, &ea);
+	park_release(&b, &eb);
 	park_release(&hog, &ex);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_true((ea.reason == VM_EXIT_OOM_KILLED) !=
+		    (eb.reason == VM_EXIT_OOM_KILLED));
+	assert_int_equal(ea.reason == VM_EXIT_OOM_KILLED ? eb.reason :
+							   ea.reason,
+			 VM_EXIT_NORMAL);
 	finish(vm);
-	assert_int_equal(victim_of(0), b.pid);
+	assert_int_equal(victim_of(0),
+			 eb.reason == VM_EXIT_OOM_KILLED ? b.pid : a.pid);
+	return eb.reason == VM_EXIT_OOM_KILLED;
+}
+
+/* A tie: the task scanned later (created later) wins. */
+static void test_oom_tie_goes_to_the_later(void **state)
+{
+	(void)state;
+	assert_true(duel(8 * MiB, 700, 0, 700, 0));
 }
 
 /* Every task exempt: no victim, the allocating task ends, nothing spins. */
@@ -354,23 +370,9 @@ static void test_oom_reaped_victim_not_chosen_again(void **state)
 /* Below 1000 pages totalpages / 1000 is 0: adj counts for nothing. */
 static void test_oom_tiny_memory_adj_is_void(void **state)
 {
-	struct vm *vm = machine(2 * MiB, 0); /* 512 pages */
-	struct parked a, b, hog;
-	struct vm_exit ex;
-
 	(void)state;
-	holder(vm, &a, "adj", 50, 1000);
-	holder(vm, &b, "rss", 200, 0);
-	assert_true(park_spawn(vm, &hog, "hog") > 0);
-	assert_int_equal(vm_set_oom_score_adj(vm, hog.pid, -1000), 0);
-	assert_false(hog_until_oom(vm, &hog));
-	park_release(&a, &ex);
-	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
-	park_release(&b, &ex);
-	assert_int_equal(ex.reason, VM_EXIT_OOM_KILLED);
-	park_release(&hog, &ex);
-	finish(vm);
-	assert_int_equal(victim_of(0), b.pid);
+	/* 512 pages: adj 1000 on 50 pages loses to 200 pages */
+	assert_true(duel(2 * MiB, 50, 1000, 200, 0));
 }
 
 /* /proc/PID/oom_score and status, and the adj's range. */

@@ -32,21 +32,14 @@ static char db[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(db, sizeof(db), "/tmp/test_vmlog.%d.db", (int)getpid());
-	unlink(db);
+	vmtest_db_path(db, sizeof(db), "test_vmlog");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-
 	vmtest_teardown(state);
-	unlink(db);
-	snprintf(side, sizeof(side), "%s-wal", db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db);
-	unlink(side);
+	vmtest_db_remove(db);
 	return 0;
 }
 

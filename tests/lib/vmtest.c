@@ -7,6 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+
+void vmtest_db_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "/tmp/%s.%d.db", name, (int)getpid());
+	vmtest_db_remove(buf);
+}
+
+void vmtest_db_remove(const char *path)
+{
+	static const char *const side[] = { "", "-wal", "-shm" };
+	char p[256];
+
+	for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, side[i]);
+		unlink(p);
+	}
+}
 
 #define VMTEST_MAX 256 /* parked tasks or machines alive at once */
 

@@ -16,6 +16,7 @@
 
 #include <semaphore.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vm/vm.h"
@@ -50,6 +51,14 @@ int vmtest_teardown(void **state);
 uint64_t vmtest_seed(const char *test);
 /* xorshift64* step. */
 uint64_t vmtest_rand(uint64_t *state);
+
+/*
+ * A test's own log database: /tmp/NAME.PID.db into buf, any earlier file
+ * of that name removed.  vmtest_db_remove deletes path and the -wal and
+ * -shm files SQLite may leave beside it.
+ */
+void vmtest_db_path(char *buf, size_t len, const char *name);
+void vmtest_db_remove(const char *path);
 
 #endif /* VMEMU_TEST_VMTEST_H */
 
