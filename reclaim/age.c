@@ -1,40 +1,46 @@
 /*
  * reclaim/age.c - accessed bits for reclaim: test them per page, clear
- * them in walks.
+ * them in walks that stay within a time budget.
  *
  * Native mode has no hardware accessed bit: a page's A bit is emulated by
  * revoking its host mapping, so that the next touch traps and sets A
  * again (DESIGN §3).  A revoke costs a syscall and, while another thread
  * of the process runs, a TLB-shootdown IPI; the touch after it costs a
- * refill trap (~5 us here).  Test-and-clear per judged page - what Linux
- * does with hardware bits - paid both for every page reclaim looked at:
- * pages judged are scattered, so each was its own revoke (docs/reclaim.md
- * has the figures).  So native mode separates the two, as multi-gen LRU's
- * page-table walk does:
+ * refill trap (~5-7 us here).  Test-and-clear per judged page - what
+ * Linux does with hardware bits - paid both for every page reclaim looked
+ * at: pages judged are scattered, so each was its own revoke
+ * (docs/reclaim.md has the figures).  So native mode separates the two,
+ * as multi-gen LRU's page-table walk does:
  *
- *   judging a page (reclaim_referenced): count the A bits of its PTEs,
- *     plus PG_young (consumed); clear nothing.  A batch whose pages were
- *     all referenced asks for a walk (age.want).
+ *   judging a page (reclaim_referenced): an A bit reclaim has not counted
+ *     yet is a reference, and is marked counted (PTE_AGED, a software
+ *     bit: no revoke); PG_young counts once (consumed).  An A bit counted
+ *     already is *stale*: whether the page was touched again since, only
+ *     a revoke could tell.  A stale page is judged unreferenced - what
+ *     Linux's bit says of a page not touched since it was last cleared -
+ *     and asks for a walk (age.want).
  *   a walk (reclaim_age_tick, before each shrink_node): every address
- *     space's window revoked in one call, every present PTE's A bit moved
- *     to its page as PG_young and cleared.  When asked and within budget:
- *     the last walk plus the refill traps since (AGE_TRAP_NS each) cost at
- *     most AGE_BUDGET_PCT of the time since it began; or regardless at
- *     priority AGE_FORCE_PRIORITY, where reclaim has failed at every other
- *     priority and stale bits would otherwise end in an OOM kill.
+ *     space's window revoked in one call; every present PTE's uncounted A
+ *     bit moved to its page as PG_young; A and PTE_AGED cleared.  Only
+ *     when asked and within budget: the last walk plus the refill traps
+ *     since (AGE_TRAP_NS each) cost at most AGE_BUDGET_PCT of the time
+ *     since it began.
+ *
+ * So aging costs at most AGE_BUDGET_PCT of the time, by construction.
+ * What it gives up: between walks, a page is referenced at most once per
+ * touch reclaim could see - a page touched on and on, whose bit was
+ * counted once, looks as idle as one touched once.  When every page is
+ * touched within a walk's period (thrashing), reclaim then evicts in list
+ * order among them, where Linux would have seen them all referenced and
+ * done the same after a full round of activations.  Trace mode keeps
+ * exact per-judgement test-and-clear: its bits cost nothing, and the LRU
+ * model tests hold it to Linux's rules.  Trace mode's clearing walks
+ * ranges around the judged pages (harvest_all), so neighbours keep their
+ * bit as PG_young.
  *
  * This is for a policy with walk_aging (linux: it judges each page once
  * per pass); the others (clock circles until a look finds a page
  * unreferenced) keep test-and-clear per look in both modes.
- *
- * So in native mode "referenced" means: touched since the last walk, or
- * touched before it and not judged since (PG_young, spent on one
- * judgement).  Within one walk's period a page touched once stays
- * referenced at every judgement; Linux's hardware bit would be clear
- * again after the first.  Trace mode keeps exact per-judgement
- * test-and-clear: its bits cost nothing, and the LRU model tests hold it
- * to Linux's rules.  Trace mode's clearing walks ranges around the judged
- * pages (harvest_all), so neighbours keep their bit as PG_young.
  *
  * Counts: age_ns (judging in trace mode, walks in native mode), age_revoke
  * (host revokes: one per window per walk), age_pages (A bits cleared).
@@ -97,7 +103,10 @@ struct harvest_ctx {
 	struct mm *mm;
 };
 
-/* Move one PTE's A bit to its page (PG_young) and clear it. */
+/*
+ * Clear one PTE's A bit, moving it to its page (PG_young) unless reclaim
+ * has counted it already (PTE_AGED: that reference is spent).
+ */
 static SIGSAFE void harvest_visit(void *arg, vaddr_t va, pte_t *ptep)
 {
 	struct harvest_ctx *h = arg;
@@ -105,8 +114,9 @@ static SIGSAFE void harvest_visit(void *arg, vaddr_t va, pte_t *ptep)
 
 	if (!pte_present(pte) || (pte & PTE_SPECIAL) || !(pte & PTE_ACCESSED))
 		return;
-	phys_page(&h->vm->phys, pte_pfn(pte))->flags |= PG_young;
-	mm_set_pte(h->mm, ptep, va, pte & ~PTE_ACCESSED);
+	if (!(pte & PTE_AGED))
+		phys_page(&h->vm->phys, pte_pfn(pte))->flags |= PG_young;
+	mm_set_pte(h->mm, ptep, va, pte & ~(PTE_ACCESSED | PTE_AGED));
 	vm_count(h->vm, VME_AGE_PAGES, 1);
 }
 
@@ -180,24 +190,46 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* Native: the counts, nothing cleared; all referenced asks for a walk. */
+struct judge_ctx {
+	unsigned fresh; /* A bits not counted before (now PTE_AGED) */
+	unsigned stale; /* A bits counted before */
+};
+
+/*
+ * Native: count one PTE's A bit if uncounted, and mark it counted.  The
+ * mark is a software bit: pt_set, no TLB flush (the software TLB holds
+ * translations and permissions, which do not change).
+ */
+static SIGSAFE void judge_visit(void *arg, struct mm *mm, vaddr_t va)
+{
+	struct judge_ctx *j = arg;
+	pte_t *ptep = pt_walk(&mm->pt, va);
+
+	if (!ptep || !pte_present(*ptep) || !(*ptep & PTE_ACCESSED))
+		return;
+	if (*ptep & PTE_AGED) {
+		j->stale++;
+		return;
+	}
+	j->fresh++;
+	pt_set(&mm->pt, ptep, *ptep | PTE_AGED);
+}
+
+/* Native: uncounted bits are references; a stale page asks for a walk. */
 static SIGSAFE void referenced_native(struct reclaim *rc, struct page **pg,
 				      unsigned n, unsigned *refs)
 {
-	unsigned hot = 0;
-
 	for (unsigned i = 0; i < n; i++) {
-		struct count_ctx c = { 0 };
+		struct judge_ctx j = { 0 };
 
-		rmap_walk(pg[i], count_visit, &c);
-		refs[i] = c.refs;
+		rmap_walk(pg[i], judge_visit, &j);
+		refs[i] = j.fresh;
 		if ((pg[i]->flags & PG_young) && !refs[i])
 			refs[i] = 1;
 		pg[i]->flags &= ~(uint32_t)PG_young;
-		hot += refs[i] != 0;
+		if (!refs[i] && j.stale)
+			rc->age.want = true;
 	}
-	if (n && hot == n)
-		rc->age.want = true;
 }
 
 SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
@@ -232,14 +264,11 @@ SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 
 /* ---- native mode: aging walks ------------------------------------------ */
 
-bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills,
-		  unsigned priority)
+bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills)
 {
 	uint64_t since = now_ns - a->last_ns; /* since the last walk ended */
 	uint64_t cost = a->walk_ns + refills * AGE_TRAP_NS;
 
-	if (priority <= AGE_FORCE_PRIORITY)
-		return true;
 	/* cost <= AGE_BUDGET_PCT % of the time since the last walk began */
 	return a->want && cost * 100 <= AGE_BUDGET_PCT * (since + a->walk_ns);
 }
@@ -264,13 +293,13 @@ static SIGSAFE void age_walk(struct reclaim *rc)
 	vm_count(vm, VME_AGE_NS, rc->age.walk_ns);
 }
 
-SIGSAFE void reclaim_age_tick(struct reclaim *rc, unsigned priority)
+SIGSAFE void reclaim_age_tick(struct reclaim *rc)
 {
 	struct vm *vm = rc->vm;
 
 	if (vm->cfg.mode != VM_MODE_NATIVE || !rc->policy->walk_aging)
 		return;
 	if (age_walk_due(&rc->age, now_ns(),
-			 vm->ev[VME_TLB_REFILL] - rc->age.refill0, priority))
+			 vm->ev[VME_TLB_REFILL] - rc->age.refill0))
 		age_walk(rc);
 }

@@ -22,7 +22,7 @@ struct age_state {
 	uint64_t last_ns; /* CLOCK_MONOTONIC at the end of the last walk */
 	uint64_t walk_ns; /* how long that walk took */
 	uint64_t refill0; /* tlb_refill when it ended */
-	bool want;	  /* a batch was all referenced since */
+	bool want;	  /* a judgement found a stale bit since */
 };
 
 struct reclaim {
@@ -44,11 +44,12 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
 }
 
 /* Accessed-bit harvest (reclaim/age.c). */
-#define AGE_GAP_PAGES	   64	/* longest gap a harvest range spans (trace) */
-#define AGE_GAP_HOT	   3	/* host-mapped pages a spanned gap may hold */
-#define AGE_BUDGET_PCT	   5	/* native: aging's share of time, at most */
-#define AGE_TRAP_NS	   5000 /* native: one refill trap's cost, estimated */
-#define AGE_FORCE_PRIORITY 0	/* native: at it, walk regardless */
+#define AGE_GAP_PAGES  64 /* longest gap a harvest range spans (trace) */
+#define AGE_GAP_HOT    3  /* host-mapped pages a spanned gap may hold */
+#define AGE_BUDGET_PCT 5  /* native: aging's share of time, at most */
+/* native: one refill trap's cost, estimated on the high side (5-7 us
+   measured on the development VMs: bench_reclaim prints it) */
+#define AGE_TRAP_NS 8000
 
 /*
  * SIGSAFE, lock held.  For each isolated page pg[i], refs[i] = how many of
@@ -60,33 +61,31 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
  * keep their bit as PG_young.
  *
  * Native mode with a walk_aging policy (linux): nothing is cleared here
- * (a clear is a host revoke, and the next touch a trap).  Bits are
- * cleared by aging walks (reclaim_age_tick): a batch whose pages were all
- * referenced asks for one.  Other policies: as trace mode, with the
- * ranges' host mappings revoked.
+ * (a clear is a host revoke, and the next touch a trap).  Only A bits not
+ * counted by an earlier judgement are counted, and they are marked
+ * counted (PTE_AGED); a page with none but a counted one is stale, and
+ * asks for an aging walk (reclaim_age_tick).  Other policies: as trace
+ * mode, with the ranges' host mappings revoked.
  */
 void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
 			unsigned *refs);
 
 /*
  * SIGSAFE, lock held.  Native mode with a walk_aging policy, before
- * reclaim scans at priority:
- * walk every address space - one host revoke per window, each present
- * PTE's accessed bit moved to its page as PG_young - when a judgement
- * asked for it and the budget allows (the last walk and the refill traps
- * since cost at most AGE_BUDGET_PCT of the time since it began), or
- * regardless at priority AGE_FORCE_PRIORITY (reclaim has found too little
- * at every other priority: without fresher bits it would call the OOM
- * killer on pages that merely look referenced).
+ * reclaim scans: walk every address space - one host revoke per window,
+ * each present PTE's uncounted accessed bit moved to its page as
+ * PG_young, A and PTE_AGED cleared - when a judgement asked for it and
+ * the budget allows (the last walk and the refill traps since cost at
+ * most AGE_BUDGET_PCT of the time since it began).  Never otherwise:
+ * stale pages are judged unreferenced, so reclaim progresses without.
  */
-void reclaim_age_tick(struct reclaim *rc, unsigned priority);
+void reclaim_age_tick(struct reclaim *rc);
 
 /*
  * The rule itself, for tests: may a walk start at now_ns, refills traps
- * after the last one, asked for (want) or not, at priority?
+ * after the last one, asked for (want) or not?
  */
-bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills,
-		  unsigned priority);
+bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills);
 
 /* Eviction (reclaim/evict.c). */
 

@@ -312,7 +312,7 @@ SIGSAFE void shrink_node(struct reclaim *rc, struct scan_control *sc)
 	uint64_t slab_frames;
 	int n;
 
-	reclaim_age_tick(rc, sc->priority); /* native: fresh accessed bits */
+	reclaim_age_tick(rc); /* native: fresh accessed bits, on budget */
 	sc->pass_started = false;
 	sc->nr_deferred = 0;
 	sc->lru_cursor = 0;

@@ -563,6 +563,8 @@ static void test_mm_check_catches_corruption_native(void **state)
 	EXPECT_MM(mm, w->prot = RW, MM_CHECK_VMA_MERGE, w->prot = VM_PROT_READ);
 	EXPECT_MM(mm, *ptep = (saved & ~PTE_ACCESSED) | PTE_HMAP_R,
 		  MM_CHECK_HMAP_OLD, *ptep = saved);
+	EXPECT_MM(mm, *ptep = (saved & ~(PTE_ACCESSED | PTE_HMAP)) | PTE_AGED,
+		  MM_CHECK_AGED_OLD, *ptep = saved);
 	(void)v;
 	vmtest_unlock(vm);
 	assert_int_equal(park_release(&p, NULL), p.pid);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "reclaim/reclaim_internal.h"
+#include "vm/mm.h"
 #include "tests/lib/vmtest.h"
 
 #define PAGE	      4096ULL
@@ -242,10 +243,10 @@ static void run_pressure(const struct pressure_cfg *pc)
 }
 
 /*
- * Native aging's rule (reclaim/age.c): a walk when asked and within
+ * Native aging's rule (reclaim/age.c): a walk only when asked and within
  * budget - the last walk plus the refill traps since, at AGE_TRAP_NS
- * each, at most AGE_BUDGET_PCT of the time since it began - or at
- * priority AGE_FORCE_PRIORITY regardless.  Figures worked by hand.
+ * each, at most AGE_BUDGET_PCT of the time since it began.  Figures
+ * worked by hand.
  */
 static void test_reclaim_age_walk_rule(void **state)
 {
@@ -254,21 +255,114 @@ static void test_reclaim_age_walk_rule(void **state)
 
 	(void)state;
 	/* Not asked: no walk, however long ago and cheap the last. */
-	assert_false(age_walk_due(&a, 5000 * ms, 0, 12));
+	assert_false(age_walk_due(&a, 5000 * ms, 0));
 	a.want = true;
-	/* 2 ms + 1000 traps x 5 us = 7 ms: allowed from 7 / 0.05 = 140 ms
-	   after the walk began, i.e. 138 ms after it ended. */
-	assert_int_equal(AGE_TRAP_NS, 5000);
+	/* 2 ms + 1000 traps x 8 us = 10 ms: allowed from 10 / 0.05 = 200 ms
+	   after the walk began, i.e. 198 ms after it ended. */
+	assert_int_equal(AGE_TRAP_NS, 8000);
 	assert_int_equal(AGE_BUDGET_PCT, 5);
-	assert_false(age_walk_due(&a, 1000 * ms + 137 * ms, 1000, 12));
-	assert_true(age_walk_due(&a, 1000 * ms + 138 * ms, 1000, 12));
-	/* More traps since: longer to wait. */
-	assert_false(age_walk_due(&a, 1000 * ms + 138 * ms, 2000, 12));
-	assert_true(age_walk_due(&a, 1000 * ms + 238 * ms, 2000, 12));
-	/* Priority AGE_FORCE_PRIORITY: at once, asked or not. */
-	a.want = false;
-	assert_true(age_walk_due(&a, 1000 * ms + 1, 1000000, 0));
-	assert_false(age_walk_due(&a, 1000 * ms + 1, 1000000, 1));
+	assert_false(age_walk_due(&a, 1000 * ms + 197 * ms, 1000));
+	assert_true(age_walk_due(&a, 1000 * ms + 198 * ms, 1000));
+	/* More traps since: longer to wait (18 ms: 358 ms after). */
+	assert_false(age_walk_due(&a, 1000 * ms + 198 * ms, 2000));
+	assert_false(age_walk_due(&a, 1000 * ms + 357 * ms, 2000));
+	assert_true(age_walk_due(&a, 1000 * ms + 358 * ms, 2000));
+	/* However hard reclaim presses, nothing is over budget. */
+	assert_false(age_walk_due(&a, 1000 * ms + 1, 1000000));
+}
+
+#define AGE_N 4
+
+/* Judge the AGE_N pages under the lock; want says if a walk was asked. */
+static void judge(struct vm *vm, struct page **pg, unsigned *refs, bool *want)
+{
+	vmtest_lock(vm);
+	vm->reclaim->age.want = false;
+	reclaim_referenced(vm->reclaim, pg, AGE_N, refs);
+	*want = vm->reclaim->age.want;
+	vmtest_unlock(vm);
+}
+
+/* An aging walk, asked for and with the budget long unspent. */
+static void walk(struct vm *vm)
+{
+	vmtest_lock(vm);
+	vm->reclaim->age.want = true;
+	vm->reclaim->age.last_ns = 0;
+	reclaim_age_tick(vm->reclaim);
+	assert_false(vm->reclaim->age.want); /* it ran */
+	vmtest_unlock(vm);
+}
+
+static void expect_refs(const unsigned *refs, unsigned r0, unsigned r1,
+			unsigned r2, unsigned r3)
+{
+	const unsigned want[AGE_N] = { r0, r1, r2, r3 };
+
+	for (unsigned i = 0; i < AGE_N; i++)
+		if (refs[i] != want[i])
+			fail_msg("page %u: %u references, expected %u", i,
+				 refs[i], want[i]);
+}
+
+/*
+ * Native aging (reclaim/age.c) stands for Linux's test-and-clear whose
+ * clears touches only see after a walk: a judgement counts each accessed
+ * bit once (PTE_AGED, no revoke); a counted bit is stale - unreferenced,
+ * and a walk asked for; a walk spends counted bits and keeps uncounted
+ * ones as PG_young; a touch after it is a reference again.
+ */
+static void test_reclaim_age_counts_each_bit_once(void **state)
+{
+	struct vm *vm = vmtest_create(VM_MODE_NATIVE, 16 * MiB);
+	struct page *pg[AGE_N];
+	unsigned refs[AGE_N];
+	struct parked p;
+	bool want;
+	uint8_t v;
+	uint64_t a;
+
+	(void)state;
+	assert_true(park_spawn(vm, &p, "aging") > 0);
+	a = vm_mmap(p.t, 0, AGE_N * PAGE_SIZE, RW, ANON);
+	for (unsigned i = 0; i < AGE_N; i++) {
+		assert_int_equal(vmtest_cpu_store(p.t, a + i * PAGE_SIZE, 1),
+				 0);
+		pg[i] = phys_page(&vm->phys,
+				  pte_pfn(vmtest_pte(p.t, a + i * PAGE_SIZE)));
+	}
+	/* The faults set A: one reference each, now counted. */
+	judge(vm, pg, refs, &want);
+	expect_refs(refs, 1, 1, 1, 1);
+	assert_false(want);
+	for (unsigned i = 0; i < AGE_N; i++)
+		assert_true(vmtest_pte(p.t, a + i * PAGE_SIZE) & PTE_AGED);
+	assert_int_equal(vmtest_check(p.t), 0);
+	/* Judged again with nothing new to see: stale, so unreferenced. */
+	judge(vm, pg, refs, &want);
+	expect_refs(refs, 0, 0, 0, 0);
+	assert_true(want);
+	/* The walk clears A and the marks; spent bits leave no PG_young. */
+	walk(vm);
+	for (unsigned i = 0; i < AGE_N; i++)
+		assert_false(vmtest_pte(p.t, a + i * PAGE_SIZE) &
+			     (PTE_ACCESSED | PTE_AGED));
+	/* A touch after it (a refill trap) is a fresh reference. */
+	assert_int_equal(vmtest_cpu_load(p.t, a + 1 * PAGE_SIZE, &v), 0);
+	judge(vm, pg, refs, &want);
+	expect_refs(refs, 0, 1, 0, 0);
+	assert_false(want); /* pages 0, 2, 3: no bit at all, not stale */
+	/* An uncounted bit at a walk survives it as PG_young, once. */
+	assert_int_equal(vmtest_cpu_load(p.t, a + 2 * PAGE_SIZE, &v), 0);
+	walk(vm);
+	judge(vm, pg, refs, &want);
+	expect_refs(refs, 0, 0, 1, 0);
+	judge(vm, pg, refs, &want);
+	expect_refs(refs, 0, 0, 0, 0);
+	assert_false(want);
+	assert_int_equal(vmtest_check(p.t), 0);
+	assert_int_equal(park_release(&p, NULL), p.pid);
+	vmtest_destroy(vm);
 }
 
 static void test_reclaim_integrity_trace_direct(void **state)
@@ -930,6 +1024,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		VMTEST(test_reclaim_age_walk_rule),
+		VMTEST(test_reclaim_age_counts_each_bit_once),
 		VMTEST(test_reclaim_integrity_trace_direct),
 		VMTEST(test_reclaim_integrity_trace_kswapd),
 		VMTEST(test_reclaim_integrity_native_direct),

@@ -162,7 +162,9 @@ static SIGSAFE void clear_bit_visit(void *arg, vaddr_t va, pte_t *ptep)
 	if (!pte_present(*ptep) || !(*ptep & c->bit))
 		return;
 	c->n++;
-	mm_set_pte(c->mm, ptep, va, *ptep & ~c->bit);
+	mm_set_pte(c->mm, ptep, va,
+		   *ptep & ~(c->bit == PTE_ACCESSED ? c->bit | PTE_AGED :
+						      c->bit));
 }
 
 SIGSAFE uint64_t mm_clear_young(struct mm *mm, vaddr_t start, vaddr_t end)

@@ -32,7 +32,8 @@
  *  4. Native mode: PTE_HMAP_R/PTE_HMAP_W record exactly what the host
  *     mapping of the page grants; they are set only on present, accessed
  *     PTEs, and PTE_HMAP_W only with PTE_WRITE and PTE_DIRTY.  A frame is
- *     freed only after every host mapping of it is revoked.
+ *     freed only after every host mapping of it is revoked.  PTE_AGED
+ *     only on an accessed PTE.
  *
  * Locking: every function here runs under the machine lock.  The fault
  * path (mm_find_vma, mm_grow_stack) is SIGSAFE.
@@ -61,6 +62,12 @@
 #define PTE_HMAP_R (1ULL << 52)
 #define PTE_HMAP_W (1ULL << 53)
 #define PTE_HMAP   (PTE_HMAP_R | PTE_HMAP_W)
+/*
+ * Software PTE bit of native aging (reclaim/age.c): reclaim has counted
+ * this PTE's accessed bit once already.  Set only with PTE_ACCESSED, and
+ * cleared with it.
+ */
+#define PTE_AGED (1ULL << 54)
 
 enum {
 	VMA_ANON = 1u << 0,
@@ -179,8 +186,9 @@ void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
 /*
  * SIGSAFE.  Accessed/dirty emulation for reclaim (DESIGN §3), over
  * [start, end):
- *  mm_clear_young  test-and-clear A; the host mapping is revoked so the
- *                  next touch traps (a TLB refill) and sets A again;
+ *  mm_clear_young  test-and-clear A (and PTE_AGED with it); the host
+ *                  mapping is revoked so the next touch traps (a TLB
+ *                  refill) and sets A again;
  *  mm_clean        clear D (the page now equals its backing copy); the
  *                  host mapping drops to read-only so the next write traps
  *                  (dirty_trap) and sets D.
@@ -211,6 +219,7 @@ enum mm_check_err {
 	MM_CHECK_PT = -1317,	   /* pt_check failed */
 	MM_CHECK_FILE = -1318,	   /* a file page at the wrong offset/object */
 	MM_CHECK_FILE_DIRTY = -1319, /* 2: shared file PTE D, page clean */
+	MM_CHECK_AGED_OLD = -1320,   /* 4: PTE_AGED without PTE_ACCESSED */
 };
 
 /* Walk invariants 1-4 (and pt_check); 0, or an enum mm_check_err. */

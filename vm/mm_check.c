@@ -55,6 +55,8 @@ static int check_pte(struct mm *mm, vaddr_t va, pte_t pte)
 		return MM_CHECK_HMAP_NOWIN;
 	if ((pte & PTE_HMAP) && !(pte & PTE_ACCESSED))
 		return MM_CHECK_HMAP_OLD;
+	if ((pte & PTE_AGED) && !(pte & PTE_ACCESSED))
+		return MM_CHECK_AGED_OLD;
 	if (pte & PTE_SPECIAL)
 		return pte_pfn(pte) == mm->vm->zero_pfn ? 0 : MM_CHECK_ZERO;
 	pg = phys_page(&mm->vm->phys, pte_pfn(pte));
