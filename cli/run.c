@@ -87,6 +87,11 @@ static int opt_swappiness(struct cli_run *r, const char *opt, const char *val)
 	return set_int(&r->cfg.swappiness, opt, val);
 }
 
+static int opt_aging_budget(struct cli_run *r, const char *opt, const char *val)
+{
+	return set_int(&r->cfg.aging_budget_pct, opt, val);
+}
+
 static int opt_min_free(struct cli_run *r, const char *opt, const char *val)
 {
 	return set_int(&r->cfg.min_free_kbytes, opt, val);
@@ -230,6 +235,9 @@ static const struct run_opt run_opts[] = {
 	  "vm.watermark_scale_factor, 1..3000 (default 10)" },
 	{ "--page-cluster", "N", opt_page_cluster,
 	  "vm.page-cluster: swap readahead of 2^N pages (default 3)" },
+	{ "--aging-budget", "PCT", opt_aging_budget,
+	  "native, linux policy: share of time accessed-bit walks may cost, "
+	  "0..100 (default 5)" },
 	{ "--sysctl", "NAME=VAL", opt_sysctl,
 	  "a knob by its Linux name (see below)" },
 	{ "--no-kswapd", NULL, opt_no_kswapd,

@@ -22,11 +22,15 @@
  *   a walk (reclaim_age_tick, before each shrink_node): every address
  *     space's window revoked in one call; every present PTE's uncounted A
  *     bit moved to its page as PG_young; A and PTE_AGED cleared.  Only
- *     when asked and within budget: the last walk plus the refill traps
- *     since (AGE_TRAP_NS each) cost at most AGE_BUDGET_PCT of the time
- *     since it began.
+ *     when asked and paid for: a budget fills at aging_budget_pct (a
+ *     vm_config knob, default 5) percent of the time passing - at most
+ *     AGE_BURST_NS saved, or one walk's cost - and pays each walk's time
+ *     and the refill traps after it (AGE_TRAP_NS each); a walk starts
+ *     when the budget covers what the last one cost.
  *
- * So aging costs at most AGE_BUDGET_PCT of the time, by construction.
+ * So aging costs at most aging_budget_pct of the time, give or take one
+ * walk whose cost was misjudged (the first is judged at one trap per LRU
+ * page, the most it can cost).
  * What it gives up: between walks, a page is referenced at most once per
  * touch reclaim could see - a page touched on and on, whose bit was
  * counted once, looks as idle as one touched once.  When every page is
@@ -264,13 +268,55 @@ SIGSAFE void reclaim_referenced(struct reclaim *rc, struct page **pg,
 
 /* ---- native mode: aging walks ------------------------------------------ */
 
-bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills)
+SIGSAFE void age_budget_update(struct age_state *a, uint64_t now_ns,
+			       uint64_t refills, uint64_t lru_pages,
+			       unsigned pct)
 {
-	uint64_t since = now_ns - a->last_ns; /* since the last walk ended */
-	uint64_t cost = a->walk_ns + refills * AGE_TRAP_NS;
+	uint64_t traps, cap;
 
-	/* cost <= AGE_BUDGET_PCT % of the time since the last walk began */
-	return a->want && cost * 100 <= AGE_BUDGET_PCT * (since + a->walk_ns);
+	if (!a->clock_ns) {
+		a->clock_ns = now_ns;
+		a->refill0 = refills;
+		a->traps_was = lru_pages;
+	}
+	traps = refills - a->refill0;
+	a->balance_ns += (int64_t)((now_ns - a->clock_ns) * pct / 100) -
+			 (int64_t)(traps * AGE_TRAP_NS);
+	a->traps += traps;
+	a->clock_ns = now_ns;
+	a->refill0 = refills;
+	cap = MAX((uint64_t)AGE_BURST_NS, age_walk_cost(a));
+	if (a->balance_ns > (int64_t)cap)
+		a->balance_ns = (int64_t)cap;
+}
+
+SIGSAFE uint64_t age_walk_cost(const struct age_state *a)
+{
+	return a->walk_ns + MAX(a->traps, a->traps_was) * AGE_TRAP_NS;
+}
+
+SIGSAFE bool age_walk_due(const struct age_state *a)
+{
+	return a->want && a->balance_ns >= (int64_t)age_walk_cost(a);
+}
+
+SIGSAFE void age_walked(struct age_state *a, uint64_t walk_ns)
+{
+	a->balance_ns -= (int64_t)walk_ns;
+	a->walk_ns = walk_ns;
+	if (a->walks++) /* traps since the first walk are walks' traps */
+		a->traps_was = a->traps;
+	a->traps = 0;
+	a->want = false;
+}
+
+static uint64_t lru_pages(const struct lruvec *lv)
+{
+	uint64_t n = 0;
+
+	for (int l = 0; l < NR_LRU_LISTS; l++)
+		n += lv->nr[l];
+	return n;
 }
 
 /* One walk: every window revoked in one call, its A bits to PG_young. */
@@ -286,10 +332,7 @@ static SIGSAFE void age_walk(struct reclaim *rc)
 		if (mm && !mm->reaped)
 			harvest_range(vm, mm, 0, mm->task_size);
 	}
-	rc->age.last_ns = now_ns();
-	rc->age.walk_ns = rc->age.last_ns - t0;
-	rc->age.refill0 = vm->ev[VME_TLB_REFILL];
-	rc->age.want = false;
+	age_walked(&rc->age, now_ns() - t0);
 	vm_count(vm, VME_AGE_NS, rc->age.walk_ns);
 }
 
@@ -297,9 +340,12 @@ SIGSAFE void reclaim_age_tick(struct reclaim *rc)
 {
 	struct vm *vm = rc->vm;
 
-	if (vm->cfg.mode != VM_MODE_NATIVE || !rc->policy->walk_aging)
+	if (vm->cfg.mode != VM_MODE_NATIVE || !rc->policy->walk_aging ||
+	    !vm->cfg.aging_budget_pct)
 		return;
-	if (age_walk_due(&rc->age, now_ns(),
-			 vm->ev[VME_TLB_REFILL] - rc->age.refill0))
+	age_budget_update(&rc->age, now_ns(), vm->ev[VME_TLB_REFILL],
+			  lru_pages(&rc->lru),
+			  (unsigned)vm->cfg.aging_budget_pct);
+	if (age_walk_due(&rc->age))
 		age_walk(rc);
 }

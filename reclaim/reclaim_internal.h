@@ -14,15 +14,25 @@
 struct kswapd;
 
 /*
- * Native mode's aging walks (reclaim/age.c): when the last one ended,
- * what it cost, the refill-trap count then, and whether a judgement has
- * asked for fresher bits since.
+ * Native mode's aging walks (reclaim/age.c): a budget that fills at
+ * vm_config.aging_budget_pct of the time passing and pays for walks
+ * (their time, at once) and the refill traps they cause (as they come,
+ * AGE_TRAP_NS each).
+ * A walk starts only when asked and the budget covers what the last one
+ * cost - so aging spends at most that share of the time, give or take
+ * one walk's misestimate.
  */
 struct age_state {
-	uint64_t last_ns; /* CLOCK_MONOTONIC at the end of the last walk */
-	uint64_t walk_ns; /* how long that walk took */
-	uint64_t refill0; /* tlb_refill when it ended */
-	bool want;	  /* a judgement found a stale bit since */
+	uint64_t clock_ns;  /* CLOCK_MONOTONIC when last brought up to date;
+			       0: not yet (no reclaim so far) */
+	uint64_t refill0;   /* tlb_refill then */
+	int64_t balance_ns; /* budget left (below 0: overdrawn) */
+	uint64_t walks;	    /* walks so far */
+	uint64_t walk_ns;   /* the last walk's time */
+	uint64_t traps;	    /* refill traps since the last walk */
+	uint64_t traps_was; /* ... and before it, since the one before; at
+			       first, one per LRU page (the most a walk costs) */
+	bool want;	    /* a judgement found a stale bit since */
 };
 
 struct reclaim {
@@ -44,9 +54,9 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
 }
 
 /* Accessed-bit harvest (reclaim/age.c). */
-#define AGE_GAP_PAGES  64 /* longest gap a harvest range spans (trace) */
-#define AGE_GAP_HOT    3  /* host-mapped pages a spanned gap may hold */
-#define AGE_BUDGET_PCT 5  /* native: aging's share of time, at most */
+#define AGE_GAP_PAGES 64       /* longest gap a harvest range spans (trace) */
+#define AGE_GAP_HOT   3	       /* host-mapped pages a spanned gap may hold */
+#define AGE_BURST_NS  50000000 /* native: budget saved at most (or a walk's) */
 /* native: one refill trap's cost, estimated on the high side (5-7 us
    measured on the development VMs: bench_reclaim prints it) */
 #define AGE_TRAP_NS 8000
@@ -75,17 +85,24 @@ void reclaim_referenced(struct reclaim *rc, struct page **pg, unsigned n,
  * reclaim scans: walk every address space - one host revoke per window,
  * each present PTE's uncounted accessed bit moved to its page as
  * PG_young, A and PTE_AGED cleared - when a judgement asked for it and
- * the budget allows (the last walk and the refill traps since cost at
- * most AGE_BUDGET_PCT of the time since it began).  Never otherwise:
- * stale pages are judged unreferenced, so reclaim progresses without.
+ * the budget covers it (struct age_state).  Never otherwise: stale pages
+ * are judged unreferenced, so reclaim progresses without.
  */
 void reclaim_age_tick(struct reclaim *rc);
 
 /*
- * The rule itself, for tests: may a walk start at now_ns, refills traps
- * after the last one, asked for (want) or not?
+ * The budget, for tests.  age_budget_update: the time and the refill
+ * traps (a running count) up to now_ns; lru_pages seeds the first
+ * estimate.  age_walk_cost: what the next walk is expected to cost (the
+ * last one's time and traps; the more of the two last periods' traps).
+ * age_walk_due: asked for, and the budget covers that.  age_walked: a
+ * walk of walk_ns ended (paid at once; its traps as they come).
  */
-bool age_walk_due(const struct age_state *a, uint64_t now_ns, uint64_t refills);
+void age_budget_update(struct age_state *a, uint64_t now_ns, uint64_t refills,
+		       uint64_t lru_pages, unsigned pct);
+uint64_t age_walk_cost(const struct age_state *a);
+bool age_walk_due(const struct age_state *a);
+void age_walked(struct age_state *a, uint64_t walk_ns);
 
 /* Eviction (reclaim/evict.c). */
 

@@ -105,6 +105,10 @@ static void test_cli_bad_input(void **state)
 			   "--swappiness 'x' is not a number");
 	expect_usage_error(ARGS("run", "--swappiness", "300"),
 			   "swappiness 300 is outside 0..200");
+	expect_usage_error(ARGS("run", "--aging-budget", "5%"),
+			   "--aging-budget '5%' is not a number");
+	expect_usage_error(ARGS("run", "--aging-budget", "150"),
+			   "aging budget 150% is outside 0..100");
 	expect_usage_error(ARGS("run", "--sysctl", "vm.swappiness=201"),
 			   "swappiness 201 is outside 0..200");
 	expect_usage_error(ARGS("run", "--sysctl",

@@ -242,33 +242,93 @@ static void run_pressure(const struct pressure_cfg *pc)
 	vmtest_destroy(vm);
 }
 
+#define PCT 5 /* vm_config.aging_budget_pct's default */
+
 /*
- * Native aging's rule (reclaim/age.c): a walk only when asked and within
- * budget - the last walk plus the refill traps since, at AGE_TRAP_NS
- * each, at most AGE_BUDGET_PCT of the time since it began.  Figures
- * worked by hand.
+ * Native aging's budget (reclaim/age.c): it fills at PCT % of the
+ * time, pays walks and their refill traps (AGE_TRAP_NS each), and a walk
+ * starts only when asked and covered.  Figures worked by hand.
  */
-static void test_reclaim_age_walk_rule(void **state)
+static void test_reclaim_age_budget_by_hand(void **state)
 {
 	const uint64_t ms = 1000000;
-	struct age_state a = { .last_ns = 1000 * ms, .walk_ns = 2 * ms };
+	struct age_state a = { 0 };
 
 	(void)state;
-	/* Not asked: no walk, however long ago and cheap the last. */
-	assert_false(age_walk_due(&a, 5000 * ms, 0));
-	a.want = true;
-	/* 2 ms + 1000 traps x 8 us = 10 ms: allowed from 10 / 0.05 = 200 ms
-	   after the walk began, i.e. 198 ms after it ended. */
 	assert_int_equal(AGE_TRAP_NS, 8000);
-	assert_int_equal(AGE_BUDGET_PCT, 5);
-	assert_false(age_walk_due(&a, 1000 * ms + 197 * ms, 1000));
-	assert_true(age_walk_due(&a, 1000 * ms + 198 * ms, 1000));
-	/* More traps since: longer to wait (18 ms: 358 ms after). */
-	assert_false(age_walk_due(&a, 1000 * ms + 198 * ms, 2000));
-	assert_false(age_walk_due(&a, 1000 * ms + 357 * ms, 2000));
-	assert_true(age_walk_due(&a, 1000 * ms + 358 * ms, 2000));
-	/* However hard reclaim presses, nothing is over budget. */
-	assert_false(age_walk_due(&a, 1000 * ms + 1, 1000000));
+	/* First reclaim at 1 s: 1000 LRU pages, so the first walk is
+	   expected to cost 1000 traps = 8 ms; nothing saved yet. */
+	age_budget_update(&a, 1000 * ms, 0, 1000, PCT);
+	assert_int_equal(age_walk_cost(&a), 8 * ms);
+	assert_false(age_walk_due(&a));
+	a.want = true;
+	assert_false(age_walk_due(&a));
+	/* 8 ms is 5 % of 160 ms. */
+	age_budget_update(&a, 1159 * ms, 0, 1000, PCT);
+	assert_false(age_walk_due(&a));
+	age_budget_update(&a, 1160 * ms, 0, 1000, PCT);
+	assert_true(age_walk_due(&a));
+	/* A 2 ms walk, paid at once; the next is expected to cost as much,
+	   with the first estimate's traps until this one's are known. */
+	age_walked(&a, 2 * ms);
+	assert_false(a.want);
+	assert_int_equal(a.balance_ns, 6 * ms);
+	assert_int_equal(age_walk_cost(&a), 10 * ms);
+	/* Its traps, as they come: 40 ms later, 500 (4 ms) and 2 ms
+	   earned. */
+	age_budget_update(&a, 1200 * ms, 500, 1000, PCT);
+	assert_int_equal(a.balance_ns, 4 * ms);
+	/* 500 more (4 ms): the 10 ms needs 200 ms more. */
+	a.want = true;
+	age_budget_update(&a, 1399 * ms, 1000, 1000, PCT);
+	assert_false(age_walk_due(&a));
+	age_budget_update(&a, 1400 * ms, 1000, 1000, PCT);
+	assert_true(age_walk_due(&a));
+	/* The second walk: the estimate is now its predecessor's real cost
+	   (3 ms and 1000 traps, until more come). */
+	age_walked(&a, 3 * ms);
+	assert_int_equal(age_walk_cost(&a), 11 * ms);
+	/* Quiet for 100 s: at most AGE_BURST_NS saved. */
+	age_budget_update(&a, 101400 * ms, 1000, 1000, PCT);
+	assert_int_equal(a.balance_ns, AGE_BURST_NS);
+	/* A walk costlier than that can still be saved for. */
+	a.walk_ns = 70 * ms;
+	age_budget_update(&a, 201400 * ms, 1000, 1000, PCT);
+	assert_int_equal(a.balance_ns, 78 * ms);
+}
+
+/*
+ * The budget over a simulated minute of heavy pressure: a walk is always
+ * wanted, takes 5 ms and makes 3000 pages trap over the next 300 ms.
+ * Aging spends at most PCT % of the time (give or take the
+ * first walk), and does not fall far short of it either.
+ */
+static void test_reclaim_age_budget_holds(void **state)
+{
+	const uint64_t ms = 1000000, walk = 5 * ms, pages = 3000;
+	struct age_state a = { 0 };
+	uint64_t refills = 0, spent = 0, walks = 0, last = 0;
+
+	(void)state;
+	for (uint64_t t = 1; t <= 60000; t++) {
+		if (walks && t - last <= 300)
+			refills += pages / 300;
+		age_budget_update(&a, t * ms, refills, 4000, PCT);
+		a.want = true;
+		if (age_walk_due(&a)) {
+			age_walked(&a, walk);
+			spent += walk;
+			walks++;
+			last = t;
+		}
+	}
+	spent += refills * AGE_TRAP_NS;
+	print_message("budget: %llu walks, %.2f %% of the time\n",
+		      (unsigned long long)walks, 100.0 * (double)spent / 60e9);
+	/* Each walk with its traps: 29 ms; 5 % of 60 s = 3 s: ~103. */
+	assert_true(spent <=
+		    60000 * ms * PCT / 100 + walk + pages * AGE_TRAP_NS);
+	assert_true(walks >= 95);
 }
 
 #define AGE_N 4
@@ -288,7 +348,7 @@ static void walk(struct vm *vm)
 {
 	vmtest_lock(vm);
 	vm->reclaim->age.want = true;
-	vm->reclaim->age.last_ns = 0;
+	vm->reclaim->age.balance_ns = INT64_MAX / 2; /* paid for */
 	reclaim_age_tick(vm->reclaim);
 	assert_false(vm->reclaim->age.want); /* it ran */
 	vmtest_unlock(vm);
@@ -1023,7 +1083,8 @@ static void test_reclaim_soak_8_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		VMTEST(test_reclaim_age_walk_rule),
+		VMTEST(test_reclaim_age_budget_by_hand),
+		VMTEST(test_reclaim_age_budget_holds),
 		VMTEST(test_reclaim_age_counts_each_bit_once),
 		VMTEST(test_reclaim_integrity_trace_direct),
 		VMTEST(test_reclaim_integrity_trace_kswapd),

@@ -53,6 +53,11 @@ static void test_vm_bad_config(void **state)
 	cfg.swappiness = 201;
 	expect_refusal(&cfg, "swappiness 201");
 	vm_config_init(&cfg);
+	cfg.aging_budget_pct = 101;
+	expect_refusal(&cfg, "aging budget 101% is outside 0..100");
+	cfg.aging_budget_pct = -1;
+	expect_refusal(&cfg, "aging budget -1% is outside 0..100");
+	vm_config_init(&cfg);
 	cfg.watermark_scale_factor = 0;
 	expect_refusal(&cfg, "watermark_scale_factor 0");
 	vm_config_init(&cfg);

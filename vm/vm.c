@@ -58,6 +58,7 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->mode = VM_MODE_NATIVE;
 	cfg->seed = 1;
 	cfg->page_cluster = 3;
+	cfg->aging_budget_pct = 5;
 	cfg->read_ahead_kb = 128;
 	cfg->log_sample_ms = 100;
 }
@@ -103,6 +104,9 @@ static int check_config(const struct vm_config *c, char *err, size_t len)
 		    c->tlb_entries, SWTLB_MIN_ENTRIES, SWTLB_MAX_ENTRIES);
 	else if (c->swappiness < 0 || c->swappiness > 200)
 		say(err, len, "swappiness %d is outside 0..200", c->swappiness);
+	else if (c->aging_budget_pct < 0 || c->aging_budget_pct > 100)
+		say(err, len, "aging budget %d%% is outside 0..100",
+		    c->aging_budget_pct);
 	else if (c->watermark_scale_factor < 1 ||
 		 c->watermark_scale_factor > 3000)
 		say(err, len, "watermark_scale_factor %d is outside 1..3000",

@@ -107,6 +107,14 @@ struct vm_config {
 	 * exact replacement, where it changes only the speed).
 	 */
 	unsigned tlb_entries;
+	/*
+	 * Native mode, linux policy: the share of the time (percent, 0..100;
+	 * default 5) that clearing accessed bits may cost - the walks that
+	 * revoke host mappings and the refill traps that follow.  Between
+	 * walks a page's bit counts once; fresher bits cost more (0: no
+	 * walks at all; docs/reclaim.md measures the trade).
+	 */
+	int aging_budget_pct;
 };
 #define VM_EXACT_MAX_FRAMES (1ULL << 30) /* 4 TiB of emulated frames */
 

@@ -70,7 +70,7 @@ static void config_json(const struct vm_config *c, char *buf, size_t len)
 		 "\"page_cluster\":%d,\"kswapd\":%s,\"mode\":\"%s\","
 		 "\"seed\":%llu,\"anon_fault_around\":%u,\"panic_on_oom\":%s,"
 		 "\"oom_kill_allocating_task\":%s,\"log_events\":\"%s\","
-		 "\"log_sample_ms\":%u}",
+		 "\"log_sample_ms\":%u,\"aging_budget_pct\":%d}",
 		 (unsigned long long)c->mem_bytes,
 		 (unsigned long long)c->swap_bytes,
 		 c->swap_path ? c->swap_path : "", c->policy ? c->policy : "",
@@ -80,7 +80,8 @@ static void config_json(const struct vm_config *c, char *buf, size_t len)
 		 (unsigned long long)c->seed, c->anon_fault_around,
 		 c->panic_on_oom ? "true" : "false",
 		 c->oom_kill_allocating_task ? "true" : "false",
-		 c->log_events ? c->log_events : "all", c->log_sample_ms);
+		 c->log_events ? c->log_events : "all", c->log_sample_ms,
+		 c->aging_budget_pct);
 }
 
 int vmlog_open(struct vm *vm, char *err, size_t errlen)
