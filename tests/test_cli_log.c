@@ -297,6 +297,44 @@ static void report_older_file(const char *db)
 	assert_int_equal(r->status, 0);
 }
 
+/*
+ * --aging-budget reaches the machine: recorded in the run's config, and
+ * 0 means no aging walks (no revokes) where 100 walks under the same
+ * pressure.
+ */
+static void test_cli_log_aging_budget(void **state)
+{
+	static const char *const budget[2] = { "0", "100" };
+	struct cli_result *r = &res[0];
+	char dir[64], db[96], sql[160];
+
+	(void)state;
+	clitest_tmpdir(dir, sizeof(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(db, sizeof(db), "%s/aging%s.db", dir, budget[i]);
+		clitest_run(r,
+			    ARGS("run", "--quiet", "--log", db, "--mem", "4M",
+				 "--swap", "16M", "--aging-budget", budget[i],
+				 "-w", "rand:size=8M,ops=60000,write=1"));
+		if (r->status != 0)
+			fail_msg("status %d\n%s%s", r->status, r->out, r->err);
+		snprintf(sql, sizeof(sql),
+			 "SELECT json_extract(config_json, "
+			 "'$.aging_budget_pct') FROM runs");
+		assert_int_equal(q_int(db, sql), atoi(budget[i]));
+		assert_true(q_int(db, "SELECT max(pswpin) FROM vmstat") > 0);
+		if (i == 0)
+			assert_int_equal(
+				q_int(db,
+				      "SELECT max(vmemu_age_revoke) FROM vmstat"),
+				0);
+		else
+			assert_true(q_int(db,
+					  "SELECT max(vmemu_age_revoke) FROM "
+					  "vmstat") > 0);
+	}
+}
+
 static void test_cli_log_report_runs(void **state)
 {
 	static char before[1 << 22], after[1 << 22];
@@ -528,6 +566,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_log_scenario),
+		cmocka_unit_test(test_cli_log_aging_budget),
 		cmocka_unit_test(test_cli_log_report_runs),
 		cmocka_unit_test(test_cli_log_report_refusals),
 		cmocka_unit_test(test_cli_log_reproducible_by_seed),
