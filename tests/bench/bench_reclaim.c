@@ -234,7 +234,7 @@ static void bench_overcommit(void)
 /* ---- 3: the cost of accessed bits -------------------------------------- */
 
 #define AGE_WARM_MS 1000 /* filling memory and the first walk: not counted */
-#define AGE_RUN_MS  3000 /* the steady state measured */
+#define AGE_RUN_MS  6000 /* the steady state measured */
 #define REFILL_N    4096
 
 /* ns of one refill trap: revoke a run, touch each page (native). */
