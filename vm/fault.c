@@ -58,10 +58,8 @@
 #include <string.h>
 #include <time.h>
 
-#define OOM_WAIT_NS    1000000L /* a victim still exiting: 1 ms between tries */
-#define BUSY_WAIT_NS   100000L	/* a page being written: 100 us */
-#define BATCH_LOCK_RUN 1024	/* vm_access_batch: accesses per lock hold */
-#define PREFETCH_AHEAD 16	/* and how far ahead it loads PTEs */
+#define OOM_WAIT_NS  1000000L /* a victim still exiting: 1 ms between tries */
+#define BUSY_WAIT_NS 100000L  /* a page being written: 100 us */
 
 #include "reclaim/oom.h"
 #include "reclaim/reclaim.h"
@@ -619,9 +617,7 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 
 /* ---- entry points ---------------------------------------------------- */
 
-/* SIGSAFE, lock held.  The fault ended self's life: say why. */
-static SIGSAFE void fault_kill(struct vm_task *self, enum fault_result r,
-			       vaddr_t va)
+SIGSAFE void fault_kill(struct vm_task *self, enum fault_result r, vaddr_t va)
 {
 	switch (r) {
 	case FAULT_SEGV:
@@ -820,113 +816,9 @@ SIGSAFE enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va,
 	return r == FAULT_DONE ? TRAP_RETRY : TRAP_KILL;
 }
 
-/* The errno a failed access reports (when the caller does not leave). */
-static int fault_errno(enum fault_result r)
+int fault_errno(enum fault_result r)
 {
 	return r == FAULT_OOM ? -ENOMEM : -EFAULT;
-}
-
-/*
- * SIGSAFE, lock held.  One access in exact replacement: a hit in the
- * software TLB reaches the policy as page_access, a miss goes through the
- * fault, with the access's next use for OPT.  Nothing here waits (no swap
- * I/O, no reclaim rounds): frames short of page tables end the task with
- * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
- */
-static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
-					   vaddr_t va, int write,
-					   uint64_t next_use)
-{
-	struct vm *vm = mm->vm;
-	struct fault_state fs = { 0 };
-	enum fault_result r;
-	pfn_t pfn;
-
-	vm->exact_next = next_use;
-	vm->exact_mm = mm;
-	vm->exact_va = va;
-	if (likely(va < mm->task_size) &&
-	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
-		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
-		return FAULT_DONE;
-	}
-	r = atomic_load(&t->kill_reason) ?
-		    FAULT_KILLED :
-		    fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
-	if (r == FAULT_NOMEM)
-		r = FAULT_HOST_NOMEM;
-	if (r == FAULT_DONE)
-		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
-			   (*fs.ptep & PTE_WRITE) && (*fs.ptep & PTE_DIRTY),
-			   pte_pfn(*fs.ptep));
-	else
-		fault_kill(t, r, va);
-	return r;
-}
-
-static int exact_access(struct vm_task *t, uint64_t va, int write,
-			uint64_t next_use)
-{
-	enum fault_result r;
-
-	vm_lock(t->vm);
-	r = exact_one(t, t->mm, va, write, next_use);
-	vm_unlock(t->vm);
-	if (r == FAULT_DONE)
-		return 0;
-	task_exit_if_killed(t);
-	return fault_errno(r);
-}
-
-/*
- * Lock held.  Start loading what the access to va will touch: its struct
- * page when the TLB will serve it (the policy's hit), else its PTE (the
- * walk; the upper tables are hot).
- */
-static inline void prefetch_access(struct mm *mm, vaddr_t va)
-{
-	pte_t *p;
-	pfn_t pfn;
-
-	if (va >= mm->task_size)
-		return;
-	if (swtlb_peek(&mm->swtlb, va, &pfn)) {
-		__builtin_prefetch(phys_page(&mm->vm->phys, pfn));
-		return;
-	}
-	p = pt_walk(&mm->pt, va);
-	if (p)
-		__builtin_prefetch(p);
-}
-
-/* vm_access_batch in exact replacement: runs of accesses per lock hold. */
-static int exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
-		       size_t *done)
-{
-	struct mm *mm = t->mm;
-	enum fault_result r = FAULT_DONE;
-	size_t i = 0;
-
-	while (i < n && r == FAULT_DONE) {
-		size_t end = MIN(n, i + BATCH_LOCK_RUN);
-
-		vm_lock(t->vm);
-		for (; i < end; i++) {
-			if (i + PREFETCH_AHEAD < n)
-				prefetch_access(mm, ref[i + PREFETCH_AHEAD].va);
-			r = exact_one(t, mm, ref[i].va, ref[i].write != 0,
-				      ref[i].next_use);
-			if (r != FAULT_DONE)
-				break;
-		}
-		vm_unlock(t->vm);
-	}
-	if (done)
-		*done = i;
-	if (r == FAULT_DONE)
-		return 0;
-	task_exit_if_killed(t);
-	return fault_errno(r);
 }
 
 int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
@@ -938,7 +830,7 @@ int vm_access_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
 	if (!task_valid(t) || !t->mm || (!ref && n))
 		return -EINVAL;
 	if (t->vm->cfg.exact_frames)
-		return exact_batch(t, ref, n, done);
+		return fault_exact_batch(t, ref, n, done);
 	for (i = 0; i < n && !err; i++)
 		err = vm_access_next(t, ref[i].va, ref[i].write != 0,
 				     ref[i].next_use);
@@ -957,7 +849,7 @@ int vm_access_next(struct vm_task *t, uint64_t va, int write, uint64_t next_use)
 	if (!task_valid(t) || !t->mm || (write != 0 && write != 1))
 		return -EINVAL;
 	if (t->vm->cfg.exact_frames)
-		return exact_access(t, va, write, next_use);
+		return fault_exact_access(t, va, write, next_use);
 	mm = t->mm;
 	if (likely(va < mm->task_size) && swtlb_lookup(&mm->swtlb, va, write))
 		return 0;

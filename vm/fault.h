@@ -63,6 +63,21 @@ enum fault_result fault_handle(struct mm *mm, vaddr_t va, unsigned flags,
 enum fault_result fault_resolve(struct mm *mm, vaddr_t va, unsigned flags,
 				struct vm_task *self, struct fault_state *fs);
 
+/* SIGSAFE, lock held.  The fault r ended self's life: mark why. */
+void fault_kill(struct vm_task *self, enum fault_result r, vaddr_t va);
+
+/* The errno a failed access reports (when the caller does not leave). */
+int fault_errno(enum fault_result r);
+
+/*
+ * Exact replacement's vm_access_next and vm_access_batch (fault_exact.c);
+ * t is valid, with an mm.
+ */
+int fault_exact_access(struct vm_task *t, uint64_t va, int write,
+		       uint64_t next_use);
+int fault_exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
+		      size_t *done);
+
 /* The trap resolver registered with trap_install (native mode). */
 enum trap_verdict fault_trap_resolve(void *owner, vaddr_t va, bool write);
 
