@@ -10,7 +10,8 @@
  *     the cost of a hit and of a miss: for FIFO, LRU and Clock a second
  *     run times every vm_access_next with the TSC and sorts it by what
  *     the plain simulator (4.) says the request was; for the others
- *     (marked ~) solved from the two runs, t = hits x h + misses x m;
+ *     (marked ~) solved from the two runs, t = hits x h + misses x m
+ *     ("-" when no positive pair fits: the costs differ between sizes);
  *     host memory: the run's RSS growth per frame (B/frame) and per
  *     distinct page of the trace (B/page: page tables, PTEs of evicted
  *     pages);
@@ -500,12 +501,16 @@ static void report(const struct trace *tr, const char *policy,
 					 NS_PER_S) :
 			      0;
 
-		printf("%-10s %8llu %3.0f%% %7.4f %8.2f %s%6.1f %s%6.1f %8.1f "
-		       "%7.1f",
-		       policy, (unsigned long long)c->frames, size_pct[k],
-		       (double)c->misses / (double)tr->nr_requests, rate / 1e6,
-		       ref ? " " : "~", hit, ref ? " " : "~", miss,
-		       (double)c->rss / (double)c->frames,
+		printf("%-10s %8llu %3.0f%% %7.4f %8.2f ", policy,
+		       (unsigned long long)c->frames, size_pct[k],
+		       (double)c->misses / (double)tr->nr_requests, rate / 1e6);
+		if (ref)
+			printf(" %6.1f  %6.1f", hit, miss);
+		else if (hit > 0 && miss > 0)
+			printf("~%6.1f ~%6.1f", hit, miss);
+		else /* the two runs fit no one pair of costs */
+			printf("~     - ~     -");
+		printf(" %8.1f %7.1f", (double)c->rss / (double)c->frames,
 		       (double)c->rss / (double)tr->nr_pages);
 		if (ref)
 			printf(" %8.2f  x%.2f%s", ref_rate / 1e6,
