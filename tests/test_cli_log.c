@@ -306,11 +306,13 @@ static void test_cli_log_aging_budget(void **state)
 {
 	static const char *const budget[2] = { "0", "100" };
 	struct cli_result *r = &res[0];
-	char dir[64], db[96], sql[160];
+	char dir[64], db[96];
 
 	(void)state;
 	clitest_tmpdir(dir, sizeof(dir));
 	for (int i = 0; i < 2; i++) {
+		long long revokes;
+
 		snprintf(db, sizeof(db), "%s/aging%s.db", dir, budget[i]);
 		clitest_run(r,
 			    ARGS("run", "--quiet", "--log", db, "--mem", "4M",
@@ -318,21 +320,17 @@ static void test_cli_log_aging_budget(void **state)
 				 "-w", "rand:size=8M,ops=60000,write=1"));
 		if (r->status != 0)
 			fail_msg("status %d\n%s%s", r->status, r->out, r->err);
-		snprintf(sql, sizeof(sql),
-			 "SELECT json_extract(config_json, "
-			 "'$.aging_budget_pct') FROM runs");
-		assert_int_equal(q_int(db, sql), atoi(budget[i]));
+		assert_int_equal(q_int(db, "SELECT json_extract(config_json, "
+					   "'$.aging_budget_pct') FROM runs"),
+				 atoi(budget[i]));
 		assert_true(q_int(db, "SELECT max(pswpin) FROM vmstat") > 0);
+		revokes = q_int(db, "SELECT max(vmemu_age_revoke) FROM vmstat");
 		if (i == 0)
-			assert_int_equal(
-				q_int(db,
-				      "SELECT max(vmemu_age_revoke) FROM vmstat"),
-				0);
+			assert_int_equal(revokes, 0);
 		else
-			assert_true(q_int(db,
-					  "SELECT max(vmemu_age_revoke) FROM "
-					  "vmstat") > 0);
+			assert_true(revokes > 0);
 	}
+	clitest_rmdir(dir);
 }
 
 static void test_cli_log_report_runs(void **state)
