@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <string.h>
 
-#define PT_TOP	      (PT_LEVELS - 1)
 #define PT_LEVEL_MASK ((uint64_t)PAGE_SIZE - 1)
 
 /* Bytes mapped by one entry of a table at `level`. */
@@ -56,7 +55,7 @@ static inline uint64_t table_tag(vaddr_t base, int level)
 
 static inline pte_t *table_of(const struct pt_space *s, pfn_t pfn)
 {
-	return (pte_t *)(s->mem.frames + (pfn << PAGE_SHIFT));
+	return pt_table(s, pfn);
 }
 
 static inline struct pt_meta *page_of(const struct pt_space *s, pfn_t pfn)
@@ -161,22 +160,6 @@ static int descend(const struct pt_space *s, vaddr_t va, pfn_t path[])
 		path[level - 1] = pte_pfn(e);
 	}
 	return level;
-}
-
-pte_t *pt_walk(const struct pt_space *s, vaddr_t va)
-{
-	pte_t *t = table_of(s, s->pgd_pfn);
-
-	if (unlikely(va >= PT_VA_LIMIT))
-		return NULL;
-	for (int level = PT_TOP; level > 0; level--) {
-		pte_t e = t[PT_INDEX(level, va)];
-
-		if (pte_none(e))
-			return NULL;
-		t = table_of(s, pte_pfn(e));
-	}
-	return &t[PT_INDEX(0, va)];
 }
 
 /*

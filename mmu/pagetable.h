@@ -60,6 +60,7 @@
 #include "base/types.h"
 
 #define PT_LEVELS     4
+#define PT_TOP	      (PT_LEVELS - 1)
 #define PT_INDEX_BITS 9
 #define PT_ENTRIES    (1u << PT_INDEX_BITS)
 #define PT_VA_BITS    48
@@ -187,8 +188,32 @@ int pt_init(struct pt_space *s, const struct pt_mem *mem);
  */
 void pt_destroy(struct pt_space *s);
 
-/* SIGSAFE.  The PTE slot for va, or NULL when a level is missing. */
-pte_t *pt_walk(const struct pt_space *s, vaddr_t va);
+/* The entries of the table in frame pfn. */
+static inline pte_t *pt_table(const struct pt_space *s, pfn_t pfn)
+{
+	return (pte_t *)(s->mem.frames + (pfn << PAGE_SHIFT));
+}
+
+/*
+ * SIGSAFE.  The PTE slot for va, or NULL when a level is missing.  Inline:
+ * exact replacement walks several times per miss (docs/exact.md).
+ */
+static inline pte_t *pt_walk(const struct pt_space *s, vaddr_t va)
+{
+	pte_t *t = pt_table(s, s->pgd_pfn);
+
+	if (unlikely(va >= PT_VA_LIMIT))
+		return NULL;
+#pragma GCC unroll 4
+	for (int level = PT_TOP; level > 0; level--) {
+		pte_t e = t[PT_INDEX(level, va)];
+
+		if (pte_none(e))
+			return NULL;
+		t = pt_table(s, pte_pfn(e));
+	}
+	return &t[PT_INDEX(0, va)];
+}
 /*
  * SIGSAFE.  The PTE slot for va, allocating missing levels; 0 or -ENOMEM.
  * On -ENOMEM nothing was added (all missing levels are allocated before any

@@ -1,7 +1,8 @@
 /*
- * mmu/tlb.c - fill and shootdown of the software TLB (see tlb.h for the
- * entry format and the invariant).  Fills and flushes run under the
- * machine lock; lookups (inline in tlb.h) are lock-free.  SIGSAFE.
+ * mmu/swtlb.c - set-up and full flush of the software TLB (see swtlb.h
+ * for the entry format and the invariant).  Fills and flushes run under
+ * the machine lock, lookups are lock-free; all three are inline in
+ * swtlb.h (the fault path runs them).  SIGSAFE but init and destroy.
  */
 #include "mmu/swtlb.h"
 
@@ -36,47 +37,6 @@ void swtlb_destroy(struct swtlb *tlb)
 	tlb->entry = NULL;
 	tlb->pfn = NULL;
 	tlb->next_way = NULL;
-}
-
-static uint64_t tlb_tag(vaddr_t va)
-{
-	return (va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT;
-}
-
-SIGSAFE void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn)
-{
-	uint64_t tag = tlb_tag(va) | SWTLB_E_VALID;
-	unsigned set = swtlb_set(tlb, va);
-	_Atomic uint64_t *e = tlb->entry[set];
-	unsigned w;
-
-	/* The way that holds va already (rights change), else round robin. */
-	for (w = 0; w < SWTLB_WAYS; w++)
-		if ((atomic_load_explicit(&e[w], memory_order_relaxed) &
-		     ~SWTLB_E_WRITE) == tag)
-			break;
-	if (w == SWTLB_WAYS) {
-		w = tlb->next_way[set];
-		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
-	}
-	tlb->pfn[set][w] = pfn;
-	atomic_store_explicit(&e[w], tag | (writable ? SWTLB_E_WRITE : 0),
-			      memory_order_relaxed);
-}
-
-SIGSAFE void swtlb_flush_page(struct swtlb *tlb, vaddr_t va)
-{
-	unsigned set = swtlb_set(tlb, va);
-
-	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
-		uint64_t old = atomic_load_explicit(&tlb->entry[set][w],
-						    memory_order_relaxed);
-		if ((old & ~SWTLB_E_WRITE) == (tlb_tag(va) | SWTLB_E_VALID)) {
-			atomic_store_explicit(&tlb->entry[set][w], 0,
-					      memory_order_relaxed);
-			swtlb_count(&tlb->flushes);
-		}
-	}
 }
 
 SIGSAFE void swtlb_flush_all(struct swtlb *tlb)

@@ -83,6 +83,7 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 
 	if (write)
 		want |= SWTLB_E_WRITE;
+#pragma GCC unroll 4
 	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
 		uint64_t e = atomic_load_explicit(&tlb->entry[set][w],
 						  memory_order_relaxed);
@@ -107,6 +108,7 @@ static inline bool swtlb_peek(const struct swtlb *tlb, vaddr_t va, pfn_t *pfn)
 			SWTLB_E_VALID;
 	unsigned set = swtlb_set(tlb, va);
 
+#pragma GCC unroll 4
 	for (unsigned w = 0; w < SWTLB_WAYS; w++)
 		if ((atomic_load_explicit(&tlb->entry[set][w],
 					  memory_order_relaxed) &
@@ -123,13 +125,55 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 	return swtlb_lookup_pfn(tlb, va, write, NULL);
 }
 
+static inline uint64_t swtlb_tag(vaddr_t va)
+{
+	return (va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT;
+}
+
 /*
  * SIGSAFE, machine lock held.  Cache va, mapping frame pfn (writable: the
  * PTE is W and D).
  */
-void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable, pfn_t pfn);
+static inline void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable,
+			      pfn_t pfn)
+{
+	uint64_t tag = swtlb_tag(va) | SWTLB_E_VALID;
+	unsigned set = swtlb_set(tlb, va);
+	_Atomic uint64_t *e = tlb->entry[set];
+	unsigned w;
+
+	/* The way that holds va already (rights change), else round robin. */
+#pragma GCC unroll 4
+	for (w = 0; w < SWTLB_WAYS; w++)
+		if ((atomic_load_explicit(&e[w], memory_order_relaxed) &
+		     ~SWTLB_E_WRITE) == tag)
+			break;
+	if (w == SWTLB_WAYS) {
+		w = tlb->next_way[set];
+		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
+	}
+	tlb->pfn[set][w] = pfn;
+	atomic_store_explicit(&e[w], tag | (writable ? SWTLB_E_WRITE : 0),
+			      memory_order_relaxed);
+}
+
 /* SIGSAFE, machine lock held.  Drop va's entry, if any. */
-void swtlb_flush_page(struct swtlb *tlb, vaddr_t va);
+static inline void swtlb_flush_page(struct swtlb *tlb, vaddr_t va)
+{
+	unsigned set = swtlb_set(tlb, va);
+
+#pragma GCC unroll 4
+	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
+		uint64_t old = atomic_load_explicit(&tlb->entry[set][w],
+						    memory_order_relaxed);
+		if ((old & ~SWTLB_E_WRITE) == (swtlb_tag(va) | SWTLB_E_VALID)) {
+			atomic_store_explicit(&tlb->entry[set][w], 0,
+					      memory_order_relaxed);
+			swtlb_count(&tlb->flushes);
+		}
+	}
+}
+
 /* SIGSAFE, machine lock held.  Drop every entry. */
 void swtlb_flush_all(struct swtlb *tlb);
 

@@ -136,12 +136,13 @@ static SIGSAFE void prefetch_victims(struct reclaim *rc)
 SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 {
 	struct reclaim *rc = vm->reclaim;
-	struct scan_control sc = { .nr_to_reclaim = 1, .may_swap = true };
+	struct scan_control sc;
 	struct page *pg;
 	struct mm *mm = NULL;
 	vaddr_t va;
 	pfn_t pfn;
 
+	scan_control_init(&sc, 1, true);
 	pg = rc->policy->victim ? rc->policy->victim(rc, &sc) :
 				  select_one(rc, &sc);
 	if (!pg)

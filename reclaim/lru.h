@@ -77,22 +77,79 @@ static inline enum lru_list page_lru(const struct page *pg)
 
 void lruvec_init(struct lruvec *lv);
 
-/* SIGSAFE.  Put pg on list l (head, or tail); sets PG_lru and PG_active. */
-void lru_add(struct lruvec *lv, struct page *pg, enum lru_list l, bool tail);
-/* SIGSAFE.  Take pg off its list (PG_lru must be set; clears it). */
-void lru_del(struct lruvec *lv, struct page *pg);
-/* SIGSAFE.  Move pg (on a list) to list l, at its head or tail. */
-void lru_move(struct lruvec *lv, struct page *pg, enum lru_list l, bool tail);
+/* Set PG_active and PG_lru_file to match list l. */
+static inline void lru_set_flags(struct page *pg, enum lru_list l)
+{
+	pg->flags &= ~(uint32_t)(PG_active | PG_lru_file);
+	if (lru_is_active(l))
+		pg->flags |= PG_active;
+	if (lru_is_file(l))
+		pg->flags |= PG_lru_file;
+}
+
 /*
- * SIGSAFE.  Isolate pg for reclaim: off its list, one reference taken
- * (invariant 3).  lru_putback undoes it onto list l (the page must be held
- * by someone else too); lru_unisolate only ends the isolation's count, and
+ * The list operations below are SIGSAFE and inline: every miss of exact
+ * replacement runs several of them (docs/exact.md, "Speed").
+ */
+
+/* Put pg on list l (head, or tail); sets PG_lru and PG_active. */
+static inline void lru_add(struct lruvec *lv, struct page *pg,
+			   enum lru_list l, bool tail)
+{
+	BUG_ON(pg->flags & PG_lru);
+	lru_set_flags(pg, l);
+	pg->flags |= PG_lru;
+	if (tail)
+		list_add_tail(&pg->lru, &lv->lists[l]);
+	else
+		list_add(&pg->lru, &lv->lists[l]);
+	lv->nr[l]++;
+}
+
+/* Take pg off its list (PG_lru must be set; clears it). */
+static inline void lru_del(struct lruvec *lv, struct page *pg)
+{
+	BUG_ON(!(pg->flags & PG_lru));
+	list_del_init(&pg->lru);
+	lv->nr[page_lru(pg)]--;
+	pg->flags &= ~(uint32_t)PG_lru;
+}
+
+/* Move pg (on a list) to list l, at its head or tail. */
+static inline void lru_move(struct lruvec *lv, struct page *pg,
+			    enum lru_list l, bool tail)
+{
+	lru_del(lv, pg);
+	lru_add(lv, pg, l, tail);
+}
+
+/*
+ * Isolate pg for reclaim: off its list, one reference taken (invariant
+ * 3).  lru_putback undoes it onto list l (the page must be held by
+ * someone else too); lru_unisolate only ends the isolation's count, and
  * the caller drops the reference itself (page_put: the page may go).
  */
-void lru_isolate(struct lruvec *lv, struct page *pg);
-void lru_putback(struct lruvec *lv, struct page *pg, enum lru_list l,
-		 bool tail);
-void lru_unisolate(struct lruvec *lv, struct page *pg);
+static inline void lru_isolate(struct lruvec *lv, struct page *pg)
+{
+	lru_del(lv, pg);
+	pg->_refcount++;
+	lv->nr_isolated_anon++;
+}
+
+static inline void lru_unisolate(struct lruvec *lv, struct page *pg)
+{
+	BUG_ON(pg->flags & PG_lru || lv->nr_isolated_anon == 0);
+	lv->nr_isolated_anon--;
+}
+
+static inline void lru_putback(struct lruvec *lv, struct page *pg,
+			       enum lru_list l, bool tail)
+{
+	lru_unisolate(lv, pg);
+	BUG_ON(pg->_refcount < 2); /* someone besides the isolator holds it */
+	pg->_refcount--;
+	lru_add(lv, pg, l, tail);
+}
 
 /* SIGSAFE.  The oldest page of list l, or NULL. */
 static inline struct page *lru_tail(struct lruvec *lv, enum lru_list l)

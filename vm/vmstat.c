@@ -31,16 +31,18 @@ const struct vm_event_desc vm_event_desc[NR_VM_EVENTS] = {
 #undef VM_EVENT_DESC
 };
 
-/* SIGSAFE.  Hand one event to the log, if it records this kind. */
-static void vm_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
-		   pfn_t pfn, uint64_t slot, int64_t arg)
+/*
+ * SIGSAFE.  Hand one event to the log, if it records this kind.  Out of
+ * line and cold: without a log (or with the kind filtered) an event is
+ * its count alone, and the fault path pays nothing for the record.
+ */
+static __attribute__((noinline, cold)) void
+vm_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va, pfn_t pfn,
+       uint64_t slot, int64_t arg)
 {
-	unsigned kind;
+	unsigned kind = vmlog_kind(e);
 	struct evlog_event ev;
 
-	if (!vm->log)
-		return;
-	kind = vmlog_kind(e);
 	if (!evlog_enabled(vm->log, kind))
 		return;
 	ev = (struct evlog_event){
@@ -57,7 +59,10 @@ static int mm_pid(const struct mm *mm)
 SIGSAFE void vm_event(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
 		      pfn_t pfn, uint64_t slot, int64_t arg)
 {
-	vm_event_pid(vm, e, mm_pid(mm), va, pfn, slot, arg);
+	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
+	vm->ev[e]++;
+	if (unlikely(vm->log))
+		vm_log(vm, e, mm_pid(mm), va, pfn, slot, arg);
 }
 
 SIGSAFE void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
@@ -65,7 +70,8 @@ SIGSAFE void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
 {
 	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
 	vm->ev[e]++;
-	vm_log(vm, e, pid, va, pfn, slot, arg);
+	if (unlikely(vm->log))
+		vm_log(vm, e, pid, va, pfn, slot, arg);
 }
 
 SIGSAFE void vm_event_task(struct vm *vm, enum vm_event e,
