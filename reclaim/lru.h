@@ -93,8 +93,8 @@ static inline void lru_set_flags(struct page *pg, enum lru_list l)
  */
 
 /* Put pg on list l (head, or tail); sets PG_lru and PG_active. */
-static inline void lru_add(struct lruvec *lv, struct page *pg,
-			   enum lru_list l, bool tail)
+static inline void lru_add(struct lruvec *lv, struct page *pg, enum lru_list l,
+			   bool tail)
 {
 	BUG_ON(pg->flags & PG_lru);
 	lru_set_flags(pg, l);
@@ -116,8 +116,8 @@ static inline void lru_del(struct lruvec *lv, struct page *pg)
 }
 
 /* Move pg (on a list) to list l, at its head or tail. */
-static inline void lru_move(struct lruvec *lv, struct page *pg,
-			    enum lru_list l, bool tail)
+static inline void lru_move(struct lruvec *lv, struct page *pg, enum lru_list l,
+			    bool tail)
 {
 	lru_del(lv, pg);
 	lru_add(lv, pg, l, tail);

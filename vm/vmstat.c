@@ -36,9 +36,10 @@ const struct vm_event_desc vm_event_desc[NR_VM_EVENTS] = {
  * line and cold: without a log (or with the kind filtered) an event is
  * its count alone, and the fault path pays nothing for the record.
  */
-static __attribute__((noinline, cold)) void
-vm_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va, pfn_t pfn,
-       uint64_t slot, int64_t arg)
+static __attribute__((noinline, cold)) void vm_log(struct vm *vm,
+						   enum vm_event e, int pid,
+						   vaddr_t va, pfn_t pfn,
+						   uint64_t slot, int64_t arg)
 {
 	unsigned kind = vmlog_kind(e);
 	struct evlog_event ev;
