@@ -87,24 +87,45 @@ static SIGSAFE void gather(void *arg, struct mm *mm, vaddr_t va)
 	}
 }
 
-/* Turn every PTE that maps pg into the evicted entry (rounds of 64). */
-static SIGSAFE void unmap_all(struct vm *vm, struct page *pg)
+/* Turn mm's PTE for pg at va, *ptep, into the evicted entry. */
+static SIGSAFE void unmap_one(struct vm *vm, struct page *pg, struct mm *mm,
+			      vaddr_t va, pte_t *ptep)
 {
+	pte_t old = *ptep;
+
+	BUG_ON(!pte_present(old) || pte_pfn(old) != phys_pfn(&vm->phys, pg));
+	mm_set_pte(mm, ptep, va, exact_evicted_pte());
+	mm->swapents++;
+	mm_release_pte(mm, va, old);
+}
+
+/*
+ * Turn every PTE that maps pg into the evicted entry.  A page mapped once
+ * (the common case) is mm's at va, its slot often found already by the
+ * last eviction's look ahead; others are gathered in rounds of 64.
+ */
+static SIGSAFE void unmap_all(struct reclaim *rc, struct page *pg,
+			      struct mm *mm, vaddr_t va)
+{
+	struct vm *vm = rc->vm;
 	struct exact_maps m;
 
+	if (pg->_mapcount == 1) {
+		bool known = rc->next_victim.pg == pg &&
+			     rc->next_victim.mm == mm &&
+			     rc->next_victim.va == va &&
+			     rc->next_victim.frees == vm->pt_frees;
+
+		unmap_one(vm, pg, mm, va,
+			  known ? rc->next_victim.ptep : pt_walk(&mm->pt, va));
+		return;
+	}
 	do {
 		m.n = 0;
 		rmap_walk(pg, gather, &m);
-		for (unsigned i = 0; i < m.n; i++) {
-			pte_t *ptep = pt_walk(&m.mm[i]->pt, m.va[i]);
-			pte_t old = *ptep;
-
-			BUG_ON(!pte_present(old) ||
-			       pte_pfn(old) != phys_pfn(&vm->phys, pg));
-			mm_set_pte(m.mm[i], ptep, m.va[i], exact_evicted_pte());
-			m.mm[i]->swapents++;
-			mm_release_pte(m.mm[i], m.va[i], old);
-		}
+		for (unsigned i = 0; i < m.n; i++)
+			unmap_one(vm, pg, m.mm[i], m.va[i],
+				  pt_walk(&m.mm[i]->pt, m.va[i]));
 	} while (m.n == EXACT_MAX_MAPPINGS);
 }
 
@@ -123,14 +144,21 @@ static SIGSAFE void prefetch_victims(struct reclaim *rc)
 	vaddr_t va;
 	pte_t *p;
 
+	rc->next_victim.pg = NULL;
 	if (!rc->policy->peek)
 		return;
 	n = rc->policy->peek(rc, next, 2);
 	if (n > 1)
 		__builtin_prefetch(next[1]);
 	if (n > 0 && rmap_first(next[0], &mm, &va) &&
-	    (p = pt_walk(&mm->pt, va)) != NULL)
+	    (p = pt_walk(&mm->pt, va)) != NULL) {
 		__builtin_prefetch(p, 1);
+		rc->next_victim.pg = next[0];
+		rc->next_victim.mm = mm;
+		rc->next_victim.va = va;
+		rc->next_victim.ptep = p;
+		rc->next_victim.frees = rc->vm->pt_frees;
+	}
 }
 
 SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
@@ -151,7 +179,7 @@ SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 	rmap_first(pg, &mm, &va);
 	vm_event(vm, VME_EVICT, mm, pg->index, pfn, 0, 0);
 	vm_event(vm, VME_PSWPOUT, mm, pg->index, pfn, 0, 0);
-	unmap_all(vm, pg);
+	unmap_all(rc, pg, mm, va);
 	lru_unisolate(&rc->lru, pg);
 	BUG_ON(pg->_refcount != 1 || pg->_mapcount || pg->rmap);
 	/* The isolation's reference was the last: the frame is the caller's

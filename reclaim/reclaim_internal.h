@@ -43,6 +43,15 @@ struct reclaim {
 	struct psi psi;	       /* memory pressure of the machine's tasks */
 	void *priv;	       /* the policy's (init / fini) */
 	struct age_state age;  /* native mode's aging walks */
+	/* Exact replacement: the next victim's PTE slot as the last eviction
+	   found it (reclaim/exact.c), valid while vm->pt_frees is frees. */
+	struct {
+		struct page *pg;
+		struct mm *mm;
+		vaddr_t va;
+		pte_t *ptep;
+		uint64_t frees;
+	} next_victim;
 };
 
 /* SIGSAFE: CLOCK_MONOTONIC in ns (PSI's clock). */

@@ -113,6 +113,10 @@ struct vm {
 	uint64_t exact_used, exact_next;
 	struct mm *exact_mm;
 	vaddr_t exact_va;
+	/* Page-table frames freed, ever (vm/mm.c).  While it does not move,
+	   a PTE slot found by a walk of (mm, va) is still that slot: tables
+	   never move, and an mm goes only with its tables. */
+	uint64_t pt_frees;
 	struct compact_state compact; /* vm/compact.c: cached scanners,
 					 deferral */
 	struct fault_attr fail_page_alloc, failslab; /* injection points */

@@ -46,6 +46,7 @@ static SIGSAFE void mm_pt_free(void *ctx, pfn_t pfn)
 	struct vm *vm = ctx;
 
 	phys_page(&vm->phys, pfn)->flags = 0;
+	vm->pt_frees++;
 	vm_page_free(vm, pfn);
 }
 
