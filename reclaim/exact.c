@@ -167,7 +167,7 @@ SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 	struct scan_control sc;
 	struct page *pg;
 	struct mm *mm = NULL;
-	vaddr_t va;
+	vaddr_t va = 0;
 	pfn_t pfn;
 
 	scan_control_init(&sc, 1, true);

@@ -19,29 +19,17 @@
 #define PREFETCH_AHEAD 16   /* and how far ahead it loads PTEs */
 
 /*
- * SIGSAFE, lock held.  One access in exact replacement: a hit in the
- * software TLB reaches the policy as page_access, a miss goes through the
- * fault, with the access's next use for OPT.  Nothing here waits (no swap
- * I/O, no reclaim rounds): frames short of page tables end the task with
- * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
+ * SIGSAFE, lock held.  An access the software TLB did not serve: the
+ * fault (a policy's miss, or a hit found by the page walk), then the TLB
+ * fill.  Out of line, so that the hit loop stays small.  Anything but
+ * FAULT_DONE has marked t killed.
  */
-static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
-					   vaddr_t va, int write,
-					   uint64_t next_use)
+static SIGSAFE __attribute__((noinline)) enum fault_result
+exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write)
 {
-	struct vm *vm = mm->vm;
 	struct fault_state fs = { 0 };
 	enum fault_result r;
-	pfn_t pfn;
 
-	vm->exact_next = next_use;
-	vm->exact_mm = mm;
-	vm->exact_va = va;
-	if (likely(va < mm->task_size) &&
-	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
-		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
-		return FAULT_DONE;
-	}
 	r = atomic_load(&t->kill_reason) ?
 		    FAULT_KILLED :
 		    fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
@@ -54,6 +42,31 @@ static SIGSAFE enum fault_result exact_one(struct vm_task *t, struct mm *mm,
 	else
 		fault_kill(t, r, va);
 	return r;
+}
+
+/*
+ * SIGSAFE, lock held.  One access in exact replacement: a hit in the
+ * software TLB reaches the policy as page_access, a miss goes through the
+ * fault, with the access's next use for OPT.  Nothing here waits (no swap
+ * I/O, no reclaim rounds): frames short of page tables end the task with
+ * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
+ */
+static inline SIGSAFE enum fault_result exact_one(struct vm_task *t,
+						  struct mm *mm, vaddr_t va,
+						  int write, uint64_t next_use)
+{
+	struct vm *vm = mm->vm;
+	pfn_t pfn;
+
+	vm->exact_next = next_use;
+	vm->exact_mm = mm;
+	vm->exact_va = va;
+	if (likely(va < mm->task_size) &&
+	    swtlb_lookup_pfn(&mm->swtlb, va, write, &pfn)) {
+		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
+		return FAULT_DONE;
+	}
+	return exact_fault(t, mm, va, write);
 }
 
 int fault_exact_access(struct vm_task *t, uint64_t va, int write,

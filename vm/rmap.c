@@ -8,27 +8,11 @@
 
 #include <errno.h>
 
-#define RMAP_DIRECT 1UL
-
-static inline bool is_direct(const struct rmap_item *p)
+SIGSAFE int rmap_add_item(struct vm *vm, struct page *pg, struct mm *mm,
+			  vaddr_t va)
 {
-	return (uintptr_t)p & RMAP_DIRECT;
-}
+	struct rmap_item *it = slab_alloc(vm->rmap_cache);
 
-static inline struct mm *direct_mm(const struct rmap_item *p)
-{
-	return (struct mm *)((uintptr_t)p & ~RMAP_DIRECT);
-}
-
-SIGSAFE int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
-{
-	struct rmap_item *it;
-
-	if (!pg->rmap && va == pg->index) {
-		pg->rmap = (struct rmap_item *)((uintptr_t)mm | RMAP_DIRECT);
-		return 0;
-	}
-	it = slab_alloc(vm->rmap_cache);
 	if (!it)
 		return -ENOMEM;
 	it->mm = mm;
@@ -38,14 +22,15 @@ SIGSAFE int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
 	return 0;
 }
 
-SIGSAFE void rmap_del(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va)
+SIGSAFE void rmap_del_item(struct vm *vm, struct page *pg, struct mm *mm,
+			   vaddr_t va)
 {
 	struct rmap_item **pp = &pg->rmap;
 
 	for (;;) {
 		BUG_ON(!*pp);
-		if (is_direct(*pp)) {
-			BUG_ON(direct_mm(*pp) != mm || va != pg->index);
+		if (rmap_is_direct(*pp)) {
+			BUG_ON(rmap_direct_mm(*pp) != mm || va != pg->index);
 			*pp = NULL;
 			return;
 		}
@@ -63,24 +48,13 @@ SIGSAFE unsigned rmap_walk(const struct page *pg, rmap_visit_fn fn, void *arg)
 	unsigned n = 0;
 
 	for (const struct rmap_item *it = pg->rmap; it; it = it->next, n++) {
-		if (is_direct(it)) {
+		if (rmap_is_direct(it)) {
 			if (fn)
-				fn(arg, direct_mm(it), pg->index);
+				fn(arg, rmap_direct_mm(it), pg->index);
 			return n + 1;
 		}
 		if (fn)
 			fn(arg, it->mm, it->va);
 	}
 	return n;
-}
-
-SIGSAFE bool rmap_first(const struct page *pg, struct mm **mm, vaddr_t *va)
-{
-	const struct rmap_item *it = pg->rmap;
-
-	if (!it)
-		return false;
-	*mm = is_direct(it) ? direct_mm(it) : it->mm;
-	*va = is_direct(it) ? pg->index : it->va;
-	return true;
 }

@@ -27,15 +27,63 @@ struct rmap_item {
 	struct rmap_item *next;
 };
 
-/* Record that (mm, va) maps pg; 0 or -ENOMEM (no frame for the item). */
-int rmap_add(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
+#define RMAP_DIRECT 1UL
+
+static inline bool rmap_is_direct(const struct rmap_item *p)
+{
+	return (uintptr_t)p & RMAP_DIRECT;
+}
+
+static inline struct mm *rmap_direct_mm(const struct rmap_item *p)
+{
+	return (struct mm *)((uintptr_t)p & ~RMAP_DIRECT);
+}
+
+/* The chain's items (rmap.c); rmap_add and rmap_del come here. */
+int rmap_add_item(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
+void rmap_del_item(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
+
+/*
+ * Record that (mm, va) maps pg; 0 or -ENOMEM (no frame for the item).
+ * The direct case is inline: every fault of a fresh page takes it.
+ */
+static inline int rmap_add(struct vm *vm, struct page *pg, struct mm *mm,
+			   vaddr_t va)
+{
+	if (!pg->rmap && va == pg->index) {
+		pg->rmap = (struct rmap_item *)((uintptr_t)mm | RMAP_DIRECT);
+		return 0;
+	}
+	return rmap_add_item(vm, pg, mm, va);
+}
+
 /* Forget (mm, va); BUG if it was not recorded. */
-void rmap_del(struct vm *vm, struct page *pg, struct mm *mm, vaddr_t va);
+static inline void rmap_del(struct vm *vm, struct page *pg, struct mm *mm,
+			    vaddr_t va)
+{
+	if (rmap_is_direct(pg->rmap)) {
+		BUG_ON(rmap_direct_mm(pg->rmap) != mm || va != pg->index);
+		pg->rmap = NULL;
+		return;
+	}
+	rmap_del_item(vm, pg, mm, va);
+}
 
 typedef void (*rmap_visit_fn)(void *arg, struct mm *mm, vaddr_t va);
 /* Call fn for each mapping of pg (fn may be NULL); returns how many. */
 unsigned rmap_walk(const struct page *pg, rmap_visit_fn fn, void *arg);
+
 /* The most recent mapping of pg into *mm, *va; false when it has none. */
-bool rmap_first(const struct page *pg, struct mm **mm, vaddr_t *va);
+static inline bool rmap_first(const struct page *pg, struct mm **mm,
+			      vaddr_t *va)
+{
+	const struct rmap_item *it = pg->rmap;
+
+	if (!it)
+		return false;
+	*mm = rmap_is_direct(it) ? rmap_direct_mm(it) : it->mm;
+	*va = rmap_is_direct(it) ? pg->index : it->va;
+	return true;
+}
 
 #endif /* VMEMU_RMAP_H */

@@ -33,13 +33,11 @@ const struct vm_event_desc vm_event_desc[NR_VM_EVENTS] = {
 
 /*
  * SIGSAFE.  Hand one event to the log, if it records this kind.  Out of
- * line and cold: without a log (or with the kind filtered) an event is
- * its count alone, and the fault path pays nothing for the record.
+ * line and cold: without a log an event is its count alone (vmstat.h).
  */
-static __attribute__((noinline, cold)) void vm_log(struct vm *vm,
-						   enum vm_event e, int pid,
-						   vaddr_t va, pfn_t pfn,
-						   uint64_t slot, int64_t arg)
+__attribute__((noinline, cold)) SIGSAFE void
+vm_event_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va, pfn_t pfn,
+	     uint64_t slot, int64_t arg)
 {
 	unsigned kind = vmlog_kind(e);
 	struct evlog_event ev;
@@ -52,27 +50,12 @@ static __attribute__((noinline, cold)) void vm_log(struct vm *vm,
 	evlog_emit(vm->log, &ev);
 }
 
-static int mm_pid(const struct mm *mm)
+__attribute__((noinline, cold)) SIGSAFE void
+vm_event_log_mm(struct vm *vm, enum vm_event e, const struct mm *mm, vaddr_t va,
+		pfn_t pfn, uint64_t slot, int64_t arg)
 {
-	return mm && mm->owner ? mm->owner->pid : 0;
-}
-
-SIGSAFE void vm_event(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
-		      pfn_t pfn, uint64_t slot, int64_t arg)
-{
-	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
-	vm->ev[e]++;
-	if (unlikely(vm->log))
-		vm_log(vm, e, mm_pid(mm), va, pfn, slot, arg);
-}
-
-SIGSAFE void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
-			  pfn_t pfn, uint64_t slot, int64_t arg)
-{
-	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
-	vm->ev[e]++;
-	if (unlikely(vm->log))
-		vm_log(vm, e, pid, va, pfn, slot, arg);
+	vm_event_log(vm, e, mm && mm->owner ? mm->owner->pid : 0, va, pfn, slot,
+		     arg);
 }
 
 SIGSAFE void vm_event_task(struct vm *vm, enum vm_event e,

@@ -51,16 +51,38 @@ static inline void vm_count(struct vm *vm, enum vm_event e, uint64_t n)
 	vm->ev[e] += n;
 }
 
+/* SIGSAFE, lock held.  The log's side of vm_event, vm_event_pid. */
+void vm_event_log(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
+		  pfn_t pfn, uint64_t slot, int64_t arg);
+void vm_event_log_mm(struct vm *vm, enum vm_event e, const struct mm *mm,
+		     vaddr_t va, pfn_t pfn, uint64_t slot, int64_t arg);
+
 /*
  * SIGSAFE, lock held.  One event of kind e: its counter moves by one and,
  * when the log records e, the event is emitted.  mm: the address space it
  * is about (its owner's pid is the event's), or NULL for the machine.
+ * Inline: without a log an event is one increment (the fault path runs
+ * several per fault).
  */
-void vm_event(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
-	      pfn_t pfn, uint64_t slot, int64_t arg);
+static inline void vm_event(struct vm *vm, enum vm_event e, struct mm *mm,
+			    vaddr_t va, pfn_t pfn, uint64_t slot, int64_t arg)
+{
+	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
+	vm->ev[e]++;
+	if (unlikely(vm->log))
+		vm_event_log_mm(vm, e, mm, va, pfn, slot, arg);
+}
+
 /* SIGSAFE, lock held.  As vm_event, with the pid given (0: the machine). */
-void vm_event_pid(struct vm *vm, enum vm_event e, int pid, vaddr_t va,
-		  pfn_t pfn, uint64_t slot, int64_t arg);
+static inline void vm_event_pid(struct vm *vm, enum vm_event e, int pid,
+				vaddr_t va, pfn_t pfn, uint64_t slot,
+				int64_t arg)
+{
+	BUG_ON(!(vm_event_desc[e].flags & VMS_EVENT));
+	vm->ev[e]++;
+	if (unlikely(vm->log))
+		vm_event_log(vm, e, pid, va, pfn, slot, arg);
+}
 /* SIGSAFE, lock held.  As vm_event, for a task (spawn, exit, SIGSEGV). */
 void vm_event_task(struct vm *vm, enum vm_event e, const struct vm_task *t,
 		   vaddr_t va, int64_t arg);
