@@ -182,15 +182,11 @@ static int alloc_levels(struct pt_space *s, vaddr_t va, int top, pfn_t fresh[])
 	return err;
 }
 
-int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep)
+int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep)
 {
 	pfn_t path[PT_LEVELS], fresh[PT_TOP];
 	int top, err;
 
-	BUG_ON(va >= PT_VA_LIMIT);
-	*ptep = pt_walk(s, va); /* the common case: every level is there */
-	if (*ptep)
-		return 0;
 	top = descend(s, va, path);
 	err = alloc_levels(s, va, top, fresh);
 	if (err)

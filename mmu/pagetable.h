@@ -214,13 +214,26 @@ static inline pte_t *pt_walk(const struct pt_space *s, vaddr_t va)
 	}
 	return &t[PT_INDEX(0, va)];
 }
+
+/* pt_walk_alloc's slow path: a level is missing (pagetable.c). */
+int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep);
+
 /*
  * SIGSAFE.  The PTE slot for va, allocating missing levels; 0 or -ENOMEM.
  * On -ENOMEM nothing was added (all missing levels are allocated before any
  * is linked).  On success the slot's tables may be new and empty: store a
  * non-none value with pt_set, or undo with pt_clear(va), which frees them.
+ * Inline: the common case, every level there, is pt_walk.
  */
-int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep);
+static inline int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep)
+{
+	BUG_ON(va >= PT_VA_LIMIT);
+	*ptep = pt_walk(s, va);
+	if (likely(*ptep))
+		return 0;
+	return pt_walk_alloc_levels(s, va, ptep);
+}
+
 /*
  * SIGSAFE.  Store val into *ptep (a leaf slot obtained from a walk of s).
  * Storing none may empty the table: do that only from a pt_for_each
