@@ -24,6 +24,7 @@
 #include "tests/lib/replay.h"
 #include "tests/lib/vmtest.h"
 #include "vm/machine.h"
+#include "vm/mm.h"
 
 #define MAXF 64
 
@@ -351,6 +352,115 @@ static void test_peek_names_next_victim(void **state)
 	}
 }
 
+/*
+ * The next victim's PTE slot, kept by an eviction for the next
+ * (reclaim/exact.c, rc->next_victim): white-box.  After every eviction it
+ * is the slot a walk finds for the page peek names first, stamped with
+ * the machine's count of freed page tables; a page-table free moves that
+ * count; and a slot whose stamp is old is not used - poisoned here with a
+ * slot that maps another frame, which unmap_one would BUG_ON.
+ */
+#define SLOT_FRAMES 4
+#define SLOT_PAGES  16
+#define SLOT_REFS   600
+
+struct slot_job {
+	struct vm *vm;
+	uint64_t seed;
+	unsigned checked, poisoned;
+	bool frees_moved;
+};
+
+/* Is rc->next_victim what a walk of peek's first page finds now? */
+static bool slot_is_walked(struct vm *vm, struct vm_task *t)
+{
+	struct reclaim *rc = vm_reclaim(vm);
+	struct page *next[2];
+	bool ok;
+
+	vm_lock(vm);
+	ok = rc->policy->peek(rc, next, 2) >= 1 &&
+	     rc->next_victim.pg == next[0] && rc->next_victim.mm == t->mm &&
+	     rc->next_victim.va == next[0]->index &&
+	     rc->next_victim.ptep == pt_walk(&t->mm->pt, rc->next_victim.va) &&
+	     rc->next_victim.frees == vm->pt_frees;
+	vm_unlock(vm);
+	return ok;
+}
+
+static int slot_task(struct vm_task *t, void *arg)
+{
+	struct slot_job *j = arg;
+	uint64_t base = vm_mmap(t, 0, SLOT_PAGES * 4096ULL,
+				VM_PROT_READ | VM_PROT_WRITE,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t s = j->seed, frees;
+	pte_t poison = 0;
+
+	if (vm_mmap_failed(base))
+		return 1;
+	for (unsigned i = 0; i < SLOT_REFS; i++) {
+		struct vm_stat a, b;
+
+		vm_stat(j->vm, &a);
+		if (vm_access(t,
+			      base + (vmtest_rand(&s) % SLOT_PAGES) * 4096ULL,
+			      (int)(i & 1)))
+			return 2;
+		vm_stat(j->vm, &b);
+		if (b.pswpout == a.pswpout)
+			continue; /* no eviction */
+		if (!slot_is_walked(j->vm, t))
+			return 3;
+		j->checked++;
+		if (i % 7)
+			continue;
+		/* Poison the kept slot, its stamp old: the next eviction
+		   must walk instead (else BUG_ON: the frame differs). */
+		vm_lock(j->vm);
+		poison = pfn_pte(0, PTE_PRESENT | PTE_WRITE | PTE_USER);
+		vm_reclaim(j->vm)->next_victim.ptep = &poison;
+		vm_reclaim(j->vm)->next_victim.frees--;
+		vm_unlock(j->vm);
+		j->poisoned++;
+	}
+	/* A page table freed (the area's, emptied) moves the count. */
+	frees = j->vm->pt_frees;
+	if (vm_munmap(t, base, SLOT_PAGES * 4096ULL))
+		return 5;
+	j->frees_moved = j->vm->pt_frees > frees;
+	return 0;
+}
+
+static void test_next_victim_slot(void **state)
+{
+	static const char *const pol[] = { "fifo", "lru", "clock" };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct slot_job j = { .seed = vmtest_seed(pol[i]) };
+		struct vm_config cfg;
+		struct vm_exit ex;
+		int pid;
+
+		vm_config_init(&cfg);
+		cfg.mode = VM_MODE_TRACE;
+		cfg.policy = pol[i];
+		cfg.exact_frames = SLOT_FRAMES;
+		j.vm = vmtest_create_cfg(&cfg);
+		pid = vm_spawn(j.vm, pol[i], 0, slot_task, &j);
+		assert_true(pid > 0);
+		assert_int_equal(vm_wait(j.vm, pid, &ex), pid);
+		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+		assert_int_equal(ex.code, 0);
+		assert_true(j.checked > SLOT_REFS / 4);
+		assert_true(j.poisoned > 10);
+		assert_true(j.frees_moved);
+		assert_int_equal(vmtest_check_all(j.vm), 0);
+		vmtest_destroy(j.vm);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +475,7 @@ int main(void)
 		VMTEST(test_no_data),
 		VMTEST(test_linux_few_frames),
 		VMTEST(test_peek_names_next_victim),
+		VMTEST(test_next_victim_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
