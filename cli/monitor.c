@@ -121,10 +121,13 @@ static void kill_all(struct cli_run *r)
 
 		if (!t->run)
 			continue;
-		wl_run_stop(t->run);
+		/* Kill first: a workload that saw the stop flag before its
+		   kill would end "stopped", not "killed" (a task's exit
+		   reason is its kill once it has one). */
 		if (t->pid && !t->reaped)
 			vm_kill(r->vm, t->pid);
 		wl_run_kill_children(t->run);
+		wl_run_stop(t->run);
 	}
 }
 
