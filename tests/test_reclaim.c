@@ -229,9 +229,16 @@ static void run_pressure(const struct pressure_cfg *pc)
 			    st.pgscan_kswapd + st.pgscan_direct);
 	/* Tasks stalled in direct reclaim and swap reads: PSI saw it. */
 	assert_true(psi_some_total(vm) > 0);
-	if (pc->kswapd)
+	if (pc->kswapd) {
+		/* Both count in kswapd's thread, which a loaded host may not
+		   have run before the tasks ended (direct reclaim did it
+		   all: pgsteal 0/513 once): its wake is pending, wait. */
+		for (int i = 0; i < 5000 && !st.pageoutrun; i++) {
+			usleep(1000);
+			st = stat_of(vm);
+		}
 		assert_true(st.pageoutrun > 0 && st.kswapd_wake > 0);
-	else
+	} else
 		assert_true(st.pageoutrun == 0 && st.pgscan_kswapd == 0);
 	assert_true(st.pswpout > 0);
 	assert_true(st.pswpin > 0);
@@ -765,7 +772,9 @@ static void test_reclaim_write_errors_lose_nothing(void **state)
 	atomic_uint_fast64_t mismatches = 0;
 	struct wl w = { 2048, 3, 0, &mismatches };
 	struct vm_fault_attr often = { 20, 1, -1, 0 };
+	struct vm_stat st;
 	struct vm_exit ex;
+	uint64_t swap0;
 	int pid[2];
 
 	(void)state;
@@ -774,6 +783,7 @@ static void test_reclaim_write_errors_lose_nothing(void **state)
 	cfg.mem_bytes = 8 * MiB;
 	cfg.swap_bytes = 32 * MiB;
 	vm = vmtest_create_cfg(&cfg);
+	swap0 = stat_of(vm).nr_swap_free;
 	w.seed = vmtest_seed("write_errors");
 	assert_int_equal(vm_fault_inject(vm, "fail_swap_write", &often), 0);
 	for (int i = 0; i < 2; i++)
@@ -785,10 +795,14 @@ static void test_reclaim_write_errors_lose_nothing(void **state)
 		assert_int_equal(ex.code, 0);
 	}
 	assert_int_equal(atomic_load(&mismatches), 0);
-	assert_true(stat_of(vm).swap_write_error > 0);
+	/* kswapd may still be writing a batch of the dead tasks' pages: an
+	   injected failure counts when decided, its event when the write
+	   returns (1271 against 1268 once, read too early). */
+	st = settled_stat(vm, swap0);
+	assert_true(st.swap_write_error > 0);
 	assert_int_equal(vm_fault_injected(vm, "fail_swap_write"),
-			 (long long)stat_of(vm).swap_write_error);
-	assert_true(stat_of(vm).pswpout > 0);
+			 (long long)st.swap_write_error);
+	assert_true(st.pswpout > 0);
 	assert_int_equal(vmtest_check_all(vm), 0);
 	vmtest_destroy(vm);
 }

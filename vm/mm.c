@@ -78,32 +78,6 @@ SIGSAFE void page_unmapped(struct vm *vm, struct page *pg)
 		vm->nr_anon_pages--;
 }
 
-/* A new rss of mm: the owner's peak follows. */
-static SIGSAFE void rss_changed(struct mm *mm)
-{
-	uint64_t rss = mm->rss_anon + mm->rss_file + mm->rss_shmem;
-
-	if (mm->owner && rss > mm->owner->ru.maxrss)
-		mm->owner->ru.maxrss = rss;
-}
-
-SIGSAFE void mm_rss_add(struct mm *mm, long n)
-{
-	mm->rss_anon += (uint64_t)n;
-	rss_changed(mm);
-}
-
-SIGSAFE void mm_rss_add_page(struct mm *mm, const struct page *pg, long n)
-{
-	if (!(pg->flags & PG_file))
-		mm->rss_anon += (uint64_t)n;
-	else if (pg->flags & PG_swapbacked)
-		mm->rss_shmem += (uint64_t)n;
-	else
-		mm->rss_file += (uint64_t)n;
-	rss_changed(mm);
-}
-
 SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 {
 	struct page *pg;
@@ -117,7 +91,7 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 	if (!pte_present(old) || (old & PTE_SPECIAL))
 		return;
 	pg = phys_page(&mm->vm->phys, pte_pfn(old));
-	if (old & PTE_DIRTY) /* a shared file page: it was PG_dirty */
+	if ((old & PTE_DIRTY) && (pg->flags & PG_file)) /* shared: PG_dirty */
 		filemap_dirty(mm->vm, pg);
 	rmap_del(mm->vm, pg, mm, va);
 	page_unmapped(mm->vm, pg);
@@ -125,14 +99,6 @@ SIGSAFE void mm_release_pte(struct mm *mm, vaddr_t va, pte_t old)
 	if (pg->flags & PG_swapcache)
 		swap_cache_release_unused(mm->vm, pg);
 	page_put(mm->vm, pg);
-}
-
-SIGSAFE void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
-{
-	/* Only a present PTE can have a TLB entry (mmu/swtlb.h). */
-	if (pte_present(*ptep))
-		swtlb_flush_page(&mm->swtlb, va);
-	pt_set(&mm->pt, ptep, val);
 }
 
 static SIGSAFE void release_visit(void *arg, vaddr_t va, pte_t old)

@@ -176,12 +176,47 @@ static inline bool pte_is_exact_evicted(pte_t p)
 	return pte_is_swap(p) &&
 	       swp_type(pte_to_swp_entry(p)) == SWP_TYPE_EXACT;
 }
+/*
+ * The fault path's bookkeeping, inline (every fault runs it; exact
+ * replacement, several times per miss: docs/exact.md).
+ */
+
+/* A new rss of mm: the owner's peak follows. */
+static inline void mm_rss_changed(struct mm *mm)
+{
+	uint64_t rss = mm->rss_anon + mm->rss_file + mm->rss_shmem;
+
+	if (mm->owner && rss > mm->owner->ru.maxrss)
+		mm->owner->ru.maxrss = rss;
+}
+
 /* SIGSAFE.  rss_anon moves by n; the owner's peak rss follows. */
-void mm_rss_add(struct mm *mm, long n);
+static inline void mm_rss_add(struct mm *mm, long n)
+{
+	mm->rss_anon += (uint64_t)n;
+	mm_rss_changed(mm);
+}
+
 /* SIGSAFE.  The rss counter of pg's kind (anon, file, shmem) moves by n. */
-void mm_rss_add_page(struct mm *mm, const struct page *pg, long n);
+static inline void mm_rss_add_page(struct mm *mm, const struct page *pg, long n)
+{
+	if (!(pg->flags & PG_file))
+		mm->rss_anon += (uint64_t)n;
+	else if (pg->flags & PG_swapbacked)
+		mm->rss_shmem += (uint64_t)n;
+	else
+		mm->rss_file += (uint64_t)n;
+	mm_rss_changed(mm);
+}
+
 /* SIGSAFE.  Change a PTE, shooting down the software TLB entry. */
-void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val);
+static inline void mm_set_pte(struct mm *mm, pte_t *ptep, vaddr_t va, pte_t val)
+{
+	/* Only a present PTE can have a TLB entry (mmu/swtlb.h). */
+	if (pte_present(*ptep))
+		swtlb_flush_page(&mm->swtlb, va);
+	pt_set(&mm->pt, ptep, val);
+}
 
 /*
  * SIGSAFE.  Accessed/dirty emulation for reclaim (DESIGN §3), over
