@@ -37,7 +37,21 @@ struct wl {
 	unsigned passes;
 	uint64_t seed;
 	atomic_uint_fast64_t *mismatches;
+	/* Optional: the tasks wait for each other after their first pass
+	   (at most 20 s), so that they overlap even on a host so loaded
+	   that it would run them one after the other - each alone fits. */
+	atomic_uint *gate;
+	unsigned gate_n;
 };
+
+static void gate_wait(const struct wl *w)
+{
+	if (!w->gate)
+		return;
+	atomic_fetch_add(w->gate, 1);
+	for (int i = 0; i < 20000 && atomic_load(w->gate) < w->gate_n; i++)
+		usleep(1000);
+}
 
 static uint64_t pattern(int pid, uint64_t page, unsigned gen, unsigned w)
 {
@@ -118,6 +132,8 @@ static int integrity_fn(struct vm_task *t, void *arg)
 				     sizeof(g)))
 				return 1;
 		}
+		if (pass == 0)
+			gate_wait(w);
 	}
 	atomic_fetch_add(w->mismatches, bad);
 	return bad ? 2 : 0;
@@ -178,6 +194,7 @@ static void run_pressure(const struct pressure_cfg *pc)
 	struct vm *vm;
 	struct wl w;
 	atomic_uint_fast64_t mismatches = 0;
+	atomic_uint gate = 0;
 	uint64_t free0, swap0;
 	struct vm_stat st;
 	int pid[16];
@@ -191,8 +208,10 @@ static void run_pressure(const struct pressure_cfg *pc)
 	st = stat_of(vm);
 	free0 = st.nr_free_pages + vmtest_slab_pages(vm);
 	swap0 = st.nr_swap_free;
-	w = (struct wl){ pc->pages_per_task, pc->passes,
-			 vmtest_seed("run_pressure"), &mismatches };
+	w = (struct wl){
+		pc->pages_per_task, pc->passes, vmtest_seed("run_pressure"),
+		&mismatches,	    &gate,	pc->tasks
+	};
 	for (unsigned i = 0; i < pc->tasks; i++) {
 		pid[i] = vm_spawn(vm, "integrity", 0, integrity_fn, &w);
 		assert_true(pid[i] > 0);
@@ -770,7 +789,7 @@ static void test_reclaim_write_errors_lose_nothing(void **state)
 	struct vm_config cfg;
 	struct vm *vm;
 	atomic_uint_fast64_t mismatches = 0;
-	struct wl w = { 2048, 3, 0, &mismatches };
+	struct wl w = { 2048, 3, 0, &mismatches, NULL, 0 };
 	struct vm_fault_attr often = { 20, 1, -1, 0 };
 	struct vm_stat st;
 	struct vm_exit ex;
