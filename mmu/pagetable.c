@@ -53,11 +53,6 @@ static inline uint64_t table_tag(vaddr_t base, int level)
 	return base | (uint64_t)level;
 }
 
-static inline pte_t *table_of(const struct pt_space *s, pfn_t pfn)
-{
-	return pt_table(s, pfn);
-}
-
 static inline struct pt_meta *page_of(const struct pt_space *s, pfn_t pfn)
 {
 	return (struct pt_meta *)(s->mem.meta + pfn * s->mem.meta_stride);
@@ -88,7 +83,7 @@ static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 	if (err)
 		return err;
 	BUG_ON(!frame_valid(s, *pfn));
-	memset(table_of(s, *pfn), 0, PAGE_SIZE);
+	memset(pt_table(s, *pfn), 0, PAGE_SIZE);
 	pg = page_of(s, *pfn);
 	pg->magic = PT_META_MAGIC;
 	pg->nr_used = 0;
@@ -112,7 +107,7 @@ static void table_free(struct pt_space *s, pfn_t pfn)
 /* Unlink and free the child table at parent[idx] (it must be empty). */
 static void table_unlink(struct pt_space *s, pfn_t parent, unsigned idx)
 {
-	pte_t *slot = &table_of(s, parent)[idx];
+	pte_t *slot = &pt_table(s, parent)[idx];
 
 	table_free(s, pte_pfn(*slot));
 	entry_store(page_of(s, parent), slot, 0);
@@ -128,7 +123,7 @@ int pt_init(struct pt_space *s, const struct pt_mem *mem)
 /* Free the table at pfn and everything below it, children first. */
 static void destroy_table(struct pt_space *s, pfn_t pfn, int level)
 {
-	const pte_t *t = table_of(s, pfn);
+	const pte_t *t = pt_table(s, pfn);
 
 	for (unsigned i = 0; level > 0 && i < PT_ENTRIES; i++)
 		if (!pte_none(t[i]))
@@ -153,7 +148,7 @@ static int descend(const struct pt_space *s, vaddr_t va, pfn_t path[])
 
 	path[level] = s->pgd_pfn;
 	for (; level > 0; level--) {
-		pte_t e = table_of(s, path[level])[PT_INDEX(level, va)];
+		pte_t e = pt_table(s, path[level])[PT_INDEX(level, va)];
 
 		if (pte_none(e))
 			break;
@@ -192,13 +187,13 @@ int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep)
 	if (err)
 		return err;
 	for (int level = top; level > 0; level--) {
-		pte_t *slot = &table_of(s, path[level])[PT_INDEX(level, va)];
+		pte_t *slot = &pt_table(s, path[level])[PT_INDEX(level, va)];
 
 		entry_store(page_of(s, path[level]), slot,
 			    pfn_pte(fresh[level - 1], PTE_TABLE));
 		path[level - 1] = fresh[level - 1];
 	}
-	*ptep = &table_of(s, path[0])[PT_INDEX(0, va)];
+	*ptep = &pt_table(s, path[0])[PT_INDEX(0, va)];
 	return 0;
 }
 
@@ -249,7 +244,7 @@ pte_t pt_clear(struct pt_space *s, vaddr_t va)
 		return 0;
 	level = descend(s, va, path);
 	if (level == 0) {
-		pte_t *slot = &table_of(s, path[0])[PT_INDEX(0, va)];
+		pte_t *slot = &pt_table(s, path[0])[PT_INDEX(0, va)];
 
 		old = *slot;
 		entry_store(page_of(s, path[0]), slot, 0);
@@ -282,7 +277,7 @@ static void range_indexes(const struct range *r, vaddr_t base, int level,
 /* The leaves of the PTE table at pfn (mapping from base) in the range. */
 static void range_leaves(const struct range *r, pfn_t pfn, vaddr_t base)
 {
-	pte_t *t = table_of(r->s, pfn);
+	pte_t *t = pt_table(r->s, pfn);
 	struct pt_meta *pg = page_of(r->s, pfn);
 	unsigned i, last;
 
@@ -307,7 +302,7 @@ static void range_leaves(const struct range *r, pfn_t pfn, vaddr_t base)
 static void range_table(const struct range *r, pfn_t pfn, int level,
 			vaddr_t base)
 {
-	const pte_t *t = table_of(r->s, pfn);
+	const pte_t *t = pt_table(r->s, pfn);
 	unsigned i, last;
 
 	if (level == 0) {
@@ -373,7 +368,7 @@ static int check_table(const struct pt_space *s, pfn_t pfn, int level,
 		       vaddr_t base, uint64_t *nr)
 {
 	const struct pt_meta *pg = page_of(s, pfn);
-	const pte_t *t = table_of(s, pfn);
+	const pte_t *t = pt_table(s, pfn);
 	uint32_t used = 0;
 	int err;
 

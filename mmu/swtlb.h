@@ -56,6 +56,12 @@ int swtlb_init(struct swtlb *tlb, unsigned entries);
 /* Free the arrays (not SIGSAFE). */
 void swtlb_destroy(struct swtlb *tlb);
 
+/* The tag bits of an entry for va (its page number). */
+static inline uint64_t swtlb_tag(vaddr_t va)
+{
+	return (va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT;
+}
+
 static inline unsigned swtlb_set(const struct swtlb *tlb, vaddr_t va)
 {
 	return (unsigned)(va >> PAGE_SHIFT) & tlb->set_mask;
@@ -76,8 +82,7 @@ static inline void swtlb_count(_Atomic uint64_t *c)
 static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 				    pfn_t *pfn)
 {
-	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
-			SWTLB_E_VALID;
+	uint64_t want = swtlb_tag(va) | SWTLB_E_VALID;
 	uint64_t mask = write ? ~0ULL : ~SWTLB_E_WRITE;
 	unsigned set = swtlb_set(tlb, va);
 
@@ -104,8 +109,7 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
  */
 static inline bool swtlb_peek(const struct swtlb *tlb, vaddr_t va, pfn_t *pfn)
 {
-	uint64_t want = ((va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT) |
-			SWTLB_E_VALID;
+	uint64_t want = swtlb_tag(va) | SWTLB_E_VALID;
 	unsigned set = swtlb_set(tlb, va);
 
 #pragma GCC unroll 4
@@ -123,11 +127,6 @@ static inline bool swtlb_peek(const struct swtlb *tlb, vaddr_t va, pfn_t *pfn)
 static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 {
 	return swtlb_lookup_pfn(tlb, va, write, NULL);
-}
-
-static inline uint64_t swtlb_tag(vaddr_t va)
-{
-	return (va >> PAGE_SHIFT) << SWTLB_E_TAG_SHIFT;
 }
 
 /*

@@ -192,6 +192,32 @@ static void test_clock_model(void **state)
 
 /* ---- the mode itself --------------------------------------------------- */
 
+/* A trace-mode machine with exact replacement (policy NULL: the default). */
+static struct vm *exact_vm(const char *policy, uint64_t frames)
+{
+	struct vm_config cfg;
+
+	vm_config_init(&cfg);
+	cfg.mode = VM_MODE_TRACE;
+	if (policy)
+		cfg.policy = policy;
+	cfg.exact_frames = frames;
+	return vmtest_create_cfg(&cfg);
+}
+
+/* Run fn(arg) as a task of vm; it must end normally with 0. */
+static void run_task(struct vm *vm, const char *name,
+		     int (*fn)(struct vm_task *, void *), void *arg)
+{
+	struct vm_exit ex;
+	int pid = vm_spawn(vm, name, 0, fn, arg);
+
+	assert_true(pid > 0);
+	assert_int_equal(vm_wait(vm, pid, &ex), pid);
+	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	assert_int_equal(ex.code, 0);
+}
+
 static void test_config_errors(void **state)
 {
 	struct vm_config cfg;
@@ -244,21 +270,10 @@ static int no_data_task(struct vm_task *t, void *arg)
 
 static void test_no_data(void **state)
 {
-	struct vm_config cfg;
-	struct vm_exit ex;
-	struct vm *vm;
-	int pid;
+	struct vm *vm = exact_vm(NULL, 4);
 
 	(void)state;
-	vm_config_init(&cfg);
-	cfg.mode = VM_MODE_TRACE;
-	cfg.exact_frames = 4;
-	vm = vmtest_create_cfg(&cfg);
-	pid = vm_spawn(vm, "nodata", 0, no_data_task, NULL);
-	assert_true(pid > 0);
-	assert_int_equal(vm_wait(vm, pid, &ex), pid);
-	assert_int_equal(ex.reason, VM_EXIT_NORMAL);
-	assert_int_equal(ex.code, 0);
+	run_task(vm, "nodata", no_data_task, NULL);
 	vmtest_destroy(vm);
 }
 
@@ -331,21 +346,10 @@ static void test_peek_names_next_victim(void **state)
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		struct peek_job j = { .seed = vmtest_seed(pol[i]) };
-		struct vm_config cfg;
-		struct vm_exit ex;
-		int pid;
 
-		vm_config_init(&cfg);
-		cfg.mode = VM_MODE_TRACE;
-		cfg.policy = pol[i];
-		cfg.exact_frames = PEEK_FRAMES;
-		j.vm = vmtest_create_cfg(&cfg);
+		j.vm = exact_vm(pol[i], PEEK_FRAMES);
 		assert_non_null(vm_reclaim(j.vm)->policy->peek);
-		pid = vm_spawn(j.vm, pol[i], 0, peek_task, &j);
-		assert_true(pid > 0);
-		assert_int_equal(vm_wait(j.vm, pid, &ex), pid);
-		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
-		assert_int_equal(ex.code, 0);
+		run_task(j.vm, pol[i], peek_task, &j);
 		assert_true(j.evictions > PEEK_REFS / 4);
 		assert_int_equal(j.wrong, 0);
 		vmtest_destroy(j.vm);
@@ -439,20 +443,9 @@ static void test_next_victim_slot(void **state)
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
 		struct slot_job j = { .seed = vmtest_seed(pol[i]) };
-		struct vm_config cfg;
-		struct vm_exit ex;
-		int pid;
 
-		vm_config_init(&cfg);
-		cfg.mode = VM_MODE_TRACE;
-		cfg.policy = pol[i];
-		cfg.exact_frames = SLOT_FRAMES;
-		j.vm = vmtest_create_cfg(&cfg);
-		pid = vm_spawn(j.vm, pol[i], 0, slot_task, &j);
-		assert_true(pid > 0);
-		assert_int_equal(vm_wait(j.vm, pid, &ex), pid);
-		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
-		assert_int_equal(ex.code, 0);
+		j.vm = exact_vm(pol[i], SLOT_FRAMES);
+		run_task(j.vm, pol[i], slot_task, &j);
 		assert_true(j.checked > SLOT_REFS / 4);
 		assert_true(j.poisoned > 10);
 		assert_true(j.frees_moved);
