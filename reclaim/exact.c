@@ -18,6 +18,16 @@
  *   nothing is written and nothing kept; the next access to the evicted
  *   page is a major fault that takes a frame the same way.
  *
+ * Rewiring.  When the victim is an anonymous page mapped once, by the
+ * faulting mm itself (one task replaying a trace: every miss), releasing
+ * it and making the new page would undo each other's work: the rmap's
+ * direct entry, _mapcount, the mapping's reference, nr_anon_pages and the
+ * mm's rss all come back to where they were.  So the page only changes
+ * its index to the new va and goes to the policy as a new page; the
+ * victim's PTE becomes the evicted entry all the same.  What a reader of
+ * the machine sees afterwards is identical to the release-and-init path
+ * (test_exact: test_rewire_same_state).
+ *
  * Counts: one evict event and one pswpout per page (swap accounted, not
  * written: pgpgout does not move).  Nothing here drops the machine lock.
  *
@@ -87,16 +97,37 @@ static SIGSAFE void gather(void *arg, struct mm *mm, vaddr_t va)
 	}
 }
 
-/* Turn mm's PTE for pg at va, *ptep, into the evicted entry. */
-static SIGSAFE void unmap_one(struct vm *vm, struct page *pg, struct mm *mm,
-			      vaddr_t va, pte_t *ptep)
+/* The victim's slot at (mm, va): the look ahead's, if still good. */
+static SIGSAFE pte_t *victim_slot(struct reclaim *rc, struct page *pg,
+				  struct mm *mm, vaddr_t va)
+{
+	if (rc->next_victim.pg == pg && rc->next_victim.mm == mm &&
+	    rc->next_victim.va == va &&
+	    rc->next_victim.frees == rc->vm->pt_frees)
+		return rc->next_victim.ptep;
+	return pt_walk(&mm->pt, va);
+}
+
+/*
+ * Turn mm's PTE for pg at va, *ptep, into the evicted entry; the mapping
+ * it held is the caller's to release.  Returns the old PTE.
+ */
+static SIGSAFE pte_t unmap_pte(struct vm *vm, struct page *pg, struct mm *mm,
+			       vaddr_t va, pte_t *ptep)
 {
 	pte_t old = *ptep;
 
 	BUG_ON(!pte_present(old) || pte_pfn(old) != phys_pfn(&vm->phys, pg));
 	mm_set_pte(mm, ptep, va, exact_evicted_pte());
 	mm->swapents++;
-	mm_release_pte(mm, va, old);
+	return old;
+}
+
+/* Turn mm's PTE for pg at va, *ptep, into the evicted entry; release it. */
+static SIGSAFE void unmap_one(struct vm *vm, struct page *pg, struct mm *mm,
+			      vaddr_t va, pte_t *ptep)
+{
+	mm_release_pte(mm, va, unmap_pte(vm, pg, mm, va, ptep));
 }
 
 /*
@@ -111,13 +142,7 @@ static SIGSAFE void unmap_all(struct reclaim *rc, struct page *pg,
 	struct exact_maps m;
 
 	if (pg->_mapcount == 1) {
-		bool known = rc->next_victim.pg == pg &&
-			     rc->next_victim.mm == mm &&
-			     rc->next_victim.va == va &&
-			     rc->next_victim.frees == vm->pt_frees;
-
-		unmap_one(vm, pg, mm, va,
-			  known ? rc->next_victim.ptep : pt_walk(&mm->pt, va));
+		unmap_one(vm, pg, mm, va, victim_slot(rc, pg, mm, va));
 		return;
 	}
 	do {
@@ -161,7 +186,35 @@ static SIGSAFE void prefetch_victims(struct reclaim *rc)
 	}
 }
 
-SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
+/*
+ * pg, the isolated victim, is mapped once: by mm at va, if rewiring
+ * applies (the file comment); then it becomes mm's anonymous page at
+ * new_va.  False, nothing changed, when it does not apply.
+ */
+static SIGSAFE bool rewire(struct reclaim *rc, struct page *pg, struct mm *mm,
+			   vaddr_t va, struct mm *new_mm, vaddr_t new_va)
+{
+	struct vm *vm = rc->vm;
+
+	if (rc->no_rewire || mm != new_mm || pg->_mapcount != 1 ||
+	    !rmap_is_direct(pg->rmap) ||
+	    (pg->flags & (PG_file | PG_swapcache | PG_locked | PG_writeback)) ||
+	    !(pg->flags & PG_anon))
+		return false;
+	unmap_pte(vm, pg, mm, va, victim_slot(rc, pg, mm, va));
+	lru_unisolate(&rc->lru, pg);
+	BUG_ON(pg->_refcount != 2);
+	pg->_refcount = 1; /* the isolation's goes; the mapping's stays */
+	pg->flags = PG_anon;
+	pg->lru_info = 0;
+	pg->index = new_va; /* the direct rmap entry now names new_va */
+	reclaim_page_new(vm, pg);
+	rc->exact_rewired++;
+	return true;
+}
+
+SIGSAFE int reclaim_exact_evict(struct vm *vm, struct mm *new_mm,
+				vaddr_t new_va, pfn_t *reuse)
 {
 	struct reclaim *rc = vm->reclaim;
 	struct scan_control sc;
@@ -176,9 +229,14 @@ SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 	if (!pg)
 		return -ENOMEM;
 	pfn = phys_pfn(&vm->phys, pg);
+	*reuse = pfn;
 	rmap_first(pg, &mm, &va);
 	vm_event(vm, VME_EVICT, mm, pg->index, pfn, 0, 0);
 	vm_event(vm, VME_PSWPOUT, mm, pg->index, pfn, 0, 0);
+	if (rewire(rc, pg, mm, va, new_mm, new_va)) {
+		prefetch_victims(rc);
+		return 1;
+	}
 	unmap_all(rc, pg, mm, va);
 	lru_unisolate(&rc->lru, pg);
 	BUG_ON(pg->_refcount != 1 || pg->_mapcount || pg->rmap);
@@ -187,7 +245,6 @@ SIGSAFE int reclaim_exact_evict(struct vm *vm, pfn_t *reuse)
 	pg->_refcount = 0;
 	pg->flags = 0;
 	pg->lru_info = 0;
-	*reuse = pfn;
 	prefetch_victims(rc);
 	return 0;
 }

@@ -97,11 +97,15 @@ void reclaim_page_swapin(struct vm *vm, struct page *pg, uint64_t shadow,
 void reclaim_page_access(struct vm *vm, struct page *pg);
 /*
  * SIGSAFE, lock held.  Exact replacement: evict the one page the policy
- * chooses, now (reclaim/exact.c); its frame, clean and unowned (refcount
- * 0, not free in the buddy), goes to *reuse for the caller's new page.
- * 0, or -ENOMEM when the policy holds no page.
+ * chooses, now (reclaim/exact.c), for a new anonymous page of mm at va;
+ * its frame goes to *reuse.  0: the frame is clean and unowned (refcount
+ * 0, not free in the buddy), for the caller to make the new page.  1: the
+ * victim was mm's own anonymous page, mapped once, and is now the new page
+ * (rewired: index va, its rmap, counts and references kept, handed to the
+ * policy as new): the caller only sets the PTE.  -ENOMEM when the policy
+ * holds no page.
  */
-int reclaim_exact_evict(struct vm *vm, pfn_t *reuse);
+int reclaim_exact_evict(struct vm *vm, struct mm *mm, vaddr_t va, pfn_t *reuse);
 /*
  * SIGSAFE, lock held.  Task t (NULL: none) starts or stops stalling on
  * memory: direct reclaim, or waiting for a swap read (PSI).  Nested stalls

@@ -52,6 +52,11 @@ struct reclaim {
 		pte_t *ptep;
 		uint64_t frees;
 	} next_victim;
+	/* Exact replacement: evictions that rewired their victim into the
+	   new page (reclaim/exact.c); no_rewire turns that off, for the
+	   tests to compare with the release-and-init path. */
+	uint64_t exact_rewired;
+	bool no_rewire;
 };
 
 /* SIGSAFE: CLOCK_MONOTONIC in ns (PSI's clock). */

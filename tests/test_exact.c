@@ -12,6 +12,8 @@
  * Randomized differential runs print their seed (SEED= to rerun).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include "tests/lib/vmtest.h"
 #include "vm/machine.h"
 #include "vm/mm.h"
+#include "vm/rmap.h"
 
 #define MAXF 64
 
@@ -454,6 +457,215 @@ static void test_next_victim_slot(void **state)
 	}
 }
 
+/*
+ * Rewiring (reclaim/exact.c): an eviction whose victim is the faulting
+ * mm's own page, mapped once, moves that page to the new va instead of
+ * releasing it and making a new one.  Differential: the same run of two
+ * tasks that take turns (so that each also evicts the other's pages,
+ * which is never rewired; one task also unmaps its area and maps a new
+ * one) on a machine that rewires and on one that does not.  After every
+ * access, a digest of what a reader can see - every counter, both mms'
+ * counts and PTEs, the struct page of every frame they map, the LRU
+ * lists in order with their pages - must be the same on both.
+ */
+#define RW_FRAMES   12
+#define RW_PAGES    24
+#define RW_TURNS    8
+#define RW_PER_TURN 64
+#define RW_STEPS    (2 * RW_TURNS * RW_PER_TURN)
+
+struct rw_job {
+	struct vm *vm;
+	uint64_t seed;
+	sem_t turn[2];
+	struct mm *mm[2];
+	uint64_t area[2];
+	uint64_t digest[RW_STEPS];
+	unsigned step;
+	int failed;
+};
+
+struct rw_arg {
+	struct rw_job *j;
+	int me;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t mix_page(uint64_t h, struct vm *vm, const struct page *pg,
+			 const struct rw_job *j)
+{
+	struct mm *mm = NULL;
+	vaddr_t va = 0;
+	bool mapped = rmap_first(pg, &mm, &va);
+
+	h = mix(h, phys_pfn(&vm->phys, pg));
+	h = mix(h, pg->flags);
+	h = mix(h, (uint64_t)(uint32_t)pg->_refcount);
+	h = mix(h, (uint64_t)(uint32_t)pg->_mapcount);
+	h = mix(h, pg->index);
+	h = mix(h, pg->lru_info);
+	h = mix(h, pg->private);
+	h = mix(h, !mapped ? 0 : rmap_is_direct(pg->rmap) ? 1 : 2);
+	h = mix(h, mm == j->mm[0] ? 10 : mm == j->mm[1] ? 11 : mm ? 12 : 13);
+	return mix(h, va);
+}
+
+static uint64_t rw_digest(const struct rw_job *j)
+{
+	struct vm *vm = j->vm;
+	struct reclaim *rc = vm_reclaim(vm);
+	uint64_t h = 14695981039346656037ULL;
+	struct list_head *pos;
+	struct vm_stat st;
+	uint64_t w[sizeof(st) / sizeof(uint64_t)];
+
+	vm_stat(vm, &st);
+	st.age_ns = 0; /* a time */
+	memcpy(w, &st, sizeof(w));
+	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
+		h = mix(h, w[k]);
+	vm_lock(vm);
+	for (int m = 0; m < 2; m++) {
+		struct mm *mm = j->mm[m];
+
+		if (!mm)
+			continue;
+		h = mix(h, mm->rss_anon);
+		h = mix(h, mm->swapents);
+		h = mix(h, mm->owner ? mm->owner->ru.maxrss : 0);
+		for (unsigned p = 0; p < RW_PAGES; p++) {
+			pte_t *e = pt_walk(&mm->pt, j->area[m] + p * 4096ULL);
+
+			h = mix(h, e ? *e : ~0ULL);
+			if (e && pte_present(*e))
+				h = mix_page(h, vm,
+					     phys_page(&vm->phys, pte_pfn(*e)),
+					     j);
+		}
+	}
+	for (int l = 0; l < NR_LRU_LISTS; l++) {
+		h = mix(h, rc->lru.nr[l]);
+		list_for_each(pos, &rc->lru.lists[l])
+			h = mix_page(h, vm, list_entry(pos, struct page, lru),
+				     j);
+	}
+	h = mix(h, vm->exact_used);
+	vm_unlock(vm);
+	return h;
+}
+
+static uint64_t rw_area(struct vm_task *t)
+{
+	return vm_mmap(t, 0, RW_PAGES * 4096ULL, VM_PROT_READ | VM_PROT_WRITE,
+		       VM_MAP_PRIVATE | VM_MAP_ANON);
+}
+
+static int rw_task(struct vm_task *t, void *arg)
+{
+	struct rw_arg *a = arg;
+	struct rw_job *j = a->j;
+	int me = a->me;
+	uint64_t s = j->seed + (uint64_t)me;
+
+	sem_wait(&j->turn[me]);
+	j->area[me] = rw_area(t);
+	j->mm[me] = t->mm;
+	if (vm_mmap_failed(j->area[me]))
+		j->failed = 1;
+	sem_post(&j->turn[!me]);
+	for (unsigned turn = 0; turn < RW_TURNS; turn++) {
+		sem_wait(&j->turn[me]);
+		for (unsigned k = 0; k < RW_PER_TURN && !j->failed; k++) {
+			uint64_t r = vmtest_rand(&s);
+			/* Half the time uniform, half the low pages hot. */
+			uint64_t p = (r >> 60) & 1 ?
+					     r % RW_PAGES :
+					     r % (1 + (r >> 32) % RW_PAGES);
+
+			if (vm_access_next(t, j->area[me] + p * 4096ULL,
+					   (r >> 20) % 3 == 0,
+					   j->step + (r >> 40) % 50))
+				j->failed = 2;
+			j->digest[j->step++] = rw_digest(j);
+		}
+		if (me == 0 && turn == RW_TURNS / 2 && !j->failed) {
+			/* Tables freed, the kept victim slot stale. */
+			if (vm_munmap(t, j->area[0], RW_PAGES * 4096ULL))
+				j->failed = 3;
+			j->area[0] = rw_area(t);
+			if (vm_mmap_failed(j->area[0]))
+				j->failed = 4;
+		}
+		sem_post(&j->turn[!me]);
+	}
+	if (me == 0) /* stay until the other's last turn is over */
+		sem_wait(&j->turn[0]);
+	return 0;
+}
+
+static void rw_run(struct rw_job *j, const char *policy, bool rewire)
+{
+	struct rw_arg a[2] = { { j, 0 }, { j, 1 } };
+	struct vm_exit ex;
+	int pid[2];
+
+	j->vm = exact_vm(policy, RW_FRAMES);
+	vm_reclaim(j->vm)->no_rewire = !rewire;
+	sem_init(&j->turn[0], 0, 0);
+	sem_init(&j->turn[1], 0, 0);
+	for (int i = 0; i < 2; i++) {
+		pid[i] = vm_spawn(j->vm, "rw", 0, rw_task, &a[i]);
+		assert_true(pid[i] > 0);
+	}
+	sem_post(&j->turn[0]);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vm_wait(j->vm, pid[i], &ex), pid[i]);
+		assert_int_equal(ex.reason, VM_EXIT_NORMAL);
+	}
+	assert_int_equal(j->failed, 0);
+	assert_int_equal(j->step, RW_STEPS);
+	assert_int_equal(vmtest_check_all(j->vm), 0);
+	sem_destroy(&j->turn[0]);
+	sem_destroy(&j->turn[1]);
+}
+
+static void test_rewire_same_state(void **state)
+{
+	static const char *const pol[] = { "fifo", "lru",    "clock",
+					   "lfu",  "opt",    "arc",
+					   "2q",   "s3fifo", "linux" };
+	static struct rw_job on, off;
+	struct vm_stat st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		on = (struct rw_job){ .seed = vmtest_seed(pol[i]) };
+		off = (struct rw_job){ .seed = on.seed };
+		rw_run(&on, pol[i], true);
+		rw_run(&off, pol[i], false);
+		vm_stat(on.vm, &st);
+		printf("%s: %" PRIu64 " of %" PRIu64 " evictions rewired\n",
+		       pol[i], vm_reclaim(on.vm)->exact_rewired, st.pswpout);
+		/* Both paths ran, each a good part of the time. */
+		assert_true(vm_reclaim(on.vm)->exact_rewired > st.pswpout / 4);
+		assert_true(vm_reclaim(on.vm)->exact_rewired + 10 < st.pswpout);
+		assert_true(st.pswpout > RW_STEPS / 4);
+		assert_int_equal(vm_reclaim(off.vm)->exact_rewired, 0);
+		for (unsigned k = 0; k < RW_STEPS; k++)
+			if (on.digest[k] != off.digest[k])
+				fail_msg(
+					"%s: the states differ after access %u",
+					pol[i], k);
+		vmtest_destroy(on.vm);
+		vmtest_destroy(off.vm);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +680,7 @@ int main(void)
 		VMTEST(test_no_data),
 		VMTEST(test_linux_few_frames),
 		VMTEST(test_peek_names_next_victim),
+		VMTEST(test_rewire_same_state),
 		VMTEST(test_next_victim_slot),
 	};
 

@@ -97,15 +97,19 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
 }
 
 /*
- * A frame for a new data page.  Exact replacement keeps at most
- * exact_frames of them: with all in use, the policy's victim goes first.
+ * A frame for a new data page of (mm, va).  Exact replacement keeps at
+ * most exact_frames of them: with all in use, the policy's victim goes
+ * first, and 1 says it was rewired into the new page already
+ * (reclaim_exact_evict).  Else 0, or -ENOMEM.
  */
-static SIGSAFE int data_page_alloc(struct vm *vm, pfn_t *pfn)
+static SIGSAFE int data_page_alloc(struct mm *mm, vaddr_t va, pfn_t *pfn)
 {
+	struct vm *vm = mm->vm;
+
 	if (!vm->cfg.exact_frames)
 		return vm_page_alloc(vm, GFP_USER, pfn);
 	if (vm->exact_used >= vm->cfg.exact_frames)
-		return reclaim_exact_evict(vm, pfn); /* its frame, reused */
+		return reclaim_exact_evict(vm, mm, va, pfn); /* its frame */
 	if (vm_page_alloc(vm, GFP_USER, pfn) < 0)
 		return -ENOMEM;
 	vm->exact_used++;
@@ -116,10 +120,11 @@ static SIGSAFE int data_page_alloc(struct vm *vm, pfn_t *pfn)
 static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
 {
 	pfn_t pfn;
+	int r = data_page_alloc(mm, va, &pfn);
 
-	if (data_page_alloc(mm->vm, &pfn) < 0)
+	if (r < 0)
 		return -ENOMEM;
-	if (anon_page_init(mm, pfn, va) < 0) {
+	if (r == 0 && anon_page_init(mm, pfn, va) < 0) {
 		if (mm->vm->cfg.exact_frames)
 			mm->vm->exact_used--;
 		vm_page_free(mm->vm, pfn);
