@@ -595,8 +595,12 @@ SIGSAFE enum fault_result fault_handle(struct mm *mm, vaddr_t va,
 		v = mm_grow_stack(mm, va);
 	if (!v || !vma_allows(v, write))
 		return FAULT_SEGV;
-	if (pt_walk_alloc(&mm->pt, va, &ptep) < 0)
+	if (fs->walked) { /* the caller's walk (fault_exact.c) */
+		ptep = fs->walked;
+		fs->walked = NULL;
+	} else if (pt_walk_alloc(&mm->pt, va, &ptep) < 0) {
 		return FAULT_NOMEM;
+	}
 	fs->ptep = ptep; /* the slot stays: its PTE is present on FAULT_DONE */
 	if (pte_none(*ptep)) {
 		enum fault_result r =

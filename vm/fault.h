@@ -45,6 +45,10 @@ struct fault_state {
 	bool ra_async;	      /* FAULT_FILEREAD: the marker was hit */
 	bool major;	      /* it read the page it needed: pgmajfault */
 	unsigned nread;	      /* pages read (with readahead) */
+	/* In: va's PTE slot as the caller's own walk found it, with no page
+	   table freed since (vm->pt_frees), or NULL; fault_handle takes it
+	   instead of walking, and clears it. */
+	pte_t *walked;
 };
 
 /*

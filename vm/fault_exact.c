@@ -6,7 +6,9 @@
  * page's entry is do_exact_refault, the policy's miss).  Nothing waits:
  * no swap I/O, no reclaim rounds.  Batches take the machine lock once
  * per BATCH_LOCK_RUN accesses and load the PTEs (or struct pages) of
- * the accesses PREFETCH_AHEAD ahead.
+ * the accesses PREFETCH_AHEAD ahead; the fault of such an access takes
+ * the slot that walk found, while no page table was freed since (tables
+ * never move: vm->pt_frees).
  *
  * Locking: the machine lock, taken here.
  */
@@ -25,9 +27,10 @@
  * FAULT_DONE has marked t killed.
  */
 static SIGSAFE __attribute__((noinline)) enum fault_result
-exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write)
+exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write,
+	    pte_t *walked)
 {
-	struct fault_state fs = { 0 };
+	struct fault_state fs = { .walked = walked };
 	enum fault_result r;
 
 	r = atomic_load(&t->kill_reason) ?
@@ -44,16 +47,24 @@ exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write)
 	return r;
 }
 
+/* A batch's walk ahead of an access: its va's slot, and when it was found. */
+struct walked {
+	pte_t *ptep;	/* NULL: none */
+	uint64_t frees; /* vm->pt_frees then */
+};
+
 /*
  * SIGSAFE, lock held.  One access in exact replacement: a hit in the
  * software TLB reaches the policy as page_access, a miss goes through the
- * fault, with the access's next use for OPT.  Nothing here waits (no swap
- * I/O, no reclaim rounds): frames short of page tables end the task with
+ * fault, with the access's next use for OPT, and the slot of va that w
+ * (if not NULL) found ahead.  Nothing here waits (no swap I/O, no reclaim
+ * rounds): frames short of page tables end the task with
  * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
  */
 static inline SIGSAFE enum fault_result exact_one(struct vm_task *t,
 						  struct mm *mm, vaddr_t va,
-						  int write, uint64_t next_use)
+						  int write, uint64_t next_use,
+						  const struct walked *w)
 {
 	struct vm *vm = mm->vm;
 	pfn_t pfn;
@@ -66,7 +77,8 @@ static inline SIGSAFE enum fault_result exact_one(struct vm_task *t,
 		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
 		return FAULT_DONE;
 	}
-	return exact_fault(t, mm, va, write);
+	return exact_fault(t, mm, va, write,
+			   w && w->frees == vm->pt_frees ? w->ptep : NULL);
 }
 
 int fault_exact_access(struct vm_task *t, uint64_t va, int write,
@@ -75,7 +87,7 @@ int fault_exact_access(struct vm_task *t, uint64_t va, int write,
 	enum fault_result r;
 
 	vm_lock(t->vm);
-	r = exact_one(t, t->mm, va, write, next_use);
+	r = exact_one(t, t->mm, va, write, next_use, NULL);
 	vm_unlock(t->vm);
 	if (r == FAULT_DONE)
 		return 0;
@@ -86,22 +98,24 @@ int fault_exact_access(struct vm_task *t, uint64_t va, int write,
 /*
  * Lock held.  Start loading what the access to va will touch: its struct
  * page when the TLB will serve it (the policy's hit), else its PTE (the
- * walk; the upper tables are hot).
+ * walk; the upper tables are hot), whose slot goes to *w for its fault.
  */
-static inline void prefetch_access(struct mm *mm, vaddr_t va)
+static inline void prefetch_access(struct mm *mm, vaddr_t va, struct walked *w)
 {
-	pte_t *p;
 	pfn_t pfn;
 
+	w->ptep = NULL;
 	if (va >= mm->task_size)
 		return;
 	if (swtlb_peek(&mm->swtlb, va, &pfn)) {
 		__builtin_prefetch(phys_page(&mm->vm->phys, pfn));
 		return;
 	}
-	p = pt_walk(&mm->pt, va);
-	if (p)
-		__builtin_prefetch(p);
+	w->ptep = pt_walk(&mm->pt, va);
+	if (w->ptep) {
+		__builtin_prefetch(w->ptep);
+		w->frees = mm->vm->pt_frees;
+	}
 }
 
 int fault_exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
@@ -109,17 +123,25 @@ int fault_exact_batch(struct vm_task *t, const struct vm_ref *ref, size_t n,
 {
 	struct mm *mm = t->mm;
 	enum fault_result r = FAULT_DONE;
+	struct walked ahead[PREFETCH_AHEAD]; /* [i % PREFETCH_AHEAD]: i's */
 	size_t i = 0;
 
+	for (unsigned k = 0; k < PREFETCH_AHEAD; k++)
+		ahead[k].ptep = NULL;
 	while (i < n && r == FAULT_DONE) {
 		size_t end = MIN(n, i + BATCH_LOCK_RUN);
 
 		vm_lock(t->vm);
 		for (; i < end; i++) {
-			if (i + PREFETCH_AHEAD < n)
-				prefetch_access(mm, ref[i + PREFETCH_AHEAD].va);
+			struct walked *w = &ahead[i % PREFETCH_AHEAD];
+
 			r = exact_one(t, mm, ref[i].va, ref[i].write != 0,
-				      ref[i].next_use);
+				      ref[i].next_use, w);
+			if (i + PREFETCH_AHEAD < n) /* i's slot, now free */
+				prefetch_access(mm, ref[i + PREFETCH_AHEAD].va,
+						w);
+			else
+				w->ptep = NULL;
 			if (r != FAULT_DONE)
 				break;
 		}
