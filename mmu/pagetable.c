@@ -53,25 +53,11 @@ static inline uint64_t table_tag(vaddr_t base, int level)
 	return base | (uint64_t)level;
 }
 
-static inline struct pt_meta *page_of(const struct pt_space *s, pfn_t pfn)
-{
-	return (struct pt_meta *)(s->mem.meta + pfn * s->mem.meta_stride);
-}
-
 static inline bool frame_valid(const struct pt_space *s, pfn_t pfn)
 {
 	return pfn < s->mem.nr_frames;
 }
 
-/* Store val into a slot of the table whose bookkeeping is pg (inv. 1). */
-static inline void entry_store(struct pt_meta *pg, pte_t *slot, pte_t val)
-{
-	if (pte_none(*slot) && !pte_none(val))
-		pg->nr_used += 1;
-	else if (!pte_none(*slot) && pte_none(val))
-		pg->nr_used -= 1;
-	*slot = val;
-}
 
 /* SIGSAFE.  Take a zeroed table frame for (base, level); 0 or -ENOMEM. */
 static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
@@ -84,7 +70,7 @@ static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 		return err;
 	BUG_ON(!frame_valid(s, *pfn));
 	memset(pt_table(s, *pfn), 0, PAGE_SIZE);
-	pg = page_of(s, *pfn);
+	pg = pt_meta_of(s, *pfn);
 	pg->magic = PT_META_MAGIC;
 	pg->nr_used = 0;
 	pg->tag = table_tag(base, level);
@@ -95,7 +81,7 @@ static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 /* SIGSAFE.  Give a table frame back; its entries are not looked at. */
 static void table_free(struct pt_space *s, pfn_t pfn)
 {
-	struct pt_meta *pg = page_of(s, pfn);
+	struct pt_meta *pg = pt_meta_of(s, pfn);
 
 	pg->magic = 0;
 	pg->nr_used = 0;
@@ -110,7 +96,7 @@ static void table_unlink(struct pt_space *s, pfn_t parent, unsigned idx)
 	pte_t *slot = &pt_table(s, parent)[idx];
 
 	table_free(s, pte_pfn(*slot));
-	entry_store(page_of(s, parent), slot, 0);
+	pt_entry_store(pt_meta_of(s, parent), slot, 0);
 }
 
 int pt_init(struct pt_space *s, const struct pt_mem *mem)
@@ -189,7 +175,7 @@ int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep)
 	for (int level = top; level > 0; level--) {
 		pte_t *slot = &pt_table(s, path[level])[PT_INDEX(level, va)];
 
-		entry_store(page_of(s, path[level]), slot,
+		pt_entry_store(pt_meta_of(s, path[level]), slot,
 			    pfn_pte(fresh[level - 1], PTE_TABLE));
 		path[level - 1] = fresh[level - 1];
 	}
@@ -197,17 +183,6 @@ int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep)
 	return 0;
 }
 
-void pt_set(struct pt_space *s, pte_t *ptep, pte_t val)
-{
-	uintptr_t off = (uintptr_t)ptep - (uintptr_t)s->mem.frames;
-	pfn_t pfn = (pfn_t)(off >> PAGE_SHIFT);
-	struct pt_meta *pg;
-
-	BUG_ON(!frame_valid(s, pfn));
-	pg = page_of(s, pfn);
-	BUG_ON(pg->magic != PT_META_MAGIC || (pg->tag & PT_LEVEL_MASK) != 0);
-	entry_store(pg, ptep, val);
-}
 
 int pt_map(struct pt_space *s, vaddr_t va, pte_t val)
 {
@@ -228,7 +203,7 @@ int pt_map(struct pt_space *s, vaddr_t va, pte_t val)
 static void prune(struct pt_space *s, vaddr_t va, const pfn_t path[], int level)
 {
 	for (; level < PT_TOP; level++) {
-		if (page_of(s, path[level])->nr_used != 0)
+		if (pt_meta_of(s, path[level])->nr_used != 0)
 			break;
 		table_unlink(s, path[level + 1], PT_INDEX(level + 1, va));
 	}
@@ -247,7 +222,7 @@ pte_t pt_clear(struct pt_space *s, vaddr_t va)
 		pte_t *slot = &pt_table(s, path[0])[PT_INDEX(0, va)];
 
 		old = *slot;
-		entry_store(page_of(s, path[0]), slot, 0);
+		pt_entry_store(pt_meta_of(s, path[0]), slot, 0);
 	}
 	prune(s, va, path, level);
 	return old;
@@ -278,7 +253,7 @@ static void range_indexes(const struct range *r, vaddr_t base, int level,
 static void range_leaves(const struct range *r, pfn_t pfn, vaddr_t base)
 {
 	pte_t *t = pt_table(r->s, pfn);
-	struct pt_meta *pg = page_of(r->s, pfn);
+	struct pt_meta *pg = pt_meta_of(r->s, pfn);
 	unsigned i, last;
 
 	range_indexes(r, base, 0, &i, &last);
@@ -292,7 +267,7 @@ static void range_leaves(const struct range *r, pfn_t pfn, vaddr_t base)
 			r->visit(r->arg, va, &t[i]);
 			continue;
 		}
-		entry_store(pg, &t[i], 0);
+		pt_entry_store(pg, &t[i], 0);
 		if (r->release)
 			r->release(r->arg, va, old);
 	}
@@ -318,7 +293,7 @@ static void range_table(const struct range *r, pfn_t pfn, int level,
 		child = pte_pfn(t[i]);
 		range_table(r, child, level - 1,
 			    base + ((vaddr_t)i << PT_SHIFT(level)));
-		if (page_of(r->s, child)->nr_used == 0)
+		if (pt_meta_of(r->s, child)->nr_used == 0)
 			table_unlink(r->s, pfn, i);
 	}
 }
@@ -367,7 +342,7 @@ static int check_upper(const struct pt_space *s, pte_t e, int level,
 static int check_table(const struct pt_space *s, pfn_t pfn, int level,
 		       vaddr_t base, uint64_t *nr)
 {
-	const struct pt_meta *pg = page_of(s, pfn);
+	const struct pt_meta *pg = pt_meta_of(s, pfn);
 	const pte_t *t = pt_table(s, pfn);
 	uint32_t used = 0;
 	int err;

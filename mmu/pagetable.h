@@ -234,12 +234,38 @@ static inline int pt_walk_alloc(struct pt_space *s, vaddr_t va, pte_t **ptep)
 	return pt_walk_alloc_levels(s, va, ptep);
 }
 
+/* The bookkeeping of the table in frame pfn. */
+static inline struct pt_meta *pt_meta_of(const struct pt_space *s, pfn_t pfn)
+{
+	return (struct pt_meta *)(s->mem.meta + pfn * s->mem.meta_stride);
+}
+
+/* Store val into a slot of the table whose bookkeeping is pg (inv. 1). */
+static inline void pt_entry_store(struct pt_meta *pg, pte_t *slot, pte_t val)
+{
+	if (pte_none(*slot) && !pte_none(val))
+		pg->nr_used += 1;
+	else if (!pte_none(*slot) && pte_none(val))
+		pg->nr_used -= 1;
+	*slot = val;
+}
+
 /*
  * SIGSAFE.  Store val into *ptep (a leaf slot obtained from a walk of s).
  * Storing none may empty the table: do that only from a pt_for_each
  * visitor (which frees emptied tables) or follow it with pt_clear(va).
+ * Inline: every exact miss sets two PTEs (docs/exact.md).
  */
-void pt_set(struct pt_space *s, pte_t *ptep, pte_t val);
+static inline void pt_set(struct pt_space *s, pte_t *ptep, pte_t val)
+{
+	uintptr_t off = (uintptr_t)ptep - (uintptr_t)s->mem.frames;
+	pfn_t pfn = (pfn_t)(off >> PAGE_SHIFT);
+	struct pt_meta *pg = pt_meta_of(s, pfn);
+
+	BUG_ON(pfn >= s->mem.nr_frames || pg->magic != PT_META_MAGIC ||
+	       (pg->tag & (PAGE_SIZE - 1)) != 0);
+	pt_entry_store(pg, ptep, val);
+}
 /*
  * SIGSAFE.  Install val at va; 0, -ENOMEM, or -EEXIST if the slot is not
  * none.  val must not be none (BUG_ON).
