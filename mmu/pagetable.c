@@ -58,7 +58,6 @@ static inline bool frame_valid(const struct pt_space *s, pfn_t pfn)
 	return pfn < s->mem.nr_frames;
 }
 
-
 /* SIGSAFE.  Take a zeroed table frame for (base, level); 0 or -ENOMEM. */
 static int table_new(struct pt_space *s, vaddr_t base, int level, pfn_t *pfn)
 {
@@ -176,13 +175,12 @@ int pt_walk_alloc_levels(struct pt_space *s, vaddr_t va, pte_t **ptep)
 		pte_t *slot = &pt_table(s, path[level])[PT_INDEX(level, va)];
 
 		pt_entry_store(pt_meta_of(s, path[level]), slot,
-			    pfn_pte(fresh[level - 1], PTE_TABLE));
+			       pfn_pte(fresh[level - 1], PTE_TABLE));
 		path[level - 1] = fresh[level - 1];
 	}
 	*ptep = &pt_table(s, path[0])[PT_INDEX(0, va)];
 	return 0;
 }
-
 
 int pt_map(struct pt_space *s, vaddr_t va, pte_t val)
 {

@@ -102,7 +102,8 @@ static SIGSAFE int anon_page_init(struct mm *mm, pfn_t pfn, vaddr_t va)
  * first, and 1 says it was rewired into the new page already
  * (reclaim_exact_evict).  Else 0, or -ENOMEM.
  */
-static SIGSAFE int data_page_alloc(struct mm *mm, vaddr_t va, pfn_t *pfn)
+static ALWAYS_INLINE SIGSAFE int data_page_alloc(struct mm *mm, vaddr_t va,
+						 pfn_t *pfn)
 {
 	struct vm *vm = mm->vm;
 
@@ -117,7 +118,8 @@ static SIGSAFE int data_page_alloc(struct mm *mm, vaddr_t va, pfn_t *pfn)
 }
 
 /* A fresh anonymous frame mapped at (mm, va); 0 or -ENOMEM. */
-static SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va, pfn_t *out)
+static ALWAYS_INLINE SIGSAFE int new_anon_page(struct mm *mm, vaddr_t va,
+					       pfn_t *out)
 {
 	pfn_t pfn;
 	int r = data_page_alloc(mm, va, &pfn);
@@ -339,8 +341,8 @@ static SIGSAFE enum fault_result do_access(struct mm *mm, pte_t *ptep,
  * Exact replacement: the page was evicted (vm/mm.h: exact_evicted_pte):
  * a major fault that brings it back in a fresh frame - a policy's miss.
  */
-static SIGSAFE enum fault_result do_exact_refault(struct mm *mm, pte_t *ptep,
-						  vaddr_t va, unsigned flags)
+static ALWAYS_INLINE SIGSAFE enum fault_result
+do_exact_refault(struct mm *mm, pte_t *ptep, vaddr_t va, unsigned flags)
 {
 	struct vm *vm = mm->vm;
 	pfn_t pfn;
