@@ -98,8 +98,8 @@ static SIGSAFE void gather(void *arg, struct mm *mm, vaddr_t va)
 }
 
 /* The victim's slot at (mm, va): the look ahead's, if still good. */
-static SIGSAFE pte_t *victim_slot(struct reclaim *rc, struct page *pg,
-				  struct mm *mm, vaddr_t va)
+static ALWAYS_INLINE SIGSAFE pte_t *
+victim_slot(struct reclaim *rc, struct page *pg, struct mm *mm, vaddr_t va)
 {
 	if (rc->next_victim.pg == pg && rc->next_victim.mm == mm &&
 	    rc->next_victim.va == va &&
@@ -112,8 +112,9 @@ static SIGSAFE pte_t *victim_slot(struct reclaim *rc, struct page *pg,
  * Turn mm's PTE for pg at va, *ptep, into the evicted entry; the mapping
  * it held is the caller's to release.  Returns the old PTE.
  */
-static SIGSAFE pte_t unmap_pte(struct vm *vm, struct page *pg, struct mm *mm,
-			       vaddr_t va, pte_t *ptep)
+static ALWAYS_INLINE SIGSAFE pte_t unmap_pte(struct vm *vm, struct page *pg,
+					     struct mm *mm, vaddr_t va,
+					     pte_t *ptep)
 {
 	pte_t old = *ptep;
 
@@ -161,7 +162,7 @@ static SIGSAFE void unmap_all(struct reclaim *rc, struct page *pg,
  * miss path's one long stall: the oldest page's entry is long out of
  * the cache (bench_exact).
  */
-static SIGSAFE void prefetch_victims(struct reclaim *rc)
+static ALWAYS_INLINE SIGSAFE void prefetch_victims(struct reclaim *rc)
 {
 	struct page *next[2];
 	struct mm *mm;
@@ -191,8 +192,9 @@ static SIGSAFE void prefetch_victims(struct reclaim *rc)
  * applies (the file comment); then it becomes mm's anonymous page at
  * new_va.  False, nothing changed, when it does not apply.
  */
-static SIGSAFE bool rewire(struct reclaim *rc, struct page *pg, struct mm *mm,
-			   vaddr_t va, struct mm *new_mm, vaddr_t new_va)
+static ALWAYS_INLINE SIGSAFE bool rewire(struct reclaim *rc, struct page *pg,
+					 struct mm *mm, vaddr_t va,
+					 struct mm *new_mm, vaddr_t new_va)
 {
 	struct vm *vm = rc->vm;
 
