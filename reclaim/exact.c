@@ -210,7 +210,7 @@ static ALWAYS_INLINE SIGSAFE bool rewire(struct reclaim *rc, struct page *pg,
 	pg->flags = PG_anon;
 	pg->lru_info = 0;
 	pg->index = new_va; /* the direct rmap entry now names new_va */
-	reclaim_page_new(vm, pg);
+	rc->policy->page_add(rc, pg, false); /* reclaim_page_new */
 	rc->exact_rewired++;
 	return true;
 }

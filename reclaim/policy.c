@@ -116,14 +116,6 @@ SIGSAFE void reclaim_set_private(struct reclaim *rc, void *p)
 	rc->priv = p;
 }
 
-SIGSAFE void policy_count_scanned(struct reclaim *rc, struct scan_control *sc,
-				  unsigned n)
-{
-	sc->nr_scanned += n;
-	vm_count(rc->vm, sc->kswapd ? VME_PGSCAN_KSWAPD : VME_PGSCAN_DIRECT, n);
-	vm_count(rc->vm, VME_PGSCAN_ANON, n);
-}
-
 SIGSAFE unsigned policy_peek_inactive(struct reclaim *rc, struct page **out,
 				      unsigned max)
 {

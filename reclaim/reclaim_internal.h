@@ -10,6 +10,7 @@
 #include "reclaim/psi.h"
 #include "reclaim/reclaim.h"
 #include "vm/machine.h"
+#include "vm/vmstat.h"
 
 struct kswapd;
 
@@ -65,6 +66,15 @@ uint64_t reclaim_now_ns(void);
 static inline struct reclaim *vm_reclaim(struct vm *vm)
 {
 	return vm->reclaim;
+}
+
+/* SIGSAFE.  policy.h: n pages looked at by a scan. */
+static inline void policy_count_scanned(struct reclaim *rc,
+					struct scan_control *sc, unsigned n)
+{
+	sc->nr_scanned += n;
+	vm_count(rc->vm, sc->kswapd ? VME_PGSCAN_KSWAPD : VME_PGSCAN_DIRECT, n);
+	vm_count(rc->vm, VME_PGSCAN_ANON, n);
 }
 
 /* Accessed-bit harvest (reclaim/age.c). */
