@@ -71,6 +71,32 @@
 #include "vm/shmem.h"
 #include "vm/vmstat.h"
 
+/*
+ * SIGSAFE, lock held.  A fault of mm at va resolved as kind e (ANON_FAULT,
+ * ZERO_PAGE_MAP, COW_FAULT, COW_REUSE, ...): pgfault (and pgmajfault when
+ * major) move with it, and the owner's minflt/majflt.  Inline: every exact
+ * miss counts one.
+ */
+static inline SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e,
+					  struct mm *mm, vaddr_t va, pfn_t pfn,
+					  bool major, int64_t arg)
+{
+	struct vm_task *owner = mm->owner;
+
+	vm_count(vm, VME_PGFAULT, 1);
+	if (major)
+		vm_count(vm, VME_PGMAJFAULT, 1);
+	if (owner) {
+		if (major)
+			owner->ru.majflt++;
+		else
+			owner->ru.minflt++;
+		if (e == VME_SWAPIN_FAULT || e == VME_SHMEM_FAULT)
+			owner->ru.swapins += (uint64_t)arg;
+	}
+	vm_event(vm, e, mm, va, pfn, 0, arg);
+}
+
 static bool vma_allows(const struct vma *v, bool write)
 {
 	if (write)

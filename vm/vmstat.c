@@ -8,7 +8,7 @@
  * outside the machine lock, on a snapshot.
  *
  * Locking: the machine lock around the counters and the snapshot.
- * vm_event, vm_event_task and vm_count_fault are SIGSAFE.
+ * vm_event and vm_event_task are SIGSAFE.
  */
 #include "vm/vmstat.h"
 
@@ -62,25 +62,6 @@ SIGSAFE void vm_event_task(struct vm *vm, enum vm_event e,
 			   const struct vm_task *t, vaddr_t va, int64_t arg)
 {
 	vm_event_pid(vm, e, t ? t->pid : 0, va, 0, 0, arg);
-}
-
-SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm,
-			    vaddr_t va, pfn_t pfn, bool major, int64_t arg)
-{
-	struct vm_task *owner = mm->owner;
-
-	vm_count(vm, VME_PGFAULT, 1);
-	if (major)
-		vm_count(vm, VME_PGMAJFAULT, 1);
-	if (owner) {
-		if (major)
-			owner->ru.majflt++;
-		else
-			owner->ru.minflt++;
-		if (e == VME_SWAPIN_FAULT || e == VME_SHMEM_FAULT)
-			owner->ru.swapins += (uint64_t)arg;
-	}
-	vm_event(vm, e, mm, va, pfn, 0, arg);
 }
 
 /* ---- vm_stat --------------------------------------------------------- */

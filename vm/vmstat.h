@@ -87,14 +87,6 @@ static inline void vm_event_pid(struct vm *vm, enum vm_event e, int pid,
 void vm_event_task(struct vm *vm, enum vm_event e, const struct vm_task *t,
 		   vaddr_t va, int64_t arg);
 
-/*
- * SIGSAFE, lock held.  A fault of mm at va resolved as kind e (ANON_FAULT,
- * ZERO_PAGE_MAP, COW_FAULT, COW_REUSE, ...): pgfault (and pgmajfault when
- * major) move with it, and the owner's minflt/majflt.
- */
-void vm_count_fault(struct vm *vm, enum vm_event e, struct mm *mm, vaddr_t va,
-		    pfn_t pfn, bool major, int64_t arg);
-
 /* /proc/vmstat's text, like snprintf (takes the lock itself). */
 int vmstat_text(struct vm *vm, char *buf, size_t len);
 
