@@ -129,6 +129,20 @@ static inline bool swtlb_lookup(struct swtlb *tlb, vaddr_t va, bool write)
 	return swtlb_lookup_pfn(tlb, va, write, NULL);
 }
 
+/* Fill way w of set (w == SWTLB_WAYS: the round robin's next way). */
+static inline void swtlb_fill_way(struct swtlb *tlb, unsigned set, unsigned w,
+				  uint64_t tag, bool writable, pfn_t pfn)
+{
+	if (w == SWTLB_WAYS) {
+		w = tlb->next_way[set];
+		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
+	}
+	tlb->pfn[set][w] = pfn;
+	atomic_store_explicit(&tlb->entry[set][w],
+			      tag | (writable ? SWTLB_E_WRITE : 0),
+			      memory_order_relaxed);
+}
+
 /*
  * SIGSAFE, machine lock held.  Cache va, mapping frame pfn (writable: the
  * PTE is W and D).
@@ -147,13 +161,19 @@ static inline void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable,
 		if ((atomic_load_explicit(&e[w], memory_order_relaxed) &
 		     ~SWTLB_E_WRITE) == tag)
 			break;
-	if (w == SWTLB_WAYS) {
-		w = tlb->next_way[set];
-		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
-	}
-	tlb->pfn[set][w] = pfn;
-	atomic_store_explicit(&e[w], tag | (writable ? SWTLB_E_WRITE : 0),
-			      memory_order_relaxed);
+	swtlb_fill_way(tlb, set, w, tag, writable, pfn);
+}
+
+/*
+ * SIGSAFE, machine lock held.  swtlb_fill for a va known to have no entry:
+ * a lookup for a read missed it (with any rights it would have hit), and
+ * nothing filled since.  Saves the fill its search of the set.
+ */
+static inline void swtlb_fill_absent(struct swtlb *tlb, vaddr_t va,
+				     bool writable, pfn_t pfn)
+{
+	swtlb_fill_way(tlb, swtlb_set(tlb, va), SWTLB_WAYS,
+		       swtlb_tag(va) | SWTLB_E_VALID, writable, pfn);
 }
 
 /* SIGSAFE, machine lock held.  Drop va's entry, if any. */

@@ -666,6 +666,108 @@ static void test_rewire_same_state(void **state)
 	}
 }
 
+/*
+ * The software TLB against the page tables (mmu/swtlb.h's invariant),
+ * after every access of a random replay of reads and writes, with more
+ * pages than the TLB holds and evictions between: each valid entry sits
+ * in its va's set, once; maps the frame its PTE maps, and the PTE is
+ * present and accessed (and writable and dirty if the entry is).  Catches
+ * a fill that leaves a stale or second entry (exact_fault fills without
+ * searching the set after a read).
+ */
+#define TLBC_ENTRIES 16
+#define TLBC_PAGES   64
+#define TLBC_REFS    3000
+
+struct tlbc_job {
+	struct vm *vm;
+	uint64_t seed;
+	unsigned checked;
+};
+
+static const char *tlb_inconsistency(struct vm *vm, struct mm *mm)
+{
+	struct swtlb *tlb = &mm->swtlb;
+
+	for (unsigned set = 0; set <= tlb->set_mask; set++)
+		for (unsigned w = 0; w < SWTLB_WAYS; w++) {
+			uint64_t e = tlb->entry[set][w];
+			vaddr_t va = (e >> SWTLB_E_TAG_SHIFT) << PAGE_SHIFT;
+			pte_t *p;
+
+			if (!(e & SWTLB_E_VALID))
+				continue;
+			if (swtlb_set(tlb, va) != set)
+				return "an entry in the wrong set";
+			for (unsigned o = w + 1; o < SWTLB_WAYS; o++)
+				if ((tlb->entry[set][o] | SWTLB_E_WRITE) ==
+				    (e | SWTLB_E_WRITE))
+					return "two entries for one page";
+			p = pt_walk(&mm->pt, va);
+			if (!p || !pte_present(*p) || !(*p & PTE_ACCESSED))
+				return "an entry without a present, "
+				       "accessed PTE";
+			if (pte_pfn(*p) != tlb->pfn[set][w])
+				return "an entry for another frame";
+			if ((e & SWTLB_E_WRITE) &&
+			    (!(*p & PTE_WRITE) || !(*p & PTE_DIRTY)))
+				return "a writable entry for a clean or "
+				       "read-only PTE";
+		}
+	(void)vm;
+	return NULL;
+}
+
+static int tlbc_task(struct vm_task *t, void *arg)
+{
+	struct tlbc_job *j = arg;
+	uint64_t base = vm_mmap(t, 0, TLBC_PAGES * 4096ULL,
+				VM_PROT_READ | VM_PROT_WRITE,
+				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t s = j->seed;
+
+	if (vm_mmap_failed(base))
+		return 1;
+	for (unsigned i = 0; i < TLBC_REFS; i++) {
+		uint64_t r = vmtest_rand(&s);
+		const char *bad;
+
+		if (vm_access(t, base + (r % TLBC_PAGES) * 4096ULL + r % 4096,
+			      (r >> 40) % 4 == 0))
+			return 2;
+		vm_lock(j->vm);
+		bad = tlb_inconsistency(j->vm, t->mm);
+		vm_unlock(j->vm);
+		if (bad) {
+			fprintf(stderr, "after access %u: %s\n", i, bad);
+			return 3;
+		}
+		j->checked++;
+	}
+	return 0;
+}
+
+static void test_tlb_consistent(void **state)
+{
+	static const char *const pol[] = { "fifo", "lru", "clock" };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct tlbc_job j = { .seed = vmtest_seed(pol[i]) };
+		struct vm_config cfg;
+
+		vm_config_init(&cfg);
+		cfg.mode = VM_MODE_TRACE;
+		cfg.policy = pol[i];
+		cfg.exact_frames = TLBC_PAGES / 2;
+		cfg.tlb_entries = TLBC_ENTRIES;
+		j.vm = vmtest_create_cfg(&cfg);
+		run_task(j.vm, pol[i], tlbc_task, &j);
+		assert_int_equal(j.checked, TLBC_REFS);
+		vmtest_destroy(j.vm);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +783,7 @@ int main(void)
 		VMTEST(test_linux_few_frames),
 		VMTEST(test_peek_names_next_victim),
 		VMTEST(test_rewire_same_state),
+		VMTEST(test_tlb_consistent),
 		VMTEST(test_next_victim_slot),
 	};
 

@@ -38,12 +38,20 @@ exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write,
 		    fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
 	if (r == FAULT_NOMEM)
 		r = FAULT_HOST_NOMEM;
-	if (r == FAULT_DONE)
-		swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va),
-			   (*fs.ptep & PTE_WRITE) && (*fs.ptep & PTE_DIRTY),
-			   pte_pfn(*fs.ptep));
-	else
+	if (r == FAULT_DONE) {
+		bool w = (*fs.ptep & PTE_WRITE) && (*fs.ptep & PTE_DIRTY);
+
+		/* A read's lookup missed: va has no entry (the fault only
+		   flushes).  A write's may have found it read-only. */
+		if (write)
+			swtlb_fill(&mm->swtlb, PAGE_ROUND_DOWN(va), w,
+				   pte_pfn(*fs.ptep));
+		else
+			swtlb_fill_absent(&mm->swtlb, PAGE_ROUND_DOWN(va), w,
+					  pte_pfn(*fs.ptep));
+	} else {
 		fault_kill(t, r, va);
+	}
 	return r;
 }
 
