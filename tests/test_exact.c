@@ -221,6 +221,13 @@ static void run_task(struct vm *vm, const char *name,
 	assert_int_equal(ex.code, 0);
 }
 
+/* A private anonymous read-write area of pages pages in t. */
+static uint64_t anon_area(struct vm_task *t, uint64_t pages)
+{
+	return vm_mmap(t, 0, pages * 4096ULL, VM_PROT_READ | VM_PROT_WRITE,
+		       VM_MAP_PRIVATE | VM_MAP_ANON);
+}
+
 static void test_config_errors(void **state)
 {
 	struct vm_config cfg;
@@ -258,8 +265,7 @@ static void test_counts(void **state)
 /* Frames hold no data: the copy calls refuse. */
 static int no_data_task(struct vm_task *t, void *arg)
 {
-	uint64_t va = vm_mmap(t, 0, 4096, VM_PROT_READ | VM_PROT_WRITE,
-			      VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t va = anon_area(t, 1);
 	char c = 1;
 
 	(void)arg;
@@ -313,9 +319,7 @@ static unsigned peek_now(struct vm *vm, struct page **out, bool *full)
 static int peek_task(struct vm_task *t, void *arg)
 {
 	struct peek_job *j = arg;
-	uint64_t base = vm_mmap(t, 0, PEEK_PAGES * 4096ULL,
-				VM_PROT_READ | VM_PROT_WRITE,
-				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t base = anon_area(t, PEEK_PAGES);
 	uint64_t s = j->seed;
 	struct vm_stat a, b;
 
@@ -398,9 +402,7 @@ static bool slot_is_walked(struct vm *vm, struct vm_task *t)
 static int slot_task(struct vm_task *t, void *arg)
 {
 	struct slot_job *j = arg;
-	uint64_t base = vm_mmap(t, 0, SLOT_PAGES * 4096ULL,
-				VM_PROT_READ | VM_PROT_WRITE,
-				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t base = anon_area(t, SLOT_PAGES);
 	uint64_t s = j->seed, frees;
 	pte_t poison = 0;
 
@@ -559,12 +561,6 @@ static uint64_t rw_digest(const struct rw_job *j)
 	return h;
 }
 
-static uint64_t rw_area(struct vm_task *t)
-{
-	return vm_mmap(t, 0, RW_PAGES * 4096ULL, VM_PROT_READ | VM_PROT_WRITE,
-		       VM_MAP_PRIVATE | VM_MAP_ANON);
-}
-
 static int rw_task(struct vm_task *t, void *arg)
 {
 	struct rw_arg *a = arg;
@@ -573,7 +569,7 @@ static int rw_task(struct vm_task *t, void *arg)
 	uint64_t s = j->seed + (uint64_t)me;
 
 	sem_wait(&j->turn[me]);
-	j->area[me] = rw_area(t);
+	j->area[me] = anon_area(t, RW_PAGES);
 	j->mm[me] = t->mm;
 	if (vm_mmap_failed(j->area[me]))
 		j->failed = 1;
@@ -597,7 +593,7 @@ static int rw_task(struct vm_task *t, void *arg)
 			/* Tables freed, the kept victim slot stale. */
 			if (vm_munmap(t, j->area[0], RW_PAGES * 4096ULL))
 				j->failed = 3;
-			j->area[0] = rw_area(t);
+			j->area[0] = anon_area(t, RW_PAGES);
 			if (vm_mmap_failed(j->area[0]))
 				j->failed = 4;
 		}
@@ -721,9 +717,7 @@ static const char *tlb_inconsistency(struct vm *vm, struct mm *mm)
 static int tlbc_task(struct vm_task *t, void *arg)
 {
 	struct tlbc_job *j = arg;
-	uint64_t base = vm_mmap(t, 0, TLBC_PAGES * 4096ULL,
-				VM_PROT_READ | VM_PROT_WRITE,
-				VM_MAP_PRIVATE | VM_MAP_ANON);
+	uint64_t base = anon_area(t, TLBC_PAGES);
 	uint64_t s = j->seed;
 
 	if (vm_mmap_failed(base))
