@@ -266,6 +266,7 @@ static inline void pt_set(struct pt_space *s, pte_t *ptep, pte_t val)
 	       (pg->tag & (PAGE_SIZE - 1)) != 0);
 	pt_entry_store(pg, ptep, val);
 }
+
 /*
  * SIGSAFE.  Install val at va; 0, -ENOMEM, or -EEXIST if the slot is not
  * none.  val must not be none (BUG_ON).

@@ -201,10 +201,7 @@ unsigned policy_peek_inactive(struct reclaim *rc, struct page **out,
  * return it as a victim, or lru_putback it.
  */
 unsigned policy_isolate_referenced(struct reclaim *rc, struct page *pg);
-/*
- * n pages looked at by a scan: sc->nr_scanned, pgscan_{kswapd,direct,anon}
- * (inline, reclaim_internal.h: every exact eviction counts one).
- */
+/* policy_count_scanned (n pages a scan looked at): reclaim_internal.h. */
 
 /* The policy named name (or "name:ARG" if it takes one), or NULL. */
 const struct reclaim_policy *reclaim_policy_find(const char *name);

@@ -68,7 +68,10 @@ static inline struct reclaim *vm_reclaim(struct vm *vm)
 	return vm->reclaim;
 }
 
-/* SIGSAFE.  policy.h: n pages looked at by a scan. */
+/*
+ * SIGSAFE.  n pages a policy's scan looked at: sc->nr_scanned and
+ * pgscan_{kswapd,direct,anon}.  Inline: every exact eviction counts one.
+ */
 static inline void policy_count_scanned(struct reclaim *rc,
 					struct scan_control *sc, unsigned n)
 {
