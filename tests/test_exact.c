@@ -195,8 +195,15 @@ static void test_clock_model(void **state)
 
 /* ---- the mode itself --------------------------------------------------- */
 
-/* A trace-mode machine with exact replacement (policy NULL: the default). */
-static struct vm *exact_vm(const char *policy, uint64_t frames)
+/* The policies whose victims come from a list's tail (peek names them). */
+static const char *const list_policies[] = { "fifo", "lru", "clock" };
+
+/*
+ * A trace-mode machine with exact replacement (policy NULL: the default)
+ * and a software TLB of tlb_entries (0: exact mode's default).
+ */
+static struct vm *exact_vm_tlb(const char *policy, uint64_t frames,
+			       unsigned tlb_entries)
 {
 	struct vm_config cfg;
 
@@ -205,7 +212,13 @@ static struct vm *exact_vm(const char *policy, uint64_t frames)
 	if (policy)
 		cfg.policy = policy;
 	cfg.exact_frames = frames;
+	cfg.tlb_entries = tlb_entries;
 	return vmtest_create_cfg(&cfg);
+}
+
+static struct vm *exact_vm(const char *policy, uint64_t frames)
+{
+	return exact_vm_tlb(policy, frames, 0);
 }
 
 /* Run fn(arg) as a task of vm; it must end normally with 0. */
@@ -443,10 +456,10 @@ static int slot_task(struct vm_task *t, void *arg)
 
 static void test_next_victim_slot(void **state)
 {
-	static const char *const pol[] = { "fifo", "lru", "clock" };
+	const char *const *pol = list_policies;
 
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(list_policies); i++) {
 		struct slot_job j = { .seed = vmtest_seed(pol[i]) };
 
 		j.vm = exact_vm(pol[i], SLOT_FRAMES);
@@ -743,19 +756,13 @@ static int tlbc_task(struct vm_task *t, void *arg)
 
 static void test_tlb_consistent(void **state)
 {
-	static const char *const pol[] = { "fifo", "lru", "clock" };
+	const char *const *pol = list_policies;
 
 	(void)state;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(list_policies); i++) {
 		struct tlbc_job j = { .seed = vmtest_seed(pol[i]) };
-		struct vm_config cfg;
 
-		vm_config_init(&cfg);
-		cfg.mode = VM_MODE_TRACE;
-		cfg.policy = pol[i];
-		cfg.exact_frames = TLBC_PAGES / 2;
-		cfg.tlb_entries = TLBC_ENTRIES;
-		j.vm = vmtest_create_cfg(&cfg);
+		j.vm = exact_vm_tlb(pol[i], TLBC_PAGES / 2, TLBC_ENTRIES);
 		run_task(j.vm, pol[i], tlbc_task, &j);
 		assert_int_equal(j.checked, TLBC_REFS);
 		vmtest_destroy(j.vm);
