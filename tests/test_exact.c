@@ -473,18 +473,24 @@ static void test_next_victim_slot(void **state)
 }
 
 /*
- * Rewiring (reclaim/exact.c): an eviction whose victim is the faulting
- * mm's own page, mapped once, moves that page to the new va instead of
- * releasing it and making a new one.  Differential: the same run of two
- * tasks that take turns (so that each also evicts the other's pages,
- * which is never rewired; one task also unmaps its area and maps a new
- * one) on a machine that rewires and on one that does not.  After every
- * access, a digest of what a reader can see - every counter, both mms'
- * counts and PTEs, the struct page of every frame they map, the LRU
- * lists in order with their pages - must be the same on both.
+ * Exact mode's two short cuts against the general path, differentially:
+ * - rewiring (reclaim/exact.c): an eviction whose victim is the faulting
+ *   mm's own page, mapped once, moves that page to the new va instead of
+ *   releasing it and making a new one;
+ * - the walk hit (vm/fault_exact.c): a TLB miss whose PTE already grants
+ *   the access, with A (and D) set, fills the TLB without a fault.
+ * The same run of two tasks that take turns (so that each also evicts
+ * the other's pages, which is never rewired; one task also unmaps its
+ * area and maps a new one; both clear A and D bits now and then, which
+ * the walk must leave to the fault), with a small TLB, on a machine with
+ * the short cut and on one without.  After every access, a digest of what
+ * a reader can see - every counter, both mms' counts and PTEs, the struct
+ * page of every frame they map, the LRU lists in order with their pages -
+ * must be the same on both.
  */
 #define RW_FRAMES   12
 #define RW_PAGES    24
+#define RW_TLB	    4 /* entries: far fewer than the frames */
 #define RW_TURNS    8
 #define RW_PER_TURN 64
 #define RW_STEPS    (2 * RW_TURNS * RW_PER_TURN)
@@ -596,6 +602,12 @@ static int rw_task(struct vm_task *t, void *arg)
 					     r % RW_PAGES :
 					     r % (1 + (r >> 32) % RW_PAGES);
 
+			/* A and D bits that the next accesses must set. */
+			if (k == RW_PER_TURN / 4)
+				vmtest_clear_young(t, j->area[me],
+						   RW_PAGES / 2);
+			if (k == RW_PER_TURN / 2)
+				vmtest_clean(t, j->area[me], RW_PAGES / 2);
 			if (vm_access_next(t, j->area[me] + p * 4096ULL,
 					   (r >> 20) % 3 == 0,
 					   j->step + (r >> 40) % 50))
@@ -617,14 +629,16 @@ static int rw_task(struct vm_task *t, void *arg)
 	return 0;
 }
 
-static void rw_run(struct rw_job *j, const char *policy, bool rewire)
+static void rw_run(struct rw_job *j, const char *policy, bool rewire,
+		   bool walk_hit)
 {
 	struct rw_arg a[2] = { { j, 0 }, { j, 1 } };
 	struct vm_exit ex;
 	int pid[2];
 
-	j->vm = exact_vm(policy, RW_FRAMES);
+	j->vm = exact_vm_tlb(policy, RW_FRAMES, RW_TLB);
 	vm_reclaim(j->vm)->no_rewire = !rewire;
+	j->vm->exact_walk_faults = !walk_hit;
 	sem_init(&j->turn[0], 0, 0);
 	sem_init(&j->turn[1], 0, 0);
 	for (int i = 0; i < 2; i++) {
@@ -643,20 +657,31 @@ static void rw_run(struct rw_job *j, const char *policy, bool rewire)
 	sem_destroy(&j->turn[1]);
 }
 
-static void test_rewire_same_state(void **state)
-{
-	static const char *const pol[] = { "fifo", "lru",    "clock",
+static const char *const rw_policies[] = { "fifo", "lru",    "clock",
 					   "lfu",  "opt",    "arc",
 					   "2q",   "s3fifo", "linux" };
-	static struct rw_job on, off;
+static struct rw_job on, off;
+
+/* The digests of on and off agree after every access. */
+static void rw_compare(const char *policy)
+{
+	for (unsigned k = 0; k < RW_STEPS; k++)
+		if (on.digest[k] != off.digest[k])
+			fail_msg("%s: the states differ after access %u",
+				 policy, k);
+}
+
+static void test_rewire_same_state(void **state)
+{
+	const char *const *pol = rw_policies;
 	struct vm_stat st;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(rw_policies); i++) {
 		on = (struct rw_job){ .seed = vmtest_seed(pol[i]) };
 		off = (struct rw_job){ .seed = on.seed };
-		rw_run(&on, pol[i], true);
-		rw_run(&off, pol[i], false);
+		rw_run(&on, pol[i], true, true);
+		rw_run(&off, pol[i], false, true);
 		vm_stat(on.vm, &st);
 		printf("%s: %" PRIu64 " of %" PRIu64 " evictions rewired\n",
 		       pol[i], vm_reclaim(on.vm)->exact_rewired, st.pswpout);
@@ -665,13 +690,80 @@ static void test_rewire_same_state(void **state)
 		assert_true(vm_reclaim(on.vm)->exact_rewired + 10 < st.pswpout);
 		assert_true(st.pswpout > RW_STEPS / 4);
 		assert_int_equal(vm_reclaim(off.vm)->exact_rewired, 0);
-		for (unsigned k = 0; k < RW_STEPS; k++)
-			if (on.digest[k] != off.digest[k])
-				fail_msg(
-					"%s: the states differ after access %u",
-					pol[i], k);
+		rw_compare(pol[i]);
 		vmtest_destroy(on.vm);
 		vmtest_destroy(off.vm);
+	}
+}
+
+static void test_walk_hit_same_state(void **state)
+{
+	const char *const *pol = rw_policies;
+	struct vm_stat st;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rw_policies); i++) {
+		on = (struct rw_job){ .seed = vmtest_seed(pol[i]) };
+		off = (struct rw_job){ .seed = on.seed };
+		rw_run(&on, pol[i], true, true);
+		rw_run(&off, pol[i], true, false);
+		vm_stat(on.vm, &st);
+		printf("%s: %" PRIu64 " walk hits, %" PRIu64 " misses\n",
+		       pol[i], on.vm->exact_walk_hits, st.pswpin);
+		/* The short cut ran, a good part of the time. */
+		assert_true(on.vm->exact_walk_hits > RW_STEPS / 32);
+		assert_int_equal(off.vm->exact_walk_hits, 0);
+		rw_compare(pol[i]);
+		vmtest_destroy(on.vm);
+		vmtest_destroy(off.vm);
+	}
+}
+
+/*
+ * The walk hit asks the VMA: a PROT_NONE area keeps its PTEs present and
+ * accessed, and a read of it must still be the task's SEGV, at its
+ * address.  A read-only area's read is a hit, its write a SEGV.
+ */
+struct prot_case {
+	int prot, write;
+	uint64_t va; /* the access that must fail */
+};
+
+static int prot_task(struct vm_task *t, void *arg)
+{
+	struct prot_case *c = arg;
+	uint64_t a = anon_area(t, 4);
+
+	if (vm_mmap_failed(a))
+		return 1;
+	for (unsigned p = 0; p < 4; p++) /* resident, A and D set */
+		if (vm_access(t, a + p * 4096ULL, 1))
+			return 2;
+	if (vm_mprotect(t, a, 4 * 4096ULL, c->prot))
+		return 3;
+	if (c->prot && vm_access(t, a + 2 * 4096ULL, 0)) /* a walk hit */
+		return 4;
+	c->va = a + 4096 + 8;
+	vm_access(t, c->va, c->write); /* the task ends here */
+	return 5;
+}
+
+static void test_walk_obeys_prot(void **state)
+{
+	struct prot_case cases[] = { { VM_PROT_NONE, 0, 0 },
+				     { VM_PROT_READ, 1, 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vm *vm = exact_vm("lru", 8);
+		struct vm_exit ex;
+		int pid = vm_spawn(vm, "prot", 0, prot_task, &cases[i]);
+
+		assert_true(pid > 0);
+		assert_int_equal(vm_wait(vm, pid, &ex), pid);
+		assert_int_equal(ex.reason, VM_EXIT_SEGV);
+		assert_int_equal(ex.fault_va, cases[i].va);
+		vmtest_destroy(vm);
 	}
 }
 
@@ -784,6 +876,8 @@ int main(void)
 		VMTEST(test_linux_few_frames),
 		VMTEST(test_peek_names_next_victim),
 		VMTEST(test_rewire_same_state),
+		VMTEST(test_walk_hit_same_state),
+		VMTEST(test_walk_obeys_prot),
 		VMTEST(test_tlb_consistent),
 		VMTEST(test_next_victim_slot),
 	};

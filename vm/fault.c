@@ -69,6 +69,7 @@
 #include "vm/page_alloc.h"
 #include "vm/rmap.h"
 #include "vm/shmem.h"
+#include "vm/vma.h"
 #include "vm/vmstat.h"
 
 /*
@@ -95,13 +96,6 @@ static inline SIGSAFE void vm_count_fault(struct vm *vm, enum vm_event e,
 			owner->ru.swapins += (uint64_t)arg;
 	}
 	vm_event(vm, e, mm, va, pfn, 0, arg);
-}
-
-static bool vma_allows(const struct vma *v, bool write)
-{
-	if (write)
-		return v->prot & VM_PROT_WRITE;
-	return v->prot & (VM_PROT_READ | VM_PROT_WRITE);
 }
 
 /* Make the allocated frame pfn an anonymous page of (mm, va); 0/-ENOMEM. */

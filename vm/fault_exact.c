@@ -2,8 +2,10 @@
  * vm/fault_exact.c - the access path of exact replacement
  * (vm_config.exact_frames; trace mode): vm_access_next and
  * vm_access_batch come here.  A hit in the software TLB reaches the
- * policy as page_access; a miss runs the fault (vm/fault.c: an evicted
- * page's entry is do_exact_refault, the policy's miss).  Nothing waits:
+ * policy as page_access.  A TLB miss walks the page table as hardware
+ * does: a PTE that grants the access with nothing to set is a hit too;
+ * anything else runs the fault (vm/fault.c: an evicted page's entry is
+ * do_exact_refault, the policy's miss).  Nothing waits:
  * no swap I/O, no reclaim rounds.  Batches take the machine lock once
  * per BATCH_LOCK_RUN accesses and load the PTEs (or struct pages) of
  * the accesses PREFETCH_AHEAD ahead; the fault of such an access takes
@@ -16,26 +18,60 @@
 
 #include "reclaim/reclaim.h"
 #include "vm/mm.h"
+#include "vm/vma.h"
 
 #define BATCH_LOCK_RUN 1024 /* vm_access_batch: accesses per lock hold */
 #define PREFETCH_AHEAD 16   /* and how far ahead it loads PTEs */
 
 /*
+ * SIGSAFE, lock held.  Whether the PTE at va grants the access without a
+ * fault, as the hardware walk decides it: present, with the right to
+ * write for a write, and its A bit (and D, for a write) already set - the
+ * fault would only tell the policy (do_access).  The VMA is asked all the
+ * same: a PROT_NONE area keeps present PTEs (mm_mprotect).
+ */
+static inline SIGSAFE bool walk_grants(struct mm *mm, vaddr_t va, int write,
+				       pte_t pte)
+{
+	pte_t need = PTE_PRESENT | PTE_ACCESSED |
+		     (write ? PTE_WRITE | PTE_DIRTY : 0);
+	struct vma *v;
+
+	if ((pte & need) != need || mm->reaped)
+		return false;
+	v = vma_find(mm, va);
+	return v && vma_allows(v, write);
+}
+
+/*
  * SIGSAFE, lock held.  An access the software TLB did not serve: the
- * fault (a policy's miss, or a hit found by the page walk), then the TLB
- * fill.  Out of line, so that the hit loop stays small.  Anything but
- * FAULT_DONE has marked t killed.
+ * page walk (or the slot walked ahead, if not NULL), then either a hit
+ * the walk grants (walk_grants) or the fault (a policy's miss, a bit to
+ * set, a SEGV), then the TLB fill.  Out of line, so that the hit loop
+ * stays small.  Anything but FAULT_DONE has marked t killed.
  */
 static SIGSAFE __attribute__((noinline)) enum fault_result
-exact_fault(struct vm_task *t, struct mm *mm, vaddr_t va, int write,
-	    pte_t *walked)
+exact_tlb_miss(struct vm_task *t, struct mm *mm, vaddr_t va, int write,
+	       pte_t *walked)
 {
-	struct fault_state fs = { .walked = walked };
+	struct fault_state fs = { 0 };
 	enum fault_result r;
 
-	r = atomic_load(&t->kill_reason) ?
-		    FAULT_KILLED :
-		    fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
+	if (!walked && va < mm->task_size)
+		walked = pt_walk(&mm->pt, va);
+	if (atomic_load(&t->kill_reason)) {
+		r = FAULT_KILLED;
+	} else if (walked && !mm->vm->exact_walk_faults &&
+		   walk_grants(mm, va, write, *walked)) {
+		mm->vm->exact_walk_hits++;
+		fs.ptep = walked;
+		reclaim_page_access(mm->vm,
+				    phys_page(&mm->vm->phys, pte_pfn(*walked)));
+		r = FAULT_DONE;
+	} else {
+		fs.walked = walked;
+		r = fault_handle(mm, va, write ? FAULT_WRITE : 0, &fs);
+	}
 	if (r == FAULT_NOMEM)
 		r = FAULT_HOST_NOMEM;
 	if (r == FAULT_DONE) {
@@ -63,9 +99,9 @@ struct walked {
 
 /*
  * SIGSAFE, lock held.  One access in exact replacement: a hit in the
- * software TLB reaches the policy as page_access, a miss goes through the
- * fault, with the access's next use for OPT, and the slot of va that w
- * (if not NULL) found ahead.  Nothing here waits (no swap I/O, no reclaim
+ * software TLB reaches the policy as page_access, anything else goes to
+ * exact_tlb_miss, with the slot that w (if not NULL) found ahead, and the
+ * access's next use for OPT.  Nothing here waits (no swap I/O, no reclaim
  * rounds): frames short of page tables end the task with
  * VM_EXIT_HOST_NOMEM.  Anything but FAULT_DONE has marked t killed.
  */
@@ -85,8 +121,8 @@ static inline SIGSAFE enum fault_result exact_one(struct vm_task *t,
 		reclaim_page_access(vm, phys_page(&vm->phys, pfn));
 		return FAULT_DONE;
 	}
-	return exact_fault(t, mm, va, write,
-			   w && w->frees == vm->pt_frees ? w->ptep : NULL);
+	return exact_tlb_miss(t, mm, va, write,
+			      w && w->frees == vm->pt_frees ? w->ptep : NULL);
 }
 
 int fault_exact_access(struct vm_task *t, uint64_t va, int write,

@@ -113,6 +113,11 @@ struct vm {
 	uint64_t exact_used, exact_next;
 	struct mm *exact_mm;
 	vaddr_t exact_va;
+	/* Exact mode's TLB misses that the page walk granted without a
+	   fault (vm/fault_exact.c); exact_walk_faults makes every TLB miss
+	   fault instead, for the tests. */
+	uint64_t exact_walk_hits;
+	bool exact_walk_faults;
 	/* Page-table frames freed, ever (vm/mm.c).  While it does not move,
 	   a PTE slot found by a walk of (mm, va) is still that slot: tables
 	   never move, and an mm goes only with its tables. */

@@ -13,6 +13,13 @@
 
 /* SIGSAFE.  The VMA containing va, or NULL. */
 struct vma *vma_find(struct mm *mm, vaddr_t va);
+/* Whether v's protection grants a read (write false) or a write. */
+static inline bool vma_allows(const struct vma *v, bool write)
+{
+	if (write)
+		return v->prot & VM_PROT_WRITE;
+	return v->prot & (VM_PROT_READ | VM_PROT_WRITE);
+}
 /* SIGSAFE.  The first VMA ending above va, or NULL. */
 struct vma *vma_next_above(struct mm *mm, vaddr_t va);
 /* True when no VMA intersects [start, end). */
