@@ -11,7 +11,8 @@
  * by a second pass with every page resident (frames = pages), and the
  * cost of a miss derived as (time - hits x hit cost) / misses.
  * Targets (issue): >= 15 M req/s for fifo, lru, clock; >= 6 M/s for lfu
- * and opt.  Memory per resident page: struct page, rmap item, PTE.
+ * and opt, on one core: the process stays on the CPU it starts on
+ * (bench_pin_cpu; BENCH_PIN=0 lets it move).  Memory per resident page: struct page, rmap item, PTE.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -336,6 +337,7 @@ int main(void)
 	REPS = (int)env_u64("BENCH_REPS", 3);
 	if (REPS < 1 || REPS > MAX_REPS)
 		REPS = 3;
+	bench_pin_cpu("bench_exact");
 	make_trace(&tr, n, npages);
 	printf("bench_exact: %zu requests, Zipf(1.0) over %zu pages, "
 	       "through vm_access_next (median of %d)\n",

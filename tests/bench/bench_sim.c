@@ -24,7 +24,9 @@
  * Medians of BENCH_REPS runs (default 3), runs of different policies
  * interleaved so that drift in the (noisy, shared) machine hits all.
  * BENCH_SIM_REQUESTS / BENCH_SIM_PAGES shrink the trace for a quick look.
- * Targets: >= 15 M req/s FIFO/LRU/Clock, >= 6 M req/s LFU and OPT.
+ * Targets: >= 15 M req/s FIFO/LRU/Clock, >= 6 M req/s LFU and OPT, on
+ * one core: the process stays on the CPU it starts on (bench_pin_cpu;
+ * BENCH_PIN=0 lets it move).
  */
 #include <errno.h>
 #include <math.h>
@@ -587,6 +589,7 @@ int main(void)
 	if (fd < 0)
 		return 1;
 	close(fd);
+	bench_pin_cpu("bench_sim");
 	printf("Zipf(%.1f), %llu requests over %llu pages, %s (%u reps)\n",
 	       ALPHA, (unsigned long long)n, (unsigned long long)pages, path,
 	       reps);

@@ -3,8 +3,11 @@
  */
 #include "tests/lib/benchutil.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -15,6 +18,27 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+int bench_pin_cpu(const char *bench)
+{
+	const char *env = getenv("BENCH_PIN");
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (env && strcmp(env, "0") == 0) {
+		printf("%s: not pinned (BENCH_PIN=0)\n", bench);
+		return -1;
+	}
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set) < 0) {
+		printf("%s: not pinned: %s\n", bench, strerror(errno));
+		return -1;
+	}
+	printf("%s: pinned to CPU %d (BENCH_PIN=0: not)\n", bench, cpu);
+	return cpu;
 }
 
 static int cmp_double(const void *a, const void *b)
