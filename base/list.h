@@ -53,22 +53,29 @@ static inline void list_add_tail(struct list_head *n, struct list_head *h)
 	__list_add(n, h->prev, h);
 }
 
-static inline void list_del_init(struct list_head *n)
+/* Unlink n from its neighbours; n's own links are left stale. */
+static inline void __list_unlink(struct list_head *n)
 {
 	n->next->prev = n->prev;
 	n->prev->next = n->next;
+}
+
+static inline void list_del_init(struct list_head *n)
+{
+	__list_unlink(n);
 	list_init(n);
 }
 
+/* Move n to right after h (n may already be there, or be h->prev). */
 static inline void list_move(struct list_head *n, struct list_head *h)
 {
-	list_del_init(n);
+	__list_unlink(n);
 	list_add(n, h);
 }
 
 static inline void list_move_tail(struct list_head *n, struct list_head *h)
 {
-	list_del_init(n);
+	__list_unlink(n);
 	list_add_tail(n, h);
 }
 

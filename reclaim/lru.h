@@ -115,10 +115,22 @@ static inline void lru_del(struct lruvec *lv, struct page *pg)
 	pg->flags &= ~(uint32_t)PG_lru;
 }
 
-/* Move pg (on a list) to list l, at its head or tail. */
+/*
+ * Move pg (on a list) to list l, at its head or tail.  Within one list
+ * (a hit's move to the head: exact LRU's every hit) the flags and the
+ * counts stay as they are, and only the links change.
+ */
 static inline void lru_move(struct lruvec *lv, struct page *pg, enum lru_list l,
 			    bool tail)
 {
+	BUG_ON(!(pg->flags & PG_lru));
+	if (page_lru(pg) == l) {
+		if (tail)
+			list_move_tail(&pg->lru, &lv->lists[l]);
+		else
+			list_move(&pg->lru, &lv->lists[l]);
+		return;
+	}
 	lru_del(lv, pg);
 	lru_add(lv, pg, l, tail);
 }
