@@ -16,9 +16,11 @@
  * Each task runs on its own emulated CPU, so there is no context switch
  * and no flush for one: entries are tagged by address space (PCID-like).
  *
- * Beside each entry the frame it maps (pfn[][]), written by fills and read
+ * Beside each entry the frame it maps (pfn[]), written by fills and read
  * only under the machine lock: exact replacement (vm_config.exact_frames)
- * tells the policy about every hit, and needs the page without a walk.
+ * tells the policy about every hit, and needs the page without a walk.  A
+ * set's entries and frames share one cache line (struct swtlb_line), so a
+ * hit loads one line.
  *
  * Invariant: an entry is valid only while the PTE it was filled from is
  * unchanged.  Locking: lookups are lock-free (atomics, relaxed: a lookup
@@ -40,11 +42,17 @@
 #define SWTLB_E_WRITE	  2ULL
 #define SWTLB_E_TAG_SHIFT 2
 
+/* One set: its ways' entries and their frames, in one cache line. */
+struct swtlb_line {
+	_Atomic uint64_t entry[SWTLB_WAYS];
+	pfn_t pfn[SWTLB_WAYS]; /* machine lock */
+};
+_Static_assert(sizeof(struct swtlb_line) == 64, "a set is one cache line");
+
 struct swtlb {
-	_Atomic uint64_t (*entry)[SWTLB_WAYS]; /* [sets][ways] */
-	pfn_t (*pfn)[SWTLB_WAYS];	       /* machine lock */
-	uint8_t *next_way;		       /* [sets] */
-	unsigned set_mask;		       /* sets - 1 */
+	struct swtlb_line *line; /* [sets], cache-line aligned */
+	uint8_t *next_way;	 /* [sets] */
+	unsigned set_mask;	 /* sets - 1 */
 	_Atomic uint64_t hits, misses, flushes;
 };
 
@@ -90,12 +98,12 @@ static inline bool swtlb_lookup_pfn(struct swtlb *tlb, vaddr_t va, bool write,
 		want |= SWTLB_E_WRITE;
 #pragma GCC unroll 4
 	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
-		uint64_t e = atomic_load_explicit(&tlb->entry[set][w],
+		uint64_t e = atomic_load_explicit(&tlb->line[set].entry[w],
 						  memory_order_relaxed);
 		if ((e & mask) == want) {
 			swtlb_count(&tlb->hits);
 			if (pfn)
-				*pfn = tlb->pfn[set][w];
+				*pfn = tlb->line[set].pfn[w];
 			return true;
 		}
 	}
@@ -114,10 +122,10 @@ static inline bool swtlb_peek(const struct swtlb *tlb, vaddr_t va, pfn_t *pfn)
 
 #pragma GCC unroll 4
 	for (unsigned w = 0; w < SWTLB_WAYS; w++)
-		if ((atomic_load_explicit(&tlb->entry[set][w],
+		if ((atomic_load_explicit(&tlb->line[set].entry[w],
 					  memory_order_relaxed) &
 		     ~SWTLB_E_WRITE) == want) {
-			*pfn = tlb->pfn[set][w];
+			*pfn = tlb->line[set].pfn[w];
 			return true;
 		}
 	return false;
@@ -137,8 +145,8 @@ static inline void swtlb_fill_way(struct swtlb *tlb, unsigned set, unsigned w,
 		w = tlb->next_way[set];
 		tlb->next_way[set] = (uint8_t)((w + 1) & (SWTLB_WAYS - 1));
 	}
-	tlb->pfn[set][w] = pfn;
-	atomic_store_explicit(&tlb->entry[set][w],
+	tlb->line[set].pfn[w] = pfn;
+	atomic_store_explicit(&tlb->line[set].entry[w],
 			      tag | (writable ? SWTLB_E_WRITE : 0),
 			      memory_order_relaxed);
 }
@@ -152,7 +160,7 @@ static inline void swtlb_fill(struct swtlb *tlb, vaddr_t va, bool writable,
 {
 	uint64_t tag = swtlb_tag(va) | SWTLB_E_VALID;
 	unsigned set = swtlb_set(tlb, va);
-	_Atomic uint64_t *e = tlb->entry[set];
+	_Atomic uint64_t *e = tlb->line[set].entry;
 	unsigned w;
 
 	/* The way that holds va already (rights change), else round robin. */
@@ -183,10 +191,10 @@ static inline void swtlb_flush_page(struct swtlb *tlb, vaddr_t va)
 
 #pragma GCC unroll 4
 	for (unsigned w = 0; w < SWTLB_WAYS; w++) {
-		uint64_t old = atomic_load_explicit(&tlb->entry[set][w],
+		uint64_t old = atomic_load_explicit(&tlb->line[set].entry[w],
 						    memory_order_relaxed);
 		if ((old & ~SWTLB_E_WRITE) == (swtlb_tag(va) | SWTLB_E_VALID)) {
-			atomic_store_explicit(&tlb->entry[set][w], 0,
+			atomic_store_explicit(&tlb->line[set].entry[w], 0,
 					      memory_order_relaxed);
 			swtlb_count(&tlb->flushes);
 		}

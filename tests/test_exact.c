@@ -792,7 +792,7 @@ static const char *tlb_inconsistency(struct vm *vm, struct mm *mm)
 
 	for (unsigned set = 0; set <= tlb->set_mask; set++)
 		for (unsigned w = 0; w < SWTLB_WAYS; w++) {
-			uint64_t e = tlb->entry[set][w];
+			uint64_t e = tlb->line[set].entry[w];
 			vaddr_t va = (e >> SWTLB_E_TAG_SHIFT) << PAGE_SHIFT;
 			pte_t *p;
 
@@ -801,14 +801,14 @@ static const char *tlb_inconsistency(struct vm *vm, struct mm *mm)
 			if (swtlb_set(tlb, va) != set)
 				return "an entry in the wrong set";
 			for (unsigned o = w + 1; o < SWTLB_WAYS; o++)
-				if ((tlb->entry[set][o] | SWTLB_E_WRITE) ==
+				if ((tlb->line[set].entry[o] | SWTLB_E_WRITE) ==
 				    (e | SWTLB_E_WRITE))
 					return "two entries for one page";
 			p = pt_walk(&mm->pt, va);
 			if (!p || !pte_present(*p) || !(*p & PTE_ACCESSED))
 				return "an entry without a present, "
 				       "accessed PTE";
-			if (pte_pfn(*p) != tlb->pfn[set][w])
+			if (pte_pfn(*p) != tlb->line[set].pfn[w])
 				return "an entry for another frame";
 			if ((e & SWTLB_E_WRITE) &&
 			    (!(*p & PTE_WRITE) || !(*p & PTE_DIRTY)))
