@@ -763,6 +763,8 @@ static void test_walk_obeys_prot(void **state)
 		assert_int_equal(vm_wait(vm, pid, &ex), pid);
 		assert_int_equal(ex.reason, VM_EXIT_SEGV);
 		assert_int_equal(ex.fault_va, cases[i].va);
+		/* the read-only area's read was the walk's hit */
+		assert_int_equal(vm->exact_walk_hits, cases[i].prot ? 1 : 0);
 		vmtest_destroy(vm);
 	}
 }
@@ -773,7 +775,7 @@ static void test_walk_obeys_prot(void **state)
  * pages than the TLB holds and evictions between: each valid entry sits
  * in its va's set, once; maps the frame its PTE maps, and the PTE is
  * present and accessed (and writable and dirty if the entry is).  Catches
- * a fill that leaves a stale or second entry (exact_fault fills without
+ * a fill that leaves a stale or second entry (exact_tlb_miss fills without
  * searching the set after a read).
  */
 #define TLBC_ENTRIES 16
