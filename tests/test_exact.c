@@ -662,13 +662,27 @@ static const char *const rw_policies[] = { "fifo", "lru",    "clock",
 					   "2q",   "s3fifo", "linux" };
 static struct rw_job on, off;
 
-/* The digests of on and off agree after every access. */
+/*
+ * Run policy twice with one seed: `on` with both short cuts, `off` with
+ * the short cuts given (the one under test false).
+ */
+static void rw_pair(const char *policy, bool off_rewire, bool off_walk_hit)
+{
+	on = (struct rw_job){ .seed = vmtest_seed(policy) };
+	off = (struct rw_job){ .seed = on.seed };
+	rw_run(&on, policy, true, true);
+	rw_run(&off, policy, off_rewire, off_walk_hit);
+}
+
+/* The digests of on and off agree after every access; then free both. */
 static void rw_compare(const char *policy)
 {
 	for (unsigned k = 0; k < RW_STEPS; k++)
 		if (on.digest[k] != off.digest[k])
 			fail_msg("%s: the states differ after access %u",
 				 policy, k);
+	vmtest_destroy(on.vm);
+	vmtest_destroy(off.vm);
 }
 
 static void test_rewire_same_state(void **state)
@@ -678,10 +692,7 @@ static void test_rewire_same_state(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rw_policies); i++) {
-		on = (struct rw_job){ .seed = vmtest_seed(pol[i]) };
-		off = (struct rw_job){ .seed = on.seed };
-		rw_run(&on, pol[i], true, true);
-		rw_run(&off, pol[i], false, true);
+		rw_pair(pol[i], false, true);
 		vm_stat(on.vm, &st);
 		printf("%s: %" PRIu64 " of %" PRIu64 " evictions rewired\n",
 		       pol[i], vm_reclaim(on.vm)->exact_rewired, st.pswpout);
@@ -691,8 +702,6 @@ static void test_rewire_same_state(void **state)
 		assert_true(st.pswpout > RW_STEPS / 4);
 		assert_int_equal(vm_reclaim(off.vm)->exact_rewired, 0);
 		rw_compare(pol[i]);
-		vmtest_destroy(on.vm);
-		vmtest_destroy(off.vm);
 	}
 }
 
@@ -703,10 +712,7 @@ static void test_walk_hit_same_state(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rw_policies); i++) {
-		on = (struct rw_job){ .seed = vmtest_seed(pol[i]) };
-		off = (struct rw_job){ .seed = on.seed };
-		rw_run(&on, pol[i], true, true);
-		rw_run(&off, pol[i], true, false);
+		rw_pair(pol[i], true, false);
 		vm_stat(on.vm, &st);
 		printf("%s: %" PRIu64 " walk hits, %" PRIu64 " misses\n",
 		       pol[i], on.vm->exact_walk_hits, st.pswpin);
@@ -714,8 +720,6 @@ static void test_walk_hit_same_state(void **state)
 		assert_true(on.vm->exact_walk_hits > RW_STEPS / 32);
 		assert_int_equal(off.vm->exact_walk_hits, 0);
 		rw_compare(pol[i]);
-		vmtest_destroy(on.vm);
-		vmtest_destroy(off.vm);
 	}
 }
 
